@@ -1,0 +1,82 @@
+"""Export a classifier as a SavedModel that TF Serving loads as it is."""
+
+import os
+import shutil
+import tempfile
+
+import keras
+import tensorflow as tf
+
+SERVING_SIGNATURE = "serving_default"
+
+
+def _check_version_directory(path):
+    version = os.path.basename(os.path.normpath(path))
+    if not version.isdigit() or int(version) < 1:
+        raise ValueError(
+            f"Export path {path!r} must end in a numeric version directory, "
+            "as TF Serving expects: <base>/<version>, e.g. "
+            "'saved_models/music/1'."
+        )
+
+
+def export_classifier(
+    classifier, path, input_signature, from_logits=False, overwrite=False
+):
+    """Write `classifier` as a SavedModel with a `serving_default` signature.
+
+    The signature takes the classifier's input (same name, dtype and shape)
+    and returns `probabilities` `(B, K)` float32 and `class_id` `(B,)` int64.
+    The directory is written to a temporary sibling first and renamed into
+    place, so TF Serving never sees a half-written version.
+
+    Args:
+        classifier: A Keras model mapping inputs to `(B, K)` probabilities
+            (or logits, with `from_logits=True`).
+        path: Target directory `<base>/<version>`, version a positive integer.
+        input_signature: The `tf.TensorSpec` of the input.
+        from_logits: Apply a softmax to the classifier's outputs.
+        overwrite: Replace `path` if it exists; otherwise refuse.
+
+    Returns:
+        The path written, as a string.
+
+    Example:
+
+    >>> export_classifier(backbone, "saved_models/music/1",
+    ...                   tf.TensorSpec((None, 124), "float32", "features"))
+    """
+    path = os.fspath(path)
+    _check_version_directory(path)
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(
+            f"{path} already exists; choose a new version number or pass "
+            "overwrite=True."
+        )
+
+    def serve(inputs):
+        outputs = classifier(inputs, training=False)
+        if from_logits:
+            outputs = tf.nn.softmax(outputs, axis=-1)
+        probabilities = tf.cast(outputs, tf.float32)
+        return {
+            "probabilities": probabilities,
+            "class_id": tf.argmax(probabilities, axis=-1),
+        }
+
+    archive = keras.export.ExportArchive()
+    archive.track(classifier)
+    archive.add_endpoint(SERVING_SIGNATURE, serve, input_signature=[input_signature])
+
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
+    try:
+        staged_model = os.path.join(staging, "model")
+        archive.write_out(staged_model, verbose=False)
+        if os.path.exists(path):
+            shutil.rmtree(path)
+        os.replace(staged_model, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path

@@ -1,0 +1,3 @@
+"""The coupled cross-entropy over observed crowd labels."""
+
+from keras_crowd.losses.coupled_cross_entropy import observed_label_cross_entropy

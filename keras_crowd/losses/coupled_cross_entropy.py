@@ -1,0 +1,88 @@
+"""Coupled cross-entropy (CCEM) over observed crowd labels only.
+
+For an observed label `y` given by annotator `m` on item `x`, the model's
+probability of that label is `p = sum_j A_m[y, j] f_j(x)`: only the row
+`A_m[y, :]` is needed (METHOD.md, "the efficient formulation"). This module
+gathers exactly those rows, so the work per observed label is `O(K^2)` (to
+normalise the gathered column-softmax) plus `O(K)`, and never depends on the
+number of annotators M.
+
+Two label layouts are accepted, both with static shapes (XLA-friendly: the
+number of observed labels per batch can vary without recompiling):
+
+- **dense** `labels` of shape `(B, M)`, `-1` for missing; annotator `m` is
+  column `m`. Cost `O(B * M * K)`, plus `O(M * K^2)` once per batch.
+- **padded pairs**: `annotator_ids` and `labels` of shape `(B, R)`, where
+  row `n` lists the `R` (annotator, label) pairs of item `n`, padded with
+  label `-1`. Cost `O(B * R * K^2)`, independent of M. Use this layout for
+  crowds of thousands of annotators (see `keras_crowd.data.to_padded_pairs`).
+"""
+
+import keras
+from keras import ops
+
+# Probabilities are clipped to this floor before the log, so a confident
+# wrong prediction costs at most -log(floor) instead of inf.
+PROBABILITY_FLOOR = 1e-7
+
+
+def _gather_dense_rows(confusion_logits, labels):
+    """Rows `A_m[y_nm, :]` for dense labels: `(B, M, K)`."""
+    num_annotators = ops.shape(confusion_logits)[0]
+    num_classes = ops.shape(confusion_logits)[-1]
+    confusion = ops.softmax(confusion_logits, axis=-2)  # (M, K, K)
+    flat_rows = ops.reshape(confusion, (-1, num_classes))  # (M*K, K)
+    safe_labels = ops.maximum(labels, 0)
+    row_index = ops.arange(num_annotators, dtype=labels.dtype) * num_classes
+    return ops.take(flat_rows, safe_labels + row_index[None, :], axis=0)
+
+
+def _gather_pair_rows(confusion_logits, annotator_ids, labels):
+    """Rows `A_m[y, :]` for padded (annotator, label) pairs: `(B, R, K)`."""
+    safe_ids = ops.maximum(annotator_ids, 0)
+    safe_labels = ops.maximum(labels, 0)
+    logits = ops.take(confusion_logits, safe_ids, axis=0)  # (B, R, K, K)
+    confusion = ops.softmax(logits, axis=-2)
+    rows = ops.take_along_axis(
+        confusion, safe_labels[..., None, None], axis=-2
+    )  # (B, R, 1, K)
+    return ops.squeeze(rows, axis=-2)
+
+
+def observed_label_cross_entropy(
+    probabilities, confusion_logits, labels, annotator_ids=None
+):
+    """Cross-entropy of every crowd label, and which ones are observed.
+
+    Args:
+        probabilities: `(B, K)` class probabilities `f(x)` of the classifier.
+        confusion_logits: `(M, K, K)` logits; the confusion matrices are
+            their softmax over axis -2 (column-stochastic).
+        labels: Integer labels, `-1` for missing: `(B, M)` in the dense
+            layout, or `(B, R)` in the padded-pair layout.
+        annotator_ids: `None` for the dense layout, else the `(B, R)`
+            annotator index of each label.
+
+    Returns:
+        A tuple `(cross_entropy, observed_mask)`, both shaped like `labels`
+        and float32. `cross_entropy` is zero where `observed_mask` is zero,
+        so `sum(cross_entropy) / sum(observed_mask)` is the CCEM loss.
+
+    Example:
+
+    >>> ce, mask = observed_label_cross_entropy(f, layer.confusion_logits, y)
+    >>> loss = ops.sum(ce) / ops.maximum(ops.sum(mask), 1.0)
+    """
+    labels = ops.cast(labels, "int32")
+    probabilities = ops.cast(probabilities, "float32")
+    confusion_logits = ops.cast(confusion_logits, "float32")
+    if annotator_ids is None:
+        rows = _gather_dense_rows(confusion_logits, labels)
+    else:
+        annotator_ids = ops.cast(annotator_ids, "int32")
+        rows = _gather_pair_rows(confusion_logits, annotator_ids, labels)
+    label_probability = ops.sum(rows * probabilities[:, None, :], axis=-1)
+    label_probability = ops.clip(label_probability, PROBABILITY_FLOOR, 1.0)
+    observed_mask = ops.cast(labels >= 0, "float32")
+    cross_entropy = -ops.log(label_probability) * observed_mask
+    return cross_entropy, observed_mask

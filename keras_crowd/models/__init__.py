@@ -1,0 +1,3 @@
+"""Models of keras_crowd."""
+
+from keras_crowd.models.crowd_model import CrowdModel

@@ -1,0 +1,472 @@
+"""`CrowdModel`: train any probabilistic classifier from crowd labels."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_crowd import regularizers as crowd_regularizers
+from keras_crowd.export.classifier_export import export_classifier
+from keras_crowd.layers.crowd_layer import CrowdLayer
+from keras_crowd.models import label_validation
+from keras_crowd.utils import distribution
+
+# Rows of a probability output may sum to 1 only up to float error.
+_PROBABILITY_TOLERANCE = 1e-2
+
+
+def _is_array(value):
+    return isinstance(value, (np.ndarray, tf.Tensor)) or (
+        isinstance(value, dict)
+        and all(isinstance(v, (np.ndarray, tf.Tensor)) for v in value.values())
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_crowd")
+class CrowdModel(keras.Model):
+    """A classifier `f` coupled with one confusion matrix per annotator.
+
+    `CrowdModel` wraps any Keras model (Sequential, functional or
+    subclassed) whose output is `(batch, K)` class probabilities, adds a
+    `CrowdLayer` of M column-stochastic confusion matrices, and trains both
+    with `compile` / `fit` on crowd labels. The loss is the coupled
+    cross-entropy (CCEM) averaged over the **observed** labels only, plus an
+    optional identifiability regularizer. Calling the model, `predict`, and
+    `export_classifier` all use `f` alone.
+
+    Labels for `fit` come in one of two layouts (`-1` marks missing):
+
+    - dense: an `(N, M)` integer array, column `m` for annotator `m`;
+    - padded pairs, for large crowds: a dict
+      `{"annotator_ids": (N, R), "labels": (N, R)}` listing each item's
+      (annotator, label) pairs (`keras_crowd.data.to_padded_pairs`).
+
+    Validation data may hold crowd labels in either layout (logged as
+    `val_crowd_loss`), or 1-D true class indices, in which case the
+    classifier's `val_accuracy` is logged.
+
+    The loss is exact under `tf.distribute` strategies: each replica divides
+    its own sum of cross-entropies by the global count of observed labels,
+    and batch-level regularizers see the global batch.
+
+    Args:
+        backbone: A Keras model mapping inputs to `(batch, K)` probabilities
+            (or logits with `from_logits=True`).
+        num_annotators: M, the number of annotators.
+        regularizer: `None`, or a `keras_crowd.regularizers` instance such as
+            `GeoCrowdNetF(1e-3)`, `GeoCrowdNetW(1e-2)` or
+            `TraceRegularizer(1e-2)`.
+        confusion_initializer: How the confusion matrices start; see
+            `CrowdLayer`. `"identity"` (default), `"diagonally_dominant"`,
+            an initializer, or an `(M, K, K)` array (e.g. Dawid-Skene).
+        from_logits: Set when the backbone outputs logits; a softmax is then
+            applied (and exported).
+        check_probabilities: Verify at every step that the backbone's rows
+            are probabilities, and fail with a clear message otherwise.
+        **kwargs: Base `keras.Model` arguments, such as `name`.
+
+    Example:
+
+    >>> backbone = keras.Sequential([
+    ...     keras.Input((124,)), keras.layers.Dense(128, activation="relu"),
+    ...     keras.layers.Dense(10, activation="softmax")])
+    >>> model = CrowdModel(backbone, num_annotators=44,
+    ...                    regularizer=GeoCrowdNetW(1e-2))
+    >>> model.compile(optimizer="adam")
+    >>> model.fit(x_train, crowd_labels, batch_size=64, epochs=50,
+    ...           validation_data=(x_valid, y_valid))
+    >>> model.confusion_matrices.shape     # (44, 10, 10)
+    >>> model.export_classifier("saved_models/music/1")
+    """
+
+    def __init__(
+        self,
+        backbone,
+        num_annotators,
+        regularizer=None,
+        confusion_initializer="identity",
+        from_logits=False,
+        check_probabilities=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(backbone, keras.Model):
+            raise ValueError(
+                "`backbone` must be a keras.Model that outputs class "
+                f"probabilities; got {type(backbone).__name__}."
+            )
+        self.backbone = backbone
+        self.num_annotators = int(num_annotators)
+        self.regularizer = crowd_regularizers.get(regularizer)
+        self.from_logits = bool(from_logits)
+        self.check_probabilities = bool(check_probabilities)
+        self.crowd_layer = CrowdLayer(
+            self.num_annotators,
+            confusion_initializer=confusion_initializer,
+            name="crowd_layer",
+        )
+        self.crowd_loss_tracker = keras.metrics.Mean(name="crowd_loss")
+        self.regularization_tracker = keras.metrics.Mean(name="regularization")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
+            name="accuracy"
+        )
+        self._input_spec_for_export = None
+        if getattr(backbone, "built", False) and _has_symbolic_io(backbone):
+            self._build_from_backbone_output(backbone.outputs[0].shape)
+            self._input_spec_for_export = _input_spec(backbone.inputs[0])
+            self.built = True
+
+    # ------------------------------------------------------------------ build
+    def _build_from_backbone_output(self, output_shape):
+        if len(output_shape) != 2:
+            raise ValueError(
+                "The backbone must output class probabilities of shape "
+                f"(batch, K); its output has shape {tuple(output_shape)}. "
+                "Flatten or pool before the final softmax Dense layer."
+            )
+        if not self.crowd_layer.built:
+            self.crowd_layer.build(tuple(output_shape))
+
+    def build(self, input_shape):
+        if not self.backbone.built:
+            self.backbone.build(input_shape)
+        output_shape = self.backbone.compute_output_shape(input_shape)
+        self._build_from_backbone_output(output_shape)
+        if self._input_spec_for_export is None and not isinstance(input_shape, dict):
+            self._input_spec_for_export = tf.TensorSpec(
+                (None,) + tuple(input_shape[1:]), self.backbone.compute_dtype or "float32", "inputs"
+            )
+        self.built = True
+
+    @property
+    def num_classes(self):
+        """K, the number of classes (known once the model is built)."""
+        return self.crowd_layer.num_classes
+
+    # ------------------------------------------------------------------- call
+    def call(self, inputs, training=None):
+        outputs = self.backbone(inputs, training=training)
+        if self.from_logits:
+            outputs = ops.softmax(outputs, axis=-1)
+        return outputs
+
+    def _checked_probabilities(self, probabilities):
+        shape = probabilities.shape
+        if len(shape) != 2 or (
+            self.num_classes is not None and shape[-1] not in (None, self.num_classes)
+        ):
+            raise ValueError(
+                "The backbone must output (batch, K) probabilities with "
+                f"K={self.num_classes}; got a tensor of shape {tuple(shape)}."
+            )
+        probabilities = ops.cast(probabilities, "float32")
+        if not self.check_probabilities:
+            return probabilities
+        row_sums = ops.sum(probabilities, axis=-1)
+        checks = [
+            tf.debugging.assert_near(
+                row_sums,
+                tf.ones_like(row_sums),
+                atol=_PROBABILITY_TOLERANCE,
+                message=(
+                    "The backbone's outputs are not probabilities (rows do not "
+                    "sum to 1). End it with a softmax, or pass from_logits=True."
+                ),
+            ),
+            tf.debugging.assert_non_negative(
+                probabilities,
+                message=(
+                    "The backbone's outputs are negative, so they are not "
+                    "probabilities. End it with a softmax, or pass "
+                    "from_logits=True."
+                ),
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.identity(probabilities)
+
+    # ----------------------------------------------------------------- labels
+    def _split_labels(self, labels):
+        """Return `(labels, annotator_ids)` for either label layout."""
+        if label_validation.is_padded_pairs(labels):
+            return (
+                labels[label_validation.LABELS_KEY],
+                labels[label_validation.ANNOTATOR_IDS_KEY],
+            )
+        if isinstance(labels, dict):
+            raise ValueError(
+                "Crowd labels given as a dict must have exactly the keys "
+                f"'{label_validation.ANNOTATOR_IDS_KEY}' and "
+                f"'{label_validation.LABELS_KEY}'; got {sorted(labels)}."
+            )
+        if len(labels.shape) != 2 or labels.shape[-1] not in (None, self.num_annotators):
+            raise ValueError(
+                "Crowd labels must have shape (batch, M) with "
+                f"M={self.num_annotators} annotators; got {tuple(labels.shape)}."
+            )
+        return labels, None
+
+    def _range_checks(self, labels, annotator_ids):
+        labels = ops.cast(labels, "int32")
+        checks = [
+            tf.debugging.assert_greater_equal(
+                labels, -1, message="Crowd labels must be >= -1 (-1 = missing)."
+            ),
+            tf.debugging.assert_less(
+                labels,
+                self.num_classes,
+                message=f"Crowd labels must be < K={self.num_classes}.",
+            ),
+        ]
+        if annotator_ids is not None:
+            observed_ids = tf.where(labels >= 0, ops.cast(annotator_ids, "int32"), 0)
+            checks += [
+                tf.debugging.assert_non_negative(
+                    observed_ids, message="Annotator ids must be >= 0."
+                ),
+                tf.debugging.assert_less(
+                    observed_ids,
+                    self.num_annotators,
+                    message=f"Annotator ids must be < M={self.num_annotators}.",
+                ),
+            ]
+        return checks
+
+    # ------------------------------------------------------------- objective
+    def _crowd_objective(self, probabilities, y):
+        """Per-replica pieces of the loss.
+
+        Returns a dict with `replica_loss` (this replica's share of the
+        global objective, for gradients) and the global `crowd_loss` and
+        `regularization` values (identical on all replicas, for logging).
+        """
+        labels, annotator_ids = self._split_labels(y)
+        with tf.control_dependencies(self._range_checks(labels, annotator_ids)):
+            cross_entropy, observed_mask = self.crowd_layer.cross_entropy(
+                probabilities, labels, annotator_ids
+            )
+        local_sum = ops.sum(cross_entropy)
+        observed_count = distribution.global_sum(ops.sum(observed_mask))
+        denominator = ops.maximum(observed_count, 1.0)
+        crowd_loss = distribution.global_sum(local_sum) / denominator
+
+        regularization = ops.zeros((), "float32")
+        if self.regularizer is not None:
+            batch = probabilities
+            if self.regularizer.uses_batch_predictions:
+                batch = distribution.gather_global_batch(probabilities)
+            regularization = ops.cast(
+                self.regularizer(batch, self.crowd_layer.confusion_matrices), "float32"
+            )
+        layer_losses = ops.zeros((), "float32")
+        if self.losses:
+            layer_losses = ops.cast(ops.sum(ops.stack(self.losses)), "float32")
+
+        replicas = float(distribution.num_replicas())
+        replica_loss = local_sum / denominator + (regularization + layer_losses) / replicas
+        return {
+            "replica_loss": replica_loss,
+            "crowd_loss": crowd_loss,
+            "regularization": regularization,
+            "loss": crowd_loss + regularization + layer_losses,
+        }
+
+    def _log_objective(self, objective):
+        self.crowd_loss_tracker.update_state(objective["crowd_loss"])
+        self.regularization_tracker.update_state(objective["regularization"])
+        self._loss_tracker.update_state(objective["loss"])
+        return {
+            "loss": self._loss_tracker.result(),
+            "crowd_loss": self.crowd_loss_tracker.result(),
+            "regularization": self.regularization_tracker.result(),
+        }
+
+    # ---------------------------------------------------------- train / test
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError(
+                "CrowdModel does not take sample weights: mark missing labels "
+                "with -1 instead."
+            )
+        if y is None:
+            raise ValueError("CrowdModel.fit needs crowd labels as `y`.")
+        with tf.GradientTape() as tape:
+            probabilities = self._checked_probabilities(self(x, training=True))
+            objective = self._crowd_objective(probabilities, y)
+            scaled_loss = self.optimizer.scale_loss(objective["replica_loss"])
+        trainable_weights = self.trainable_weights
+        gradients = tape.gradient(scaled_loss, trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, trainable_weights))
+        return self._log_objective(objective)
+
+    def test_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        probabilities = self._checked_probabilities(self(x, training=False))
+        if y is None:
+            return {}
+        if not isinstance(y, dict) and len(y.shape) == 1:
+            self.accuracy_tracker.update_state(y, probabilities, sample_weight)
+            return {"accuracy": self.accuracy_tracker.result()}
+        return self._log_objective(self._crowd_objective(probabilities, y))
+
+    # --------------------------------------------------------- fit / compile
+    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
+        """Configure training. The loss is built in: do not pass `loss`.
+
+        Args:
+            optimizer: Any Keras optimizer (name or instance).
+            loss: Must be `None`; CrowdModel minimises the coupled
+                cross-entropy of the crowd labels plus its regularizer.
+            metrics: Must be `None`; the crowd loss, the regularization and
+                (on true-label validation data) the accuracy are logged.
+            **kwargs: Other `keras.Model.compile` arguments, such as
+                `steps_per_execution` or `jit_compile`.
+        """
+        if loss is not None:
+            raise ValueError(
+                "CrowdModel computes its own loss (coupled cross-entropy on "
+                "observed crowd labels); call compile() without `loss`."
+            )
+        if metrics is not None:
+            raise ValueError(
+                "CrowdModel logs crowd_loss, regularization and (with true "
+                "validation labels) accuracy itself; call compile() without "
+                "`metrics`."
+            )
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config):
+        """Re-compile after `keras.saving.load_model` (restores the optimizer)."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def _validate_inputs(self, x, y, true_labels_allowed):
+        if not (_is_array(y) and _is_array(x)):
+            return
+        if isinstance(y, dict) or np.ndim(y) != 1:
+            num_items = label_validation.validate_crowd_labels(
+                y, self.num_annotators, self.num_classes
+            )
+        elif true_labels_allowed:
+            num_items = label_validation.validate_true_labels(y, self.num_classes)
+        else:
+            raise ValueError(
+                "fit() needs crowd labels of shape (N, M); got a 1-D array. "
+                "True labels are only accepted as validation data."
+            )
+        label_validation.validate_features(x, num_items)
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """`keras.Model.fit`, with crowd labels checked before training.
+
+        Numpy or tensor inputs are validated up front: label values must be
+        -1 or in `[0, K)`, the label matrix must have M columns, features
+        and labels must have the same number of rows, and features must be
+        finite. See `keras.Model.fit` for the arguments.
+        """
+        self._validate_inputs(x, y, true_labels_allowed=False)
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
+            self._validate_inputs(
+                validation_data[0], validation_data[1], true_labels_allowed=True
+            )
+        # The test function may have been traced for the other label layout
+        # (true labels vs crowd labels); Keras relaxes shapes on retracing,
+        # so start from a fresh trace rather than an unknown-rank one.
+        self.test_function = None
+        return super().fit(x, y, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """`keras.Model.evaluate` on crowd labels or 1-D true labels."""
+        self._validate_inputs(x, y, true_labels_allowed=True)
+        if not kwargs.get("_use_cached_eval_dataset", False):
+            # Called by the user, not by fit's validation: see `fit`.
+            self.test_function = None
+        return super().evaluate(x, y, **kwargs)
+
+    # ----------------------------------------------------------- inspection
+    @property
+    def confusion_matrices(self):
+        """The learned `(M, K, K)` confusion matrices as a numpy array.
+
+        `confusion_matrices[m, k, j]` estimates the probability that
+        annotator `m` reports class `k` for an item of true class `j`;
+        every column sums to 1.
+        """
+        if not self.crowd_layer.built:
+            raise ValueError("The model is not built yet: call it or fit it first.")
+        return keras.ops.convert_to_numpy(self.crowd_layer.confusion_matrices)
+
+    def export_classifier(self, path, input_signature=None, overwrite=False):
+        """Write the classifier `f` alone as a TF Serving SavedModel.
+
+        Args:
+            path: `<base>/<version>` directory; the version must be a
+                positive integer, as TF Serving expects.
+            input_signature: Optional `tf.TensorSpec` of the input. By
+                default the backbone's own input name, dtype and shape.
+            overwrite: Replace an existing export at `path`.
+
+        Returns:
+            The path written.
+        """
+        spec = input_signature or self._input_spec_for_export
+        if spec is None:
+            raise ValueError(
+                "Cannot infer the classifier's input signature: build the "
+                "model first (fit or call it), or pass `input_signature`."
+            )
+        return export_classifier(
+            self.backbone,
+            path,
+            input_signature=spec,
+            from_logits=self.from_logits,
+            overwrite=overwrite,
+        )
+
+    # -------------------------------------------------------- serialization
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "backbone": keras.saving.serialize_keras_object(self.backbone),
+                "num_annotators": self.num_annotators,
+                "regularizer": (
+                    None
+                    if self.regularizer is None
+                    else keras.saving.serialize_keras_object(self.regularizer)
+                ),
+                "confusion_initializer": keras.saving.serialize_keras_object(
+                    self.crowd_layer.confusion_initializer
+                ),
+                "from_logits": self.from_logits,
+                "check_probabilities": self.check_probabilities,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(
+            config["backbone"], custom_objects=custom_objects
+        )
+        if config.get("regularizer") is not None:
+            config["regularizer"] = keras.saving.deserialize_keras_object(
+                config["regularizer"], custom_objects=custom_objects
+            )
+        return cls(**config)
+
+
+def _has_symbolic_io(model):
+    try:
+        return bool(model.inputs) and bool(model.outputs) and len(model.inputs) == 1
+    except (AttributeError, ValueError):
+        return False
+
+
+def _input_spec(keras_tensor):
+    name = keras_tensor.name
+    return tf.TensorSpec(tuple(keras_tensor.shape), keras_tensor.dtype, name=name)

@@ -1,0 +1,124 @@
+"""Checks on crowd labels and features, run before training starts."""
+
+import numpy as np
+
+ANNOTATOR_IDS_KEY = "annotator_ids"
+LABELS_KEY = "labels"
+
+
+def is_padded_pairs(labels):
+    """Whether `labels` is the padded-pair dict layout."""
+    return isinstance(labels, dict) and set(labels) == {ANNOTATOR_IDS_KEY, LABELS_KEY}
+
+
+def _integer_labels(values, what):
+    """Return `values` as int64, refusing non-integer floats and NaN."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                f"{what} contain NaN or inf. Mark missing labels with -1 "
+                "(keras_crowd.data converts NaN-coded arrays)."
+            )
+        if np.any(values != np.round(values)):
+            bad = values[values != np.round(values)].flat[0]
+            raise ValueError(f"{what} must be integers; found the value {bad}.")
+    elif values.dtype.kind not in "iu":
+        raise ValueError(
+            f"{what} must be an integer array; got dtype {values.dtype}."
+        )
+    return values.astype("int64")
+
+
+def _check_label_range(labels, num_classes, what):
+    if labels.size == 0:
+        return
+    low, high = int(labels.min()), int(labels.max())
+    if low < -1:
+        raise ValueError(
+            f"{what} must be -1 (missing) or a class index in [0, "
+            f"{num_classes - 1}]; found {low}."
+        )
+    if num_classes is not None and high >= num_classes:
+        raise ValueError(
+            f"{what} contain the class {high}, but the classifier has only "
+            f"{num_classes} classes (valid labels are 0..{num_classes - 1}, "
+            "and -1 for missing)."
+        )
+
+
+def validate_crowd_labels(labels, num_annotators, num_classes):
+    """Validate crowd labels against the model's M and K.
+
+    Args:
+        labels: `(N, M)` dense labels with -1 for missing, or the padded
+            pair dict `{"annotator_ids": (N, R), "labels": (N, R)}`.
+        num_annotators: The model's M.
+        num_classes: The model's K, or `None` if not known yet.
+
+    Returns:
+        The number of items N.
+
+    Raises:
+        ValueError: naming the first problem found.
+    """
+    if is_padded_pairs(labels):
+        annotator_ids = _integer_labels(labels[ANNOTATOR_IDS_KEY], "Annotator ids")
+        pair_labels = _integer_labels(labels[LABELS_KEY], "Crowd labels")
+        if annotator_ids.shape != pair_labels.shape or pair_labels.ndim != 2:
+            raise ValueError(
+                "Padded pairs need `annotator_ids` and `labels` of the same "
+                f"shape (N, R); got {annotator_ids.shape} and {pair_labels.shape}."
+            )
+        observed = pair_labels >= 0
+        ids = annotator_ids[observed]
+        if ids.size and (ids.min() < 0 or ids.max() >= num_annotators):
+            raise ValueError(
+                f"Annotator ids must lie in [0, {num_annotators - 1}] for a "
+                f"model of {num_annotators} annotators; found "
+                f"{int(ids.min())}..{int(ids.max())}."
+            )
+        _check_label_range(pair_labels, num_classes, "Crowd labels")
+        return pair_labels.shape[0]
+    labels = _integer_labels(labels, "Crowd labels")
+    if labels.ndim != 2:
+        raise ValueError(
+            "Crowd labels must be an (N, M) array, one column per annotator "
+            f"and -1 for missing; got shape {labels.shape}."
+        )
+    if labels.shape[1] != num_annotators:
+        raise ValueError(
+            f"Crowd labels have {labels.shape[1]} annotator columns, but the "
+            f"model was built for num_annotators={num_annotators}."
+        )
+    _check_label_range(labels, num_classes, "Crowd labels")
+    return labels.shape[0]
+
+
+def validate_true_labels(labels, num_classes):
+    """Validate a 1-D vector of true class indices; returns N."""
+    labels = _integer_labels(labels, "True labels")
+    if labels.ndim != 1:
+        raise ValueError(f"True labels must be 1-D; got shape {labels.shape}.")
+    if labels.size and labels.min() < 0:
+        raise ValueError("True labels must be class indices >= 0.")
+    _check_label_range(labels, num_classes, "True labels")
+    return labels.shape[0]
+
+
+def validate_features(features, num_items):
+    """Refuse features with NaN/inf or a number of rows unlike the labels."""
+    leaves = features.values() if isinstance(features, dict) else (
+        features if isinstance(features, (list, tuple)) else [features]
+    )
+    for leaf in leaves:
+        array = np.asarray(leaf)
+        if array.shape[:1] != (num_items,):
+            raise ValueError(
+                f"Features have {array.shape[0] if array.ndim else 0} rows but "
+                f"the labels have {num_items} items."
+            )
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise ValueError(
+                "Features contain NaN or inf; clean or impute them first."
+            )

@@ -1,0 +1,64 @@
+"""Base class of the regularizers a `CrowdModel` adds to its loss."""
+
+import keras
+
+
+class CrowdRegularizer:
+    """A penalty on the classifier's batch predictions or on the confusions.
+
+    Subclasses implement `call(probabilities, confusion_matrices)` and
+    return a scalar float32 penalty, already multiplied by `strength`.
+    A regularizer that reads `probabilities` must set
+    `uses_batch_predictions = True`: under `tf.distribute`, `CrowdModel`
+    then hands it the predictions of the *global* batch, so that N replicas
+    train exactly like one device.
+
+    Args:
+        strength: The weight lambda, a non-negative float.
+    """
+
+    uses_batch_predictions = False
+
+    def __init__(self, strength):
+        strength = float(strength)
+        if not strength >= 0.0 or strength == float("inf"):
+            raise ValueError(
+                f"Regularizer strength must be a finite number >= 0; got {strength}."
+            )
+        self.strength = strength
+
+    def __call__(self, probabilities, confusion_matrices):
+        return self.call(probabilities, confusion_matrices)
+
+    def call(self, probabilities, confusion_matrices):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"strength": self.strength}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+def get(identifier):
+    """Resolve a regularizer from `None`, an instance or a Keras config.
+
+    Args:
+        identifier: `None`, a `CrowdRegularizer`, or its serialized config.
+
+    Returns:
+        A `CrowdRegularizer` or `None`.
+    """
+    if identifier is None or isinstance(identifier, CrowdRegularizer):
+        return identifier
+    if isinstance(identifier, dict):
+        return keras.saving.deserialize_keras_object(identifier)
+    raise ValueError(
+        f"Cannot interpret {identifier!r} as a crowd regularizer: pass an "
+        "instance such as keras_crowd.regularizers.GeoCrowdNetF(1e-3)."
+    )

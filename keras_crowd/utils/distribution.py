@@ -1,0 +1,65 @@
+"""Helpers that make hand-written losses exact under `tf.distribute`.
+
+Keras sums the gradients of all replicas. A loss that is an average over
+the *global* batch must therefore be written, on each replica, as that
+replica's share of the global average:
+
+- a sum over the replica's own items divided by a **global** count
+  (`global_sum`), and
+- a term that every replica computes identically (a penalty on the
+  confusion matrices, or one computed on `all_gather`-ed predictions)
+  divided by the number of replicas (`num_replicas`).
+
+Outside any strategy these helpers are the identity, so the same code runs
+on one device.
+"""
+
+import tensorflow as tf
+
+
+def num_replicas():
+    """Number of replicas the current strategy trains in sync (1 if none)."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _replica_context():
+    """The replica context when running inside a multi-replica step."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync <= 1:
+        return None
+    return context
+
+
+def global_sum(value):
+    """Sum of `value` over all replicas (a no-op on a single replica).
+
+    Args:
+        value: A tensor computed on each replica.
+
+    Returns:
+        The element-wise sum over replicas, identical on every replica.
+    """
+    context = _replica_context()
+    if context is None:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
+def gather_global_batch(value):
+    """Concatenate `value` over the replicas along axis 0.
+
+    The gather is differentiable: the gradient of a term computed on the
+    gathered tensor flows back to each replica's own rows. A term computed
+    this way is identical on every replica, so divide it by
+    `num_replicas()` before adding it to the per-replica loss.
+
+    Args:
+        value: A tensor of shape `(batch, ...)` on each replica.
+
+    Returns:
+        The tensor of shape `(global_batch, ...)`.
+    """
+    context = _replica_context()
+    if context is None:
+        return value
+    return context.all_gather(value, axis=0)

@@ -1,0 +1,128 @@
+"""CrowdModel under MirroredStrategy equals single-device training.
+
+Two logical CPUs (tests/conftest.py) stand in for two GPUs. About 90% of
+the labels are missing, and the observed ones are spread unevenly: the
+first half of each global batch (replica 0) holds most of them. A loss
+normalised per replica, or a batch regularizer computed on each replica's
+half alone, would make the two runs differ.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_crowd import CrowdModel
+from keras_crowd import regularizers
+
+N, D, K, M = 256, 6, 4, 16
+BATCH = 64
+STEPS = 4  # N / BATCH
+
+
+def _uneven_crowd(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(N, D)).astype("float32")
+    truth = rng.integers(0, K, size=N)
+    labels = np.full((N, M), -1, dtype="int64")
+    for n in range(N):
+        dense_half = (n % BATCH) < BATCH // 2
+        count = rng.integers(2, 4) if dense_half else int(rng.random() < 0.3)
+        for m in rng.choice(M, size=count, replace=False):
+            noisy = truth[n] if rng.random() < 0.7 else rng.integers(0, K)
+            labels[n, m] = noisy
+    return x, labels
+
+
+def _make_model(regularizer):
+    keras.utils.set_random_seed(7)
+    backbone = keras.Sequential(
+        [
+            keras.Input((D,)),
+            keras.layers.Dense(8, activation="tanh"),
+            keras.layers.Dense(K, activation="softmax"),
+        ]
+    )
+    model = CrowdModel(
+        backbone, num_annotators=M, regularizer=regularizer,
+        confusion_initializer="diagonally_dominant",
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    return model
+
+
+@pytest.fixture(scope="module")
+def strategies():
+    """One strategy of each kind for the whole module.
+
+    Several MirroredStrategy objects in one process reuse collective
+    instance keys and abort each other's collectives, so share one.
+    """
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
+    assert len(devices) == 2, "conftest.py must create 2 logical CPUs"
+    return (
+        tf.distribute.OneDeviceStrategy(devices[0]),
+        tf.distribute.MirroredStrategy(devices),
+    )
+
+
+def _train(strategy, regularizer, x, labels, initial_weights):
+    with strategy.scope():
+        model = _make_model(regularizer)
+    model.set_weights(initial_weights)
+    model.fit(x, labels, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+    return model.get_weights()
+
+
+REGULARIZERS = {
+    "none": lambda: None,
+    "geocrowdnet_f": lambda: regularizers.GeoCrowdNetF(0.05),
+    "geocrowdnet_w": lambda: regularizers.GeoCrowdNetW(0.05),
+    "trace": lambda: regularizers.TraceRegularizer(0.05),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGULARIZERS))
+def test_mirrored_two_replicas_match_one_device(name, strategies):
+    x, labels = _uneven_crowd()
+    observed = labels >= 0
+    first = observed[np.arange(N) % BATCH < BATCH // 2].sum()
+    second = observed[np.arange(N) % BATCH >= BATCH // 2].sum()
+    assert observed.mean() < 0.12 and first > 4 * second
+
+    initial = _make_model(REGULARIZERS[name]()).get_weights()
+    one_device, mirrored_strategy = strategies
+    single = _train(one_device, REGULARIZERS[name](), x, labels, initial)
+    mirrored = _train(mirrored_strategy, REGULARIZERS[name](), x, labels, initial)
+    moved = max(np.abs(a - b).max() for a, b in zip(single, initial))
+    assert moved > 1e-2, "training must actually change the weights"
+    for w_single, w_mirrored in zip(single, mirrored):
+        np.testing.assert_allclose(w_mirrored, w_single, atol=1e-5, rtol=0)
+
+
+def test_per_replica_mean_would_be_caught(monkeypatch, strategies):
+    """Mutation check: normalising by each replica's own count is detected."""
+    from keras_crowd.utils import distribution
+
+    x, labels = _uneven_crowd()
+    initial = _make_model(None).get_weights()
+    one_device, mirrored_strategy = strategies
+    single = _train(one_device, None, x, labels, initial)
+    monkeypatch.setattr(distribution, "global_sum", lambda value: value)
+    per_replica = _train(mirrored_strategy, None, x, labels, initial)
+    gap = max(np.abs(a - b).max() for a, b in zip(single, per_replica))
+    assert gap > 1e-3
+
+
+def test_per_replica_log_det_would_be_caught(monkeypatch, strategies):
+    """Mutation check: GeoCrowdNet-F on each replica's half alone is detected."""
+    from keras_crowd.utils import distribution
+
+    x, labels = _uneven_crowd()
+    initial = _make_model(regularizers.GeoCrowdNetF(0.05)).get_weights()
+    one_device, mirrored_strategy = strategies
+    single = _train(one_device, regularizers.GeoCrowdNetF(0.05), x, labels, initial)
+    monkeypatch.setattr(distribution, "gather_global_batch", lambda value: value)
+    local = _train(mirrored_strategy, regularizers.GeoCrowdNetF(0.05), x, labels, initial)
+    gap = max(np.abs(a - b).max() for a, b in zip(single, local))
+    assert gap > 1e-4
