@@ -128,13 +128,19 @@ class CrowdModel(keras.Model):
             self.crowd_layer.build(tuple(output_shape))
 
     def build(self, input_shape):
-        if not self.backbone.built:
-            self.backbone.build(input_shape)
-        output_shape = self.backbone.compute_output_shape(input_shape)
-        self._build_from_backbone_output(output_shape)
-        if self._input_spec_for_export is None and not isinstance(input_shape, dict):
+        if isinstance(input_shape, dict) or (
+            input_shape and isinstance(input_shape[0], (list, tuple))
+        ):
+            raise ValueError(
+                "CrowdModel supports backbones with a single input tensor; "
+                f"got input shapes {input_shape}."
+            )
+        symbolic_input = keras.KerasTensor((None,) + tuple(input_shape[1:]))
+        output = self.backbone(symbolic_input)  # builds any kind of backbone
+        self._build_from_backbone_output(output.shape)
+        if self._input_spec_for_export is None:
             self._input_spec_for_export = tf.TensorSpec(
-                (None,) + tuple(input_shape[1:]), self.backbone.compute_dtype or "float32", "inputs"
+                symbolic_input.shape, symbolic_input.dtype, name="inputs"
             )
         self.built = True
 

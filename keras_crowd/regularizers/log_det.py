@@ -6,14 +6,25 @@ from keras import ops
 # -log det exceeds 100 (a near-singular Gram matrix).
 DEFAULT_MAX_PENALTY = 100.0
 DEFAULT_RIDGE = 1e-6
+# A Gram matrix whose smallest eigenvalue is below this fraction of its
+# largest is treated as rank-deficient: its log-det is dominated by the
+# ridge and its gradient by 1 / ridge, so it carries no useful signal.
+DEFAULT_MIN_EIGENVALUE_RATIO = 1e-5
 
 
-def guarded_log_det(gram, ridge=DEFAULT_RIDGE, max_penalty=DEFAULT_MAX_PENALTY):
+def guarded_log_det(
+    gram,
+    ridge=DEFAULT_RIDGE,
+    max_penalty=DEFAULT_MAX_PENALTY,
+    min_eigenvalue_ratio=DEFAULT_MIN_EIGENVALUE_RATIO,
+):
     """`log det(gram + ridge * I)`, or 0 where that is unusable.
 
     The value is dropped (returned as 0, with zero gradient) when the
-    determinant is not positive, is not finite, or `-log det` exceeds
-    `max_penalty`: the case of a rank-deficient Gram matrix, such as
+    matrix is numerically rank-deficient (smallest eigenvalue below
+    `min_eigenvalue_ratio` times the largest), when the determinant is not
+    positive or not finite, or when `-log det` exceeds `max_penalty` (the
+    reference code's guard). This covers a rank-deficient Gram matrix, such as
     `F F^T` for a batch smaller than K or a batch whose predictions all
     collapsed onto one class. The unusable matrix is swapped for the
     identity *before* the log-determinant that carries gradients, so no
@@ -23,6 +34,8 @@ def guarded_log_det(gram, ridge=DEFAULT_RIDGE, max_penalty=DEFAULT_MAX_PENALTY):
         gram: A `(K, K)` symmetric positive semi-definite matrix.
         ridge: Added to the diagonal before the determinant.
         max_penalty: Largest accepted value of `-log det`.
+        min_eigenvalue_ratio: Smallest accepted ratio of the smallest to the
+            largest eigenvalue of `gram`.
 
     Returns:
         A tuple `(log_det, is_valid)` of float32 scalars.
@@ -35,8 +48,14 @@ def guarded_log_det(gram, ridge=DEFAULT_RIDGE, max_penalty=DEFAULT_MAX_PENALTY):
     num_classes = ops.shape(gram)[-1]
     eye = ops.eye(num_classes, dtype="float32")
     gram = gram + ridge * eye
-    sign, probe = ops.slogdet(ops.stop_gradient(gram))
-    is_valid = ops.logical_and(sign > 0, ops.isfinite(probe))
+    probe_gram = ops.stop_gradient(gram)
+    finite = ops.all(ops.isfinite(probe_gram))
+    probe_gram = ops.where(finite, probe_gram, eye)
+    eigenvalues, _ = ops.eigh(probe_gram)
+    well_conditioned = eigenvalues[0] >= min_eigenvalue_ratio * eigenvalues[-1]
+    sign, probe = ops.slogdet(probe_gram)
+    is_valid = ops.logical_and(finite, well_conditioned)
+    is_valid = ops.logical_and(is_valid, sign > 0)
     is_valid = ops.logical_and(is_valid, -probe <= max_penalty)
     safe_gram = ops.where(is_valid, gram, eye)
     _, log_det = ops.slogdet(safe_gram)

@@ -1,0 +1,161 @@
+"""CrowdLayer, its initializers and the gather-formulation loss."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_crowd import CrowdLayer
+from keras_crowd import initializers
+from keras_crowd.losses import observed_label_cross_entropy
+
+K, M = 4, 5
+
+
+def _built_layer(initializer="identity", num_annotators=M, num_classes=K):
+    layer = CrowdLayer(num_annotators, confusion_initializer=initializer)
+    layer.build((None, num_classes))
+    return layer
+
+
+def test_identity_init_matches_reference_diagonal():
+    confusion = keras.ops.convert_to_numpy(_built_layer().confusion_matrices)
+    assert confusion.shape == (M, K, K)
+    np.testing.assert_allclose(confusion.sum(axis=1), 1.0, atol=1e-6)
+    expected = np.e / (np.e + K - 1)
+    np.testing.assert_allclose(np.diagonal(confusion, axis1=1, axis2=2), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("diagonal", [0.3, 0.9, 0.98])
+def test_diagonally_dominant_sets_exact_diagonal(diagonal):
+    layer = _built_layer(initializers.DiagonallyDominant(diagonal))
+    confusion = keras.ops.convert_to_numpy(layer.confusion_matrices)
+    np.testing.assert_allclose(np.diagonal(confusion, axis1=1, axis2=2), diagonal, rtol=1e-5)
+    off = confusion[0][~np.eye(K, dtype=bool)]
+    np.testing.assert_allclose(off, (1 - diagonal) / (K - 1), rtol=1e-5)
+
+
+def test_given_matrices_are_reproduced_up_to_smoothing():
+    rng = np.random.default_rng(0)
+    given = rng.dirichlet(np.ones(K), size=(M, K)).transpose(0, 2, 1)
+    layer = _built_layer(initializers.ConfusionMatricesInitializer(given, smoothing=0.01))
+    confusion = keras.ops.convert_to_numpy(layer.confusion_matrices)
+    np.testing.assert_allclose(confusion, 0.99 * given + 0.01 / K, atol=1e-6)
+
+
+def test_array_is_accepted_directly_and_shape_is_checked():
+    given = np.broadcast_to(np.eye(K) * 0.7 + 0.3 / K, (M, K, K))
+    layer = _built_layer(given)
+    assert isinstance(layer.confusion_initializer, initializers.ConfusionMatricesInitializer)
+    with pytest.raises(ValueError, match="shape"):
+        _built_layer(given, num_annotators=M + 1)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.ones((M, K, K)), "column-stochastic"),
+        (-np.eye(K)[None].repeat(M, 0), "non-negative"),
+        (np.ones((K, K)) / K, r"\(M, K, K\)"),
+    ],
+)
+def test_bad_matrices_are_refused(bad, message):
+    with pytest.raises(ValueError, match=message):
+        initializers.ConfusionMatricesInitializer(bad)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        initializers.DiagonallyDominant(1.0)
+    with pytest.raises(ValueError, match="Unknown confusion initializer"):
+        CrowdLayer(3, confusion_initializer="nope")
+    with pytest.raises(ValueError, match="positive integer"):
+        CrowdLayer(0)
+    with pytest.raises(ValueError, match="K >= 2"):
+        CrowdLayer(3).build((None, 1))
+
+
+def test_call_returns_per_annotator_distributions():
+    rng = np.random.default_rng(1)
+    layer = _built_layer(initializers.DiagonallyDominant(0.8))
+    probabilities = rng.dirichlet(np.ones(K), size=7).astype("float32")
+    outputs = keras.ops.convert_to_numpy(layer(probabilities))
+    assert outputs.shape == (7, M, K)
+    confusion = keras.ops.convert_to_numpy(layer.confusion_matrices)
+    np.testing.assert_allclose(outputs[3, 2], confusion[2] @ probabilities[3], rtol=1e-5)
+    np.testing.assert_allclose(outputs.sum(-1), 1.0, atol=1e-5)
+    symbolic = layer(keras.Input((K,)))
+    assert tuple(symbolic.shape) == (None, M, K)
+
+
+def _reference_cross_entropy(probabilities, confusion, labels):
+    """Naive O(B M K^2) computation of every A_m f, for comparison."""
+    full = np.einsum("mkj,bj->bmk", confusion, probabilities)
+    out = np.zeros(labels.shape)
+    for b, m in zip(*np.nonzero(labels >= 0)):
+        out[b, m] = -np.log(full[b, m, labels[b, m]])
+    return out
+
+
+def test_gather_loss_matches_naive_dense_and_pairs():
+    rng = np.random.default_rng(2)
+    layer = _built_layer(initializers.DiagonallyDominant(0.6))
+    layer.confusion_logits.assign(rng.normal(size=(M, K, K)).astype("float32"))
+    probabilities = rng.dirichlet(np.ones(K), size=9).astype("float32")
+    labels = rng.integers(-1, K, size=(9, M))
+    labels[0] = -1  # an item with no label at all
+    confusion = keras.ops.convert_to_numpy(layer.confusion_matrices)
+    expected = _reference_cross_entropy(probabilities, confusion, labels)
+
+    dense, mask = layer.cross_entropy(probabilities, labels)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(dense), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(mask), labels >= 0)
+
+    # The same labels as padded (annotator, label) pairs, R = M, shuffled.
+    order = np.argsort(rng.random((9, M)), axis=1)
+    annotator_ids = order
+    pair_labels = np.take_along_axis(labels, order, axis=1)
+    pairs, pair_mask = observed_label_cross_entropy(
+        probabilities, layer.confusion_logits, pair_labels, annotator_ids
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(pairs).sum(), expected.sum(), rtol=1e-5
+    )
+    assert keras.ops.convert_to_numpy(pair_mask).sum() == (labels >= 0).sum()
+
+
+def test_loss_is_finite_for_confident_wrong_predictions():
+    layer = _built_layer(initializers.DiagonallyDominant(0.999999))
+    probabilities = np.eye(K, dtype="float32")[[0, 1]]
+    labels = np.full((2, M), 3)
+    ce, _ = layer.cross_entropy(probabilities, labels)
+    ce = keras.ops.convert_to_numpy(ce)
+    assert np.all(np.isfinite(ce)) and ce.max() <= -np.log(1e-7) + 1e-3
+
+
+def test_layer_config_round_trip():
+    given = np.broadcast_to(np.eye(K) * 0.6 + 0.4 / K, (M, K, K))
+    for initializer in ["identity", initializers.DiagonallyDominant(0.7), given]:
+        layer = CrowdLayer(M, confusion_initializer=initializer, name="crowd")
+        clone = CrowdLayer.from_config(layer.get_config())
+        layer.build((None, K))
+        clone.build((None, K))
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(clone.confusion_matrices),
+            keras.ops.convert_to_numpy(layer.confusion_matrices),
+            rtol=1e-6,
+        )
+        assert clone.name == "crowd"
+
+
+def test_layer_saves_inside_a_keras_file(tmp_path):
+    inputs = keras.Input((K,))
+    outputs = CrowdLayer(M, confusion_initializer="diagonally_dominant")(inputs)
+    model = keras.Model(inputs, outputs)
+    model.layers[-1].confusion_logits.assign(
+        np.random.default_rng(3).normal(size=(M, K, K)).astype("float32")
+    )
+    path = tmp_path / "layer.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    x = np.random.default_rng(4).dirichlet(np.ones(K), size=3).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)

@@ -1,0 +1,221 @@
+"""CrowdModel: training, label layouts, validation errors, saving."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_crowd import CrowdModel
+from keras_crowd import regularizers
+
+N, D, K, M = 192, 6, 3, 7
+
+
+def _crowd(seed=0, n=N, missing_rows=()):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, D)).astype("float32")
+    truth = (x @ rng.normal(size=(D, K))).argmax(1)
+    labels = np.full((n, M), -1, dtype="int64")
+    for i in range(n):
+        for m in rng.choice(M, size=3, replace=False):
+            labels[i, m] = truth[i] if rng.random() < 0.75 else rng.integers(K)
+    labels[list(missing_rows)] = -1
+    return x, labels, truth
+
+
+def _sequential(activation="softmax"):
+    return keras.Sequential(
+        [keras.Input((D,), name="features"), keras.layers.Dense(16, activation="relu"),
+         keras.layers.Dense(K, activation=activation)]
+    )
+
+
+def _functional():
+    inputs = keras.Input((D,), name="x")
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(K, activation="softmax")(hidden))
+
+
+@keras.saving.register_keras_serializable(package="keras_crowd_tests")
+class SubclassedNet(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = keras.layers.Dense(16, activation="relu")
+        self.out = keras.layers.Dense(K, activation="softmax")
+
+    def call(self, inputs):
+        return self.out(self.hidden(inputs))
+
+
+BACKBONES = {"sequential": _sequential, "functional": _functional, "subclassed": SubclassedNet}
+
+
+@pytest.mark.parametrize("kind", sorted(BACKBONES))
+def test_fit_predict_evaluate_any_backbone(kind):
+    keras.utils.set_random_seed(0)
+    x, labels, truth = _crowd()
+    model = CrowdModel(BACKBONES[kind](), num_annotators=M,
+                       regularizer=regularizers.GeoCrowdNetW(1e-2))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(x, labels, batch_size=32, epochs=6, verbose=0,
+                        validation_data=(x, truth))
+    logs = history.history
+    assert {"loss", "crowd_loss", "regularization", "val_accuracy"} <= set(logs)
+    assert logs["crowd_loss"][-1] < logs["crowd_loss"][0]
+    assert logs["val_accuracy"][-1] > 0.6
+    probabilities = model.predict(x, verbose=0)
+    assert probabilities.shape == (N, K)
+    np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+    assert model.confusion_matrices.shape == (M, K, K)
+    np.testing.assert_allclose(model.confusion_matrices.sum(axis=1), 1.0, atol=1e-5)
+    crowd_logs = model.evaluate(x, labels, verbose=0, return_dict=True)
+    assert crowd_logs["crowd_loss"] == pytest.approx(logs["crowd_loss"][-1], rel=0.2)
+    true_logs = model.evaluate(x, truth, verbose=0, return_dict=True)
+    assert true_logs["accuracy"] == pytest.approx(logs["val_accuracy"][-1], abs=1e-6)
+
+
+def test_tf_data_pipeline_and_padded_pairs_match_dense():
+    """Dense labels, tf.data and padded (annotator, label) pairs train alike."""
+    x, labels, _ = _crowd(seed=1)
+    rows = [np.flatnonzero(row >= 0) for row in labels]
+    width = max(len(r) for r in rows)
+    annotator_ids = np.zeros((N, width), "int64")
+    pair_labels = np.full((N, width), -1, "int64")
+    for i, r in enumerate(rows):
+        annotator_ids[i, : len(r)] = r
+        pair_labels[i, : len(r)] = labels[i, r]
+
+    def train(y):
+        keras.utils.set_random_seed(3)
+        model = CrowdModel(_sequential(), M, regularizer=regularizers.GeoCrowdNetF(1e-2))
+        # Plain SGD: Adam divides by sqrt(v) and would amplify float
+        # rounding differences in near-zero gradients to full steps.
+        model.compile(optimizer=keras.optimizers.SGD(0.5))
+        if isinstance(y, tf.data.Dataset):
+            model.fit(y, epochs=2, verbose=0)
+        else:
+            model.fit(x, y, batch_size=48, epochs=2, shuffle=False, verbose=0)
+        return model.get_weights()
+
+    dense = train(labels)
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).batch(48)
+    pairs = train({"annotator_ids": annotator_ids, "labels": pair_labels})
+    for a, b, c in zip(dense, train(dataset), pairs):
+        np.testing.assert_allclose(b, a, atol=1e-6)
+        np.testing.assert_allclose(c, a, atol=1e-5)
+
+
+def test_batches_with_no_labels_contribute_nothing():
+    x, labels, _ = _crowd(seed=2, missing_rows=range(0, 64))
+    keras.utils.set_random_seed(4)
+    model = CrowdModel(_sequential(), M)
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    before = model.get_weights()
+    logs = model.fit(x[:64], labels[:64], batch_size=32, epochs=1, verbose=0).history
+    assert logs["loss"] == [0.0]
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    history = model.fit(x, labels, batch_size=32, epochs=1, shuffle=False, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+
+
+def test_no_nan_with_tiny_batches_and_huge_lambda():
+    x, labels, _ = _crowd(seed=5)
+    for regularizer in [regularizers.GeoCrowdNetF(1e3), regularizers.GeoCrowdNetW(1e3)]:
+        model = CrowdModel(_sequential(), M, regularizer=regularizer)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        history = model.fit(x, labels, batch_size=2, epochs=1, verbose=0).history
+        assert np.all(np.isfinite(history["loss"]))
+        assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+def test_logits_backbone_is_detected_or_accepted():
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(activation=None), M)
+    model.compile()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="from_logits=True"):
+        model.fit(x, labels, batch_size=32, epochs=1, verbose=0)
+    model = CrowdModel(_sequential(activation=None), M, from_logits=True)
+    model.compile()
+    model.fit(x, labels, batch_size=32, epochs=1, verbose=0)
+    np.testing.assert_allclose(model.predict(x[:4], verbose=0).sum(1), 1.0, atol=1e-5)
+
+
+def test_backbone_with_wrong_output_rank_is_refused():
+    backbone = keras.Sequential([keras.Input((4, D)), keras.layers.Dense(K, activation="softmax")])
+    with pytest.raises(ValueError, match=r"\(batch, K\)"):
+        CrowdModel(backbone, M)
+    with pytest.raises(ValueError, match="keras.Model"):
+        CrowdModel(keras.layers.Dense(K), M)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda x, y: (x, y[:, :-1]), "num_annotators=7"),
+        (lambda x, y: (x, np.where(y == 1, K, y)), "only 3 classes"),
+        (lambda x, y: (x, np.where(y == 1, -2, y)), "found -2"),
+        (lambda x, y: (x, y.astype("float32") + 0.5), "must be integers"),
+        (lambda x, y: (x[:-1], y), "rows"),
+        (lambda x, y: (np.where(x > 1.5, np.nan, x), y), "NaN or inf"),
+        (lambda x, y: (x, y[:, 0]), "1-D"),
+        (lambda x, y: (x, y.astype(str)), "integer array"),
+    ],
+)
+def test_bad_inputs_fail_before_training(mutate, message):
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    before = model.get_weights()
+    bad_x, bad_y = mutate(x, labels)
+    with pytest.raises(ValueError, match=message):
+        model.fit(bad_x, bad_y, epochs=1, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_out_of_range_labels_in_tf_data_fail_loudly():
+    x, labels, _ = _crowd()
+    labels[5, 2] = K + 3
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).batch(32)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Crowd labels must be < K"):
+        model.fit(dataset, epochs=1, verbose=0)
+
+
+def test_compile_refuses_loss_and_metrics():
+    model = CrowdModel(_sequential(), M)
+    with pytest.raises(ValueError, match="own loss"):
+        model.compile(loss="mse")
+    with pytest.raises(ValueError, match="metrics"):
+        model.compile(metrics=["accuracy"])
+
+
+@pytest.mark.parametrize("kind", ["sequential", "subclassed"])
+def test_keras_file_round_trip_resumes_training(tmp_path, kind):
+    x, labels, truth = _crowd(seed=6)
+
+    def fresh():
+        keras.utils.set_random_seed(11)
+        model = CrowdModel(BACKBONES[kind](), M, regularizer=regularizers.GeoCrowdNetF(1e-2),
+                           confusion_initializer="diagonally_dominant")
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        return model
+
+    straight = fresh()
+    straight.fit(x, labels, batch_size=32, epochs=4, shuffle=False, verbose=0)
+
+    first = fresh()
+    first.fit(x, labels, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    path = tmp_path / "crowd.keras"
+    first.save(path)
+    resumed = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(resumed, CrowdModel)
+    assert isinstance(resumed.regularizer, regularizers.GeoCrowdNetF)
+    np.testing.assert_allclose(resumed.confusion_matrices, first.confusion_matrices, atol=1e-7)
+    np.testing.assert_allclose(resumed.predict(x, verbose=0), first.predict(x, verbose=0), atol=1e-6)
+    assert int(resumed.optimizer.iterations) == int(first.optimizer.iterations)
+    resumed.fit(x, labels, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(b, a, atol=1e-5)

@@ -1,0 +1,121 @@
+"""export_classifier: a SavedModel of f alone, loadable without keras_crowd."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_crowd import CrowdModel
+from keras_crowd import regularizers
+
+D, K, M = 5, 4, 6
+
+
+def _trained_model(backbone=None, **kwargs):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, D)).astype("float32")
+    labels = rng.integers(-1, K, size=(64, M))
+    keras.utils.set_random_seed(0)
+    backbone = backbone or keras.Sequential(
+        [keras.Input((D,), name="song_features"), keras.layers.Dense(8, activation="relu"),
+         keras.layers.Dense(K, activation="softmax")]
+    )
+    model = CrowdModel(backbone, M, regularizer=regularizers.GeoCrowdNetW(1e-2), **kwargs)
+    model.compile()
+    model.fit(x, labels, batch_size=16, epochs=1, verbose=0)
+    return model, x
+
+
+FRESH_PROCESS = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    path, input_name = sys.argv[1], sys.argv[2]
+    x = np.load(sys.argv[3])
+    loaded = tf.saved_model.load(path)
+    signature = loaded.signatures["serving_default"]
+    outputs = signature(**{input_name: tf.constant(x)})
+    print(json.dumps({
+        "keras_crowd_imported": any(m.startswith("keras_crowd") for m in sys.modules),
+        "inputs": {k: [v.dtype.name, v.shape.as_list()]
+                   for k, v in signature.structured_input_signature[1].items()},
+        "outputs": sorted(outputs),
+        "probabilities": outputs["probabilities"].numpy().tolist(),
+        "class_id": outputs["class_id"].numpy().tolist(),
+    }))
+    """
+)
+
+
+def test_export_loads_in_fresh_process_without_keras_crowd(tmp_path):
+    model, x = _trained_model()
+    path = model.export_classifier(tmp_path / "music" / "1")
+    assert sorted(os.listdir(path)) == ["assets", "fingerprint.pb", "saved_model.pb", "variables"]
+    np.save(tmp_path / "x.npy", x)
+    result = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, str(path), "song_features", str(tmp_path / "x.npy")],
+        capture_output=True, text=True, timeout=120, check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    served = json.loads(result.stdout.strip().splitlines()[-1])
+    assert served["keras_crowd_imported"] is False
+    assert served["inputs"] == {"song_features": ["float32", [None, D]]}
+    assert served["outputs"] == ["class_id", "probabilities"]
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(np.array(served["probabilities"]), expected, atol=1e-6)
+    np.testing.assert_array_equal(served["class_id"], expected.argmax(1))
+
+
+def test_saved_model_cli_shows_only_the_classifier(tmp_path):
+    cli = shutil.which("saved_model_cli")
+    if cli is None:
+        pytest.fail("saved_model_cli is installed with tensorflow and must be on PATH")
+    model, _ = _trained_model()
+    path = model.export_classifier(tmp_path / "m" / "3")
+    shown = subprocess.run(
+        [cli, "show", "--dir", str(path), "--all"], capture_output=True, text=True,
+        timeout=120, check=True,
+    ).stdout
+    assert "signature_def['serving_default']" in shown
+    assert "inputs['song_features']" in shown
+    assert "outputs['probabilities']" in shown and "outputs['class_id']" in shown
+    assert "tensorflow/serving/predict" in shown
+    # f alone: no confusion-matrix variables in the checkpoint.
+    names = [name for name, _ in tf.train.list_variables(os.path.join(path, "variables", "variables"))]
+    assert names and not any("confusion" in name for name in names)
+
+
+def test_subclassed_backbone_and_logits_export(tmp_path):
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(K)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    model, x = _trained_model(backbone=Net(), from_logits=True)
+    path = model.export_classifier(tmp_path / "sub" / "1")
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    outputs = signature(inputs=tf.constant(x))
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_export_refuses_unversioned_or_existing_paths(tmp_path):
+    model, _ = _trained_model()
+    with pytest.raises(ValueError, match="numeric version"):
+        model.export_classifier(tmp_path / "music")
+    model.export_classifier(tmp_path / "music" / "1")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        model.export_classifier(tmp_path / "music" / "1")
+    model.export_classifier(tmp_path / "music" / "1", overwrite=True)
+    model.export_classifier(tmp_path / "music" / "2")
+    assert sorted(os.listdir(tmp_path / "music")) == ["1", "2"]

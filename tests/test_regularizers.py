@@ -1,0 +1,103 @@
+"""The regularizers: values, gradients, guards and serialization."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_crowd import regularizers
+
+K = 5
+
+
+def _value_and_gradient(regularizer, probabilities=None, confusion_matrices=None):
+    probabilities = tf.constant(
+        probabilities if probabilities is not None else np.full((8, K), 1.0 / K, "float32")
+    )
+    confusion_matrices = tf.constant(
+        confusion_matrices if confusion_matrices is not None
+        else np.broadcast_to(np.eye(K, dtype="float32"), (3, K, K))
+    )
+    with tf.GradientTape() as tape:
+        tape.watch([probabilities, confusion_matrices])
+        value = regularizer(probabilities, confusion_matrices)
+    gradients = tape.gradient(value, [probabilities, confusion_matrices])
+    gradients = [np.zeros(1) if g is None else g.numpy() for g in gradients]
+    return float(value), gradients
+
+
+def test_geocrowdnet_f_value_matches_numpy():
+    rng = np.random.default_rng(0)
+    f = rng.dirichlet(np.ones(K), size=32).astype("float32")
+    value, (grad_f, _) = _value_and_gradient(regularizers.GeoCrowdNetF(0.1), f)
+    expected = -0.1 * np.linalg.slogdet(f.T.astype("float64") @ f + 1e-6 * np.eye(K))[1]
+    assert value == pytest.approx(expected, rel=1e-4)
+    assert np.abs(grad_f).max() > 0
+
+
+def test_geocrowdnet_w_value_matches_numpy():
+    rng = np.random.default_rng(1)
+    a = rng.dirichlet(np.ones(K), size=(4, K)).transpose(0, 2, 1).astype("float32")
+    value, (_, grad_a) = _value_and_gradient(regularizers.GeoCrowdNetW(0.5), confusion_matrices=a)
+    w = a.reshape(-1, K).astype("float64")  # stacked (M K) x K
+    expected = -0.5 * np.linalg.slogdet(w.T @ w + 1e-6 * np.eye(K))[1]
+    assert value == pytest.approx(expected, rel=1e-4)
+    assert np.abs(grad_a).max() > 0
+
+
+def test_trace_value():
+    rng = np.random.default_rng(2)
+    a = rng.dirichlet(np.ones(K), size=(3, K)).transpose(0, 2, 1).astype("float32")
+    value, _ = _value_and_gradient(regularizers.TraceRegularizer(2.0), confusion_matrices=a)
+    assert value == pytest.approx(2.0 * np.trace(a, axis1=1, axis2=2).sum(), rel=1e-5)
+
+
+DEGENERATE_BATCHES = {
+    "batch_smaller_than_k": np.random.default_rng(3).dirichlet(np.ones(K), size=K - 2),
+    "collapsed_one_class": np.tile(np.eye(K)[2], (16, 1)),
+    "one_hot_two_classes": np.eye(K)[np.arange(16) % 2],
+    "single_item": np.full((1, K), 1.0 / K),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEGENERATE_BATCHES))
+@pytest.mark.parametrize("strength", [1e-3, 1.0, 1e6])
+def test_f_guard_drops_singular_batches_without_nan(name, strength):
+    f = DEGENERATE_BATCHES[name].astype("float32")
+    value, (grad_f, _) = _value_and_gradient(regularizers.GeoCrowdNetF(strength), f)
+    assert value == 0.0
+    assert np.all(np.isfinite(grad_f)) and np.all(grad_f == 0)
+
+
+def test_w_guard_on_rank_deficient_confusions():
+    collapsed = np.zeros((3, K, K), "float32")
+    collapsed[:, 0, :] = 1.0  # every annotator always says class 0
+    value, (_, grad_a) = _value_and_gradient(regularizers.GeoCrowdNetW(1e6), confusion_matrices=collapsed)
+    assert value == 0.0 and np.all(np.isfinite(grad_a))
+
+
+def test_guarded_log_det_reports_validity():
+    good, ok = regularizers.guarded_log_det(np.eye(3) * 2.0)
+    assert float(ok) == 1.0 and float(good) == pytest.approx(3 * np.log(2.0), rel=1e-5)
+    bad, ok = regularizers.guarded_log_det(np.full((3, 3), np.nan))
+    assert float(ok) == 0.0 and float(bad) == 0.0
+
+
+@pytest.mark.parametrize(
+    "regularizer",
+    [regularizers.GeoCrowdNetF(1e-2, ridge=1e-5, max_penalty=50.0),
+     regularizers.GeoCrowdNetW(3e-2), regularizers.TraceRegularizer(0.5)],
+)
+def test_serialization_round_trip(regularizer):
+    config = keras.saving.serialize_keras_object(regularizer)
+    clone = keras.saving.deserialize_keras_object(config)
+    assert type(clone) is type(regularizer)
+    assert clone.get_config() == regularizer.get_config()
+
+
+def test_bad_strength_is_refused():
+    for bad in [-1.0, float("nan"), float("inf")]:
+        with pytest.raises(ValueError, match="strength"):
+            regularizers.GeoCrowdNetF(bad)
+    with pytest.raises(ValueError, match="crowd regularizer"):
+        regularizers.get("geocrowdnet")
