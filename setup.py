@@ -29,7 +29,7 @@ setup(
         "matplotlib>=3.5",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "tensorflow-probability>=0.24"],
         # tensorflow-probability needs tf-keras, which must be installed with
         # --no-deps (it would otherwise pull the full tensorflow wheel); see
         # README "Optional extras".
