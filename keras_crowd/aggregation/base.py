@@ -1,0 +1,89 @@
+"""The crowd-kit-shaped interface shared by all label aggregators."""
+
+import numpy as np
+import pandas as pd
+
+from keras_crowd.data.convert import encode_crowd_labels
+
+
+class Aggregator:
+    """Base class: infers each item's true label from its crowd labels.
+
+    The interface follows crowd-kit (`fit`, `fit_predict`, `fit_predict_proba`)
+    and accepts, as `data`:
+    - a long-format DataFrame with columns ``task, worker, label`` (crowd-kit's);
+    - a dense (N, M) array, int with -1 (or float with NaN) for missing;
+    - a peerannot dict, a ``.csv``/``.json`` path, or `EncodedCrowdLabels`.
+
+    Whatever the input, the fitted attributes are numpy arrays in index
+    space (row n = ``encoding_.task_ids[n]``, class k =
+    ``encoding_.class_names[k]``):
+    - `probas_`: (N, K) posterior over the true class of each item;
+    - `labels_`: (N,) int, the most probable class, ties to the smallest index;
+    - `encoding_`: the `EncodedCrowdLabels` that was fitted, with the ids.
+
+    `fit_predict` / `fit_predict_proba` return pandas objects indexed by task
+    id with the user's class names when `data` is a DataFrame (like
+    crowd-kit), and the numpy arrays otherwise. `named_labels()` and
+    `named_probas()` give the pandas form at any time.
+
+    Subclasses implement `_fit_dense(crowd_labels, num_classes)` and set
+    `probas_`.
+
+    Tie-breaking and class order: "smallest class index" refers to the
+    order of `class_names`. Long data with string labels and no
+    `class_names` gets its classes in sorted order; pass `class_names` to fix
+    the order (and so the tie-breaking) yourself.
+
+    Args:
+        num_classes: K. Needed only when the top classes never occur in dense
+            integer labels; otherwise inferred.
+        class_names: optional K class names, in index order (see
+            `keras_crowd.data.from_long` for how labels are matched).
+    """
+
+    def __init__(self, num_classes=None, class_names=None):
+        self.num_classes = num_classes
+        self.class_names = None if class_names is None else tuple(class_names)
+
+    def fit(self, data):
+        """Fits the aggregator. Returns `self`."""
+        crowd = encode_crowd_labels(data, num_classes=self.num_classes,
+                                    class_names=self.class_names)
+        self.encoding_ = crowd
+        self._fit_dense(np.asarray(crowd.crowd_labels), crowd.num_classes)
+        return self
+
+    def _fit_dense(self, crowd_labels, num_classes):
+        raise NotImplementedError
+
+    @property
+    def labels_(self):
+        """(N,) int: argmax of `probas_`; ties go to the smallest class index."""
+        return np.argmax(self.probas_, axis=1).astype(np.int64)
+
+    def fit_predict(self, data):
+        """Fits and returns the aggregated label of each task."""
+        self.fit(data)
+        return self.named_labels() if isinstance(data, pd.DataFrame) else self.labels_
+
+    def fit_predict_proba(self, data):
+        """Fits and returns each task's posterior over the true class."""
+        self.fit(data)
+        return self.named_probas() if isinstance(data, pd.DataFrame) else self.probas_
+
+    def named_labels(self):
+        """`pandas.Series` of class names, indexed by task id (name ``agg_label``)."""
+        crowd = self.encoding_
+        return pd.Series(crowd.decode_labels(self.labels_),
+                         index=pd.Index(list(crowd.task_ids), name="task"), name="agg_label")
+
+    def named_probas(self):
+        """`pandas.DataFrame` (tasks x class names) of posteriors."""
+        crowd = self.encoding_
+        return pd.DataFrame(self.probas_, index=pd.Index(list(crowd.task_ids), name="task"),
+                            columns=pd.Index(list(crowd.class_names), name="label"))
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        return f"{type(self).__name__}({params})"

@@ -1,0 +1,274 @@
+"""`EncodedCrowdLabels`: dense crowd labels plus the user's ids for rows, columns and classes."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from keras_crowd.data import dense
+from keras_crowd.data import errors
+from keras_crowd.data import validation
+from keras_crowd.data.vocabulary import Vocabulary
+
+
+def _as_vocabulary(ids, kind):
+    if isinstance(ids, Vocabulary):
+        return ids if ids.kind == kind else Vocabulary(ids.tokens, kind=kind)
+    return Vocabulary(tuple(ids), kind=kind)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EncodedCrowdLabels:
+    """Crowd labels as indices, with the maps back to the user's names.
+
+    Args:
+        crowd_labels: (N, M) int32 array; ``crowd_labels[n, m]`` is the class
+            index annotator m gave item n, or -1 if m did not label n.
+        task_ids: `Vocabulary` (or sequence) of the N task ids, in row order.
+        annotator_ids: `Vocabulary` (or sequence) of the M annotator ids, in
+            column order.
+        class_names: `Vocabulary` (or sequence) of the K class names, in index
+            order.
+
+    The array is stored read-only; every reader in `keras_crowd.data`
+    returns this type.
+
+    Example:
+
+    >>> crowd = EncodedCrowdLabels.from_dense([[0, -1], [1, 1]], class_names=["no", "yes"])
+    >>> crowd.num_items, crowd.num_annotators, crowd.num_classes
+    (2, 2, 2)
+    >>> crowd.decode_labels([1, 0]).tolist()
+    ['yes', 'no']
+    """
+
+    crowd_labels: np.ndarray
+    task_ids: Vocabulary
+    annotator_ids: Vocabulary
+    class_names: Vocabulary
+
+    def __post_init__(self):
+        task_ids = _as_vocabulary(self.task_ids, "task")
+        annotator_ids = _as_vocabulary(self.annotator_ids, "annotator")
+        class_names = _as_vocabulary(self.class_names, "class")
+        labels = validation.check_crowd_labels(
+            self.crowd_labels, num_classes=len(class_names), empty_tasks="ignore"
+        )
+        if labels.shape != (len(task_ids), len(annotator_ids)):
+            raise errors.CrowdDataError(
+                f"crowd_labels has shape {labels.shape} but there are {len(task_ids)} "
+                f"task ids and {len(annotator_ids)} annotator ids."
+            )
+        if labels is self.crowd_labels or labels.base is not None:
+            labels = labels.copy()  # never share memory with the caller's array
+        labels.setflags(write=False)
+        object.__setattr__(self, "crowd_labels", labels)
+        object.__setattr__(self, "task_ids", task_ids)
+        object.__setattr__(self, "annotator_ids", annotator_ids)
+        object.__setattr__(self, "class_names", class_names)
+
+    @classmethod
+    def from_dense(cls, crowd_labels, *, num_classes=None, class_names=None, task_ids=None,
+                   annotator_ids=None, empty_tasks="warn"):
+        """Wraps a dense (N, M) array (-1 or NaN for missing).
+
+        Args:
+            crowd_labels: (N, M) int array with -1 for missing, or float with NaN.
+            num_classes: K; inferred as max label + 1 when neither it nor
+                `class_names` is given.
+            class_names: optional K class names; default ``0..K-1``.
+            task_ids: optional N task ids; default ``0..N-1``.
+            annotator_ids: optional M annotator ids; default ``0..M-1``.
+            empty_tasks: ``"warn"`` (default), ``"ignore"`` or ``"error"``.
+        """
+        if class_names is not None and num_classes is not None and len(class_names) != num_classes:
+            raise ValueError(
+                f"num_classes={num_classes} but {len(class_names)} class names were given."
+            )
+        if class_names is not None:
+            num_classes = len(class_names)
+        labels = validation.check_crowd_labels(crowd_labels, num_classes, empty_tasks)
+        if num_classes is None:
+            num_classes = dense.infer_num_classes(labels)
+        num_items, num_annotators = labels.shape
+        return cls(
+            crowd_labels=labels,
+            task_ids=Vocabulary.range(num_items) if task_ids is None else task_ids,
+            annotator_ids=(Vocabulary.range(num_annotators) if annotator_ids is None
+                           else annotator_ids),
+            class_names=Vocabulary.range(num_classes) if class_names is None else class_names,
+        )
+
+    @property
+    def num_items(self):
+        return self.crowd_labels.shape[0]
+
+    @property
+    def num_annotators(self):
+        return self.crowd_labels.shape[1]
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    @property
+    def num_labels(self):
+        """Number of observed labels."""
+        return int(self.observed_mask.sum())
+
+    @property
+    def observed_mask(self):
+        """(N, M) boolean mask of the observed labels."""
+        return dense.observed_mask(self.crowd_labels)
+
+    def decode_labels(self, class_indices):
+        """Class indices -> class names (-1 -> None)."""
+        return self.class_names.decode(class_indices)
+
+    def __repr__(self):
+        return (f"EncodedCrowdLabels(num_items={self.num_items}, num_annotators="
+                f"{self.num_annotators}, num_classes={self.num_classes}, "
+                f"num_labels={self.num_labels})")
+
+
+def _integer_like(labels):
+    """True if every label is an integer (int dtype, integral floats, or Python ints)."""
+    if pd.api.types.is_bool_dtype(labels.dtype):
+        return False
+    if pd.api.types.is_integer_dtype(labels.dtype):
+        return True
+    if pd.api.types.is_float_dtype(labels.dtype):
+        values = labels.to_numpy(dtype=float)
+        return bool(np.all(values == np.round(values)))
+    return all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+               for v in labels)
+
+
+def encode_class_labels(labels, class_names=None, num_classes=None):
+    """Maps one column of labels (indices or class names) to class indices.
+
+    Rules:
+    - With `class_names`: labels are looked up by value among the names.
+      Exception: integer labels with class names that are not integers are
+      taken as indices into `class_names` (``0 -> class_names[0]``).
+    - Without `class_names`: integer labels are indices, with K =
+      `num_classes` or max label + 1, and class names ``0..K-1``; other labels
+      (strings) are class names, sorted (see `ordered_unique`).
+
+    Args:
+        labels: 1-D array-like of labels, one per observed label (no missing).
+        class_names: optional sequence of the K class names.
+        num_classes: optional K.
+
+    Returns:
+        `(class_indices int64 (S,), class_names Vocabulary)`.
+
+    Raises:
+        CrowdDataError: a label is missing (NaN/None).
+        LabelOutOfRangeError: an integer label is outside [0, K).
+        UnknownClassError: a class name is not in `class_names`.
+    """
+    labels = pd.Series(labels).reset_index(drop=True)
+    missing = labels.isna().to_numpy()
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise errors.CrowdDataError(
+            f"{len(rows)} label(s) are missing (NaN/None), e.g. at row(s) "
+            f"{', '.join(map(str, rows[:5]))}. In the long and JSON formats every row is "
+            "an observed label: remove the rows without a label."
+        )
+    if class_names is not None:
+        vocabulary = _as_vocabulary(class_names, "class")
+        if num_classes is not None and num_classes != len(vocabulary):
+            raise ValueError(
+                f"num_classes={num_classes} but {len(vocabulary)} class names were given."
+            )
+        names_are_integers = any(isinstance(c, int) for c in vocabulary)
+        if _integer_like(labels) and not names_are_integers:
+            indices = labels.to_numpy().astype(np.int64)
+            _check_index_range(indices, len(vocabulary))
+            return indices, vocabulary
+        return vocabulary.encode(labels), vocabulary
+    if _integer_like(labels):
+        indices = labels.to_numpy().astype(np.int64)
+        if num_classes is None:
+            num_classes = int(indices.max(initial=-1)) + 1
+        num_classes = validation.check_num_classes(max(num_classes, 1))
+        _check_index_range(indices, num_classes)
+        return indices, Vocabulary.range(num_classes, kind="class")
+    vocabulary = Vocabulary.from_values(labels, kind="class")
+    if num_classes is not None and num_classes != len(vocabulary):
+        raise errors.CrowdDataError(
+            f"num_classes={num_classes} but the labels hold {len(vocabulary)} distinct class "
+            "names; pass class_names= to name every class."
+        )
+    return vocabulary.encode(labels), vocabulary
+
+
+def _check_index_range(indices, num_classes):
+    bad = (indices < 0) | (indices >= num_classes)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise errors.LabelOutOfRangeError(
+            f"Label {int(indices[row])} (row {row}) is outside the known classes "
+            f"[0, {num_classes}); {int(bad.sum())} such label(s) in all."
+        )
+
+
+def encode_triples(tasks, workers, labels, *, class_names=None, num_classes=None, task_ids=None,
+                   annotator_ids=None, duplicates="error", empty_tasks="warn"):
+    """Builds `EncodedCrowdLabels` from parallel (task, worker, label) columns.
+
+    This is the engine behind the long (crowd-kit) and JSON (peerannot)
+    readers. The result does not depend on the order of the rows (except for
+    which label ``duplicates="first"/"last"`` keeps).
+
+    Args:
+        tasks, workers, labels: 1-D array-likes of equal length S.
+        class_names: optional K class names (see `encode_class_labels`).
+        num_classes: optional K.
+        task_ids: optional task ids, in the row order wanted (e.g. the order of
+            the feature matrix). Tasks in `task_ids` without labels are empty
+            tasks; a task not in `task_ids` raises `UnknownIdError`. Default:
+            the distinct tasks, sorted (see `ordered_unique`).
+        annotator_ids: optional annotator ids, in the column order wanted;
+            default: the distinct workers, sorted.
+        duplicates: ``"error"`` (default), ``"first"`` or ``"last"``.
+        empty_tasks: ``"warn"`` (default), ``"ignore"``, ``"error"`` or ``"drop"``.
+
+    Returns:
+        `EncodedCrowdLabels`.
+    """
+    validation.check_policy("duplicates", duplicates, validation.DUPLICATE_POLICIES)
+    validation.check_policy("empty_tasks", empty_tasks, validation.EMPTY_TASK_POLICIES)
+    tasks, workers, labels = (pd.Series(c).reset_index(drop=True) for c in (tasks, workers, labels))
+    if not len(tasks) == len(workers) == len(labels):
+        raise errors.CrowdDataError("task, worker and label columns differ in length.")
+    task_vocabulary = (Vocabulary.from_values(tasks, "task") if task_ids is None
+                       else _as_vocabulary(task_ids, "task"))
+    annotator_vocabulary = (Vocabulary.from_values(workers, "annotator") if annotator_ids is None
+                            else _as_vocabulary(annotator_ids, "annotator"))
+    task_index = task_vocabulary.encode(tasks)
+    annotator_index = annotator_vocabulary.encode(workers)
+    class_index, class_vocabulary = encode_class_labels(labels, class_names, num_classes)
+    keep = validation.duplicate_keep_mask(
+        task_index, annotator_index, duplicates, task_vocabulary, annotator_vocabulary
+    )
+    task_index, annotator_index, class_index = (
+        task_index[keep], annotator_index[keep], class_index[keep])
+
+    has_label = np.zeros(len(task_vocabulary), dtype=bool)
+    has_label[task_index] = True
+    empty_rows = np.flatnonzero(~has_label)
+    validation.handle_empty_tasks(empty_rows, empty_tasks, task_vocabulary)
+    if empty_tasks == "drop" and len(empty_rows):
+        new_row = np.cumsum(has_label) - 1
+        task_index = new_row[task_index]
+        task_vocabulary = Vocabulary(
+            tuple(t for t, kept in zip(task_vocabulary, has_label) if kept), kind="task")
+
+    crowd_labels = np.full((len(task_vocabulary), len(annotator_vocabulary)),
+                           validation.MISSING_LABEL, dtype=np.int32)
+    crowd_labels[task_index, annotator_index] = class_index
+    return EncodedCrowdLabels(crowd_labels, task_vocabulary, annotator_vocabulary,
+                              class_vocabulary)

@@ -1,0 +1,141 @@
+"""The long ("tidy") format: one row per label, columns ``task, worker, label``.
+
+These are crowd-kit's column names, so a crowd-kit DataFrame can be passed
+as is. A CSV file with the same columns is read with `read_csv`.
+"""
+
+import os
+
+import pandas as pd
+
+from keras_crowd.data import dense
+from keras_crowd.data import errors
+from keras_crowd.data.encoded import EncodedCrowdLabels
+from keras_crowd.data.encoded import encode_triples
+
+TASK_COLUMN = "task"
+WORKER_COLUMN = "worker"
+LABEL_COLUMN = "label"
+# Older crowd-kit releases called the worker column "performer".
+_WORKER_ALIASES = ("performer",)
+
+
+def _resolve_columns(frame, task_column, worker_column, label_column):
+    if worker_column not in frame.columns and worker_column == WORKER_COLUMN:
+        worker_column = next((a for a in _WORKER_ALIASES if a in frame.columns), worker_column)
+    missing = [c for c in (task_column, worker_column, label_column) if c not in frame.columns]
+    if missing:
+        raise errors.CrowdDataError(
+            f"Long-format data needs columns {task_column!r}, {worker_column!r} and "
+            f"{label_column!r}; missing {missing}. Found columns {list(frame.columns)}."
+        )
+    return task_column, worker_column, label_column
+
+
+def from_long(data, *, class_names=None, num_classes=None, task_ids=None, annotator_ids=None,
+              duplicates="error", empty_tasks="warn", task_column=TASK_COLUMN,
+              worker_column=WORKER_COLUMN, label_column=LABEL_COLUMN):
+    """Reads long-format crowd labels (a DataFrame, or a CSV path) into dense form.
+
+    Args:
+        data: `pandas.DataFrame` with columns ``task, worker, label`` (crowd-kit's
+            names; ``performer`` is accepted for ``worker``), or a path to a CSV
+            file with them (see `read_csv`).
+        class_names: optional K class names. Labels are looked up among them;
+            integer labels with non-integer names are indices into them.
+            Default: integer labels are indices ``0..K-1``, string labels are
+            class names in sorted order.
+        num_classes: optional K (useful with integer labels when the top
+            classes are never used).
+        task_ids: optional task ids in the wanted row order (e.g. the feature
+            matrix's order). Default: distinct tasks, sorted.
+        annotator_ids: optional annotator ids in the wanted column order.
+            Default: distinct workers, sorted.
+        duplicates: ``"error"`` (default), ``"first"`` or ``"last"``: what to do
+            when a worker labelled the same task twice.
+        empty_tasks: ``"warn"`` (default, keep and warn), ``"ignore"``,
+            ``"error"`` or ``"drop"``. Only tasks listed in `task_ids` can be
+            empty.
+        task_column, worker_column, label_column: column names.
+
+    Returns:
+        `EncodedCrowdLabels`.
+
+    Example:
+
+    >>> frame = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["w1", "w2", "w1"],
+    ...                       "label": ["cat", "dog", "dog"]})
+    >>> crowd = from_long(frame)
+    >>> crowd.crowd_labels.tolist(), list(crowd.class_names)
+    ([[0, 1], [1, -1]], ['cat', 'dog'])
+    """
+    if isinstance(data, (str, os.PathLike)):
+        return read_csv(data, class_names=class_names, num_classes=num_classes,
+                        task_ids=task_ids, annotator_ids=annotator_ids, duplicates=duplicates,
+                        empty_tasks=empty_tasks, task_column=task_column,
+                        worker_column=worker_column, label_column=label_column)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"from_long expects a pandas DataFrame or a CSV path; got {type(data)}.")
+    task_column, worker_column, label_column = _resolve_columns(
+        data, task_column, worker_column, label_column)
+    return encode_triples(
+        data[task_column], data[worker_column], data[label_column], class_names=class_names,
+        num_classes=num_classes, task_ids=task_ids, annotator_ids=annotator_ids,
+        duplicates=duplicates, empty_tasks=empty_tasks)
+
+
+def read_csv(path, **kwargs):
+    """Reads a long-format CSV file (columns ``task, worker, label``).
+
+    Task and worker ids are read as strings (so ``"007"`` stays ``"007"``);
+    labels are parsed by pandas (integers become class indices, text becomes
+    class names). Keyword arguments are those of `from_long`.
+    """
+    task_column = kwargs.get("task_column", TASK_COLUMN)
+    worker_column = kwargs.get("worker_column", WORKER_COLUMN)
+    id_columns = (task_column, worker_column) + (
+        _WORKER_ALIASES if worker_column == WORKER_COLUMN else ())
+    frame = pd.read_csv(path, dtype={c: str for c in id_columns}, keep_default_na=True)
+    return from_long(frame, **kwargs)
+
+
+def to_long(crowd, *, task_ids=None, annotator_ids=None, class_names=None,
+            use_class_names=True):
+    """Dense crowd labels -> long DataFrame with columns ``task, worker, label``.
+
+    Args:
+        crowd: `EncodedCrowdLabels`, or a dense (N, M) array (-1 or NaN missing).
+        task_ids, annotator_ids, class_names: names for a dense array (ignored
+            for `EncodedCrowdLabels`, which carries its own); default indices.
+        use_class_names: write class names (True) or class indices (False).
+
+    Returns:
+        A DataFrame, one row per observed label, rows in (task, worker) order.
+
+    Example:
+
+    >>> to_long([[1, -1], [0, 1]]).to_dict("list")
+    {'task': [0, 1, 1], 'worker': [0, 0, 1], 'label': [1, 0, 1]}
+    """
+    if not isinstance(crowd, EncodedCrowdLabels):
+        crowd = EncodedCrowdLabels.from_dense(
+            crowd, class_names=class_names, task_ids=task_ids, annotator_ids=annotator_ids,
+            empty_tasks="ignore")
+    item_index, annotator_index, labels = dense.observed_triples(crowd.crowd_labels)
+    label_column = crowd.decode_labels(labels) if use_class_names else labels
+    frame = pd.DataFrame({
+        TASK_COLUMN: crowd.task_ids.decode(item_index),
+        WORKER_COLUMN: crowd.annotator_ids.decode(annotator_index),
+        LABEL_COLUMN: label_column,
+    })
+    # Object columns of plain ints/strings: let pandas pick a tight dtype.
+    return frame.infer_objects() if len(frame) else frame
+
+
+def write_csv(crowd, path, **kwargs):
+    """Writes crowd labels as a long-format CSV (see `to_long` for kwargs)."""
+    to_long(crowd, **kwargs).to_csv(path, index=False)
+    return path
+
+
+__all__ = ["from_long", "read_csv", "to_long", "write_csv"]

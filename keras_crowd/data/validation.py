@@ -1,0 +1,195 @@
+"""Validation of dense crowd labels and of the data policies.
+
+Policies, shared by every reader in `keras_crowd.data`:
+
+- **Duplicates** (`duplicates=`): an annotator who labels the same task more
+  than once. ``"error"`` (default) raises `DuplicateLabelError`; ``"first"``
+  keeps the first label in input row order, ``"last"`` the last one. (A dense
+  (N, M) array cannot hold duplicates.)
+- **Empty tasks** (`empty_tasks=`): a task with no label at all. ``"warn"``
+  (default) keeps it, so rows stay aligned with the features, and emits an
+  `EmptyTaskWarning`; ``"ignore"`` keeps it silently; ``"error"`` raises
+  `EmptyTaskError`; ``"drop"`` removes it (only where tasks carry ids, i.e.
+  the long and JSON formats; a dense array cannot drop rows without
+  misaligning them with the features, so there ``"drop"`` is refused).
+"""
+
+import warnings
+
+import numpy as np
+
+from keras_crowd.data import errors
+
+MISSING_LABEL = -1
+
+DUPLICATE_POLICIES = ("error", "first", "last")
+EMPTY_TASK_POLICIES = ("warn", "ignore", "error", "drop")
+
+
+def check_policy(name, value, allowed):
+    """Raises a `ValueError` unless `value` is one of `allowed`."""
+    if value not in allowed:
+        raise ValueError(
+            f"`{name}` must be one of {', '.join(map(repr, allowed))}; got {value!r}."
+        )
+    return value
+
+
+def check_num_classes(num_classes):
+    """Checks that `num_classes` is an integer >= 1 and returns it as `int`."""
+    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1:
+        raise ValueError(f"`num_classes` must be a positive integer; got {num_classes!r}.")
+    return int(num_classes)
+
+
+def _as_integer_labels(array):
+    """Converts an int array (-1 missing) or a float array (NaN missing)."""
+    if array.dtype == bool or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise errors.CrowdDataError(
+            "Dense crowd labels must be an integer array (-1 = missing) or a "
+            f"float array (NaN = missing); got dtype {array.dtype}."
+        )
+    if np.issubdtype(array.dtype, np.floating):
+        missing = np.isnan(array)
+        filled = np.where(missing, MISSING_LABEL, array)
+        if not np.all(np.isfinite(filled)) or np.any(filled != np.round(filled)):
+            raise errors.CrowdDataError(
+                "Float crowd labels must hold whole numbers or NaN (missing); "
+                "found a fractional or infinite value."
+            )
+        if np.any(filled[~missing] < 0):
+            raise errors.LabelOutOfRangeError(
+                "Float crowd labels mark missing entries with NaN; found a "
+                f"negative label {filled[~missing].min():g}."
+            )
+        return filled.astype(np.int64)
+    return array
+
+
+def check_crowd_labels(crowd_labels, num_classes=None, empty_tasks="warn"):
+    """Validates dense crowd labels and returns them as an int32 array.
+
+    Args:
+        crowd_labels: (N, M) array. Integer dtype with -1 for a missing label,
+            or float dtype with NaN for a missing label.
+        num_classes: K. If given, every observed label must be in [0, K).
+        empty_tasks: policy for rows with no label: ``"warn"`` (default),
+            ``"ignore"`` or ``"error"`` (``"drop"`` is refused for dense arrays,
+            see the module docstring).
+
+    Returns:
+        An (N, M) int32 array with -1 for missing labels.
+
+    Raises:
+        CrowdDataError: wrong shape or dtype, or fractional float labels.
+        LabelOutOfRangeError: a label < -1, or >= `num_classes`.
+        EmptyTaskError: a row has no label and ``empty_tasks="error"``.
+
+    Example:
+
+    >>> check_crowd_labels([[0, -1], [1, 1]], num_classes=2).tolist()
+    [[0, -1], [1, 1]]
+    """
+    check_policy("empty_tasks", empty_tasks, EMPTY_TASK_POLICIES)
+    if empty_tasks == "drop":
+        raise ValueError(
+            'empty_tasks="drop" is not available for dense arrays: dropping rows '
+            "would misalign them with the features. Drop the rows of both yourself, "
+            'or use "warn", "ignore" or "error".'
+        )
+    array = np.asarray(crowd_labels)
+    if array.ndim != 2:
+        raise errors.CrowdDataError(
+            f"Dense crowd labels must be 2-D (num_items, num_annotators); got shape {array.shape}."
+        )
+    labels = _as_integer_labels(array)
+    lowest = labels.min(initial=0)
+    highest = labels.max(initial=-1)
+    if lowest < MISSING_LABEL:
+        n, m = np.argwhere(labels < MISSING_LABEL)[0]
+        raise errors.LabelOutOfRangeError(
+            f"Label {labels[n, m]} at item {n}, annotator {m} is negative; "
+            f"only {MISSING_LABEL} (missing) may be negative."
+        )
+    if num_classes is not None:
+        num_classes = check_num_classes(num_classes)
+        if highest >= num_classes:
+            n, m = np.argwhere(labels >= num_classes)[0]
+            raise errors.LabelOutOfRangeError(
+                f"Label {labels[n, m]} at item {n}, annotator {m} is outside the "
+                f"known classes [0, {num_classes})."
+            )
+    if highest > np.iinfo(np.int32).max:
+        raise errors.LabelOutOfRangeError("Labels must fit in int32.")
+    labels = labels.astype(np.int32, copy=False)
+    if empty_tasks != "ignore":
+        handle_empty_tasks(np.flatnonzero(~np.any(labels >= 0, axis=1)), empty_tasks)
+    return labels
+
+
+def handle_empty_tasks(empty_rows, empty_tasks, task_ids=None):
+    """Applies the empty-task policy to the rows (tasks) that have no label.
+
+    Args:
+        empty_rows: int array of the row indices with no label.
+        empty_tasks: ``"warn"``, ``"ignore"``, ``"error"`` or ``"drop"``
+            (``"drop"`` is handled by the caller; here it is silent).
+        task_ids: optional `Vocabulary` or sequence to name the tasks.
+    """
+    if len(empty_rows) == 0 or empty_tasks in ("ignore", "drop"):
+        return
+    names = [repr(task_ids[i]) if task_ids is not None else str(int(i)) for i in empty_rows[:5]]
+    more = f" (and {len(empty_rows) - 5} more)" if len(empty_rows) > 5 else ""
+    message = f"{len(empty_rows)} task(s) have no label at all: {', '.join(names)}{more}."
+    if empty_tasks == "error":
+        raise errors.EmptyTaskError(message)
+    warnings.warn(
+        message + ' They are kept (uniform majority-vote posterior, prior under '
+        'Dawid-Skene); pass empty_tasks="ignore" to silence this.',
+        errors.EmptyTaskWarning,
+        stacklevel=3,
+    )
+
+
+def duplicate_keep_mask(task_index, annotator_index, duplicates="error", task_ids=None,
+                        annotator_ids=None):
+    """Which (task, annotator, label) rows to keep under the duplicates policy.
+
+    Args:
+        task_index: int array (S,) of task indices, in input row order.
+        annotator_index: int array (S,) of annotator indices.
+        duplicates: ``"error"`` (default), ``"first"`` or ``"last"``.
+        task_ids, annotator_ids: optional vocabularies to name offenders.
+
+    Returns:
+        A boolean array (S,): True for the rows to keep.
+
+    Raises:
+        DuplicateLabelError: with ``duplicates="error"``, when some annotator
+            labelled some task twice or more.
+    """
+    check_policy("duplicates", duplicates, DUPLICATE_POLICIES)
+    task_index = np.asarray(task_index, dtype=np.int64)
+    annotator_index = np.asarray(annotator_index, dtype=np.int64)
+    keys = task_index * (int(annotator_index.max(initial=0)) + 1) + annotator_index
+    if duplicates == "last":
+        _, reversed_first = np.unique(keys[::-1], return_index=True)
+        keep_rows = len(keys) - 1 - reversed_first
+    else:
+        _, keep_rows = np.unique(keys, return_index=True)
+    keep = np.zeros(len(keys), dtype=bool)
+    keep[keep_rows] = True
+    if duplicates == "error" and not keep.all():
+        row = int(np.flatnonzero(~keep)[0])
+        same = np.flatnonzero(keys == keys[row])
+        task = task_ids[task_index[row]] if task_ids is not None else int(task_index[row])
+        worker = (annotator_ids[annotator_index[row]] if annotator_ids is not None
+                  else int(annotator_index[row]))
+        raise errors.DuplicateLabelError(
+            f"Annotator {worker!r} labelled task {task!r} {len(same)} times (rows "
+            f"{', '.join(map(str, same[:5]))}); {int((~keep).sum())} duplicate row(s) "
+            'in all. Pass duplicates="first" or duplicates="last" to keep one label.'
+        )
+    return keep

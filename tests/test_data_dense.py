@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+from keras_crowd import data
+from keras_crowd.data import CrowdDataError
+from keras_crowd.data import EmptyTaskError
+from keras_crowd.data import EmptyTaskWarning
+from keras_crowd.data import LabelOutOfRangeError
+
+CROWD = np.array([[0, -1, 2], [1, 1, -1], [-1, 2, 2]])
+
+
+def test_int_nan_float_round_trip():
+    as_float = data.to_nan_float(CROWD)
+    assert as_float.dtype == np.float32 and np.isnan(as_float[0, 1])
+    back = data.from_nan_float(as_float, num_classes=3)
+    assert back.dtype == np.int32 and np.array_equal(back, CROWD)
+
+
+def test_check_accepts_both_spellings():
+    assert np.array_equal(data.check_crowd_labels(data.to_nan_float(CROWD, "float64")), CROWD)
+    assert np.array_equal(data.check_crowd_labels(CROWD.astype(np.int8), 3), CROWD)
+
+
+def test_helpers():
+    assert data.observed_mask(CROWD).sum() == 6
+    assert data.labels_per_item(CROWD).tolist() == [2, 2, 2]
+    assert data.labels_per_annotator(CROWD).tolist() == [2, 2, 2]
+    assert data.infer_num_classes(CROWD) == 3
+    assert data.vote_counts(CROWD, 3).tolist() == [[1, 0, 1], [0, 2, 0], [0, 0, 2]]
+    items, annotators, labels = data.observed_triples(CROWD)
+    assert items.tolist() == [0, 0, 1, 1, 2, 2] and labels.tolist() == [0, 2, 1, 1, 2, 2]
+
+
+def test_label_outside_known_classes():
+    with pytest.raises(LabelOutOfRangeError, match=r"Label 3 at item 2, annotator 0 .*\[0, 3\)"):
+        data.check_crowd_labels([[0, 1], [1, 2], [3, -1]], num_classes=3)
+    with pytest.raises(LabelOutOfRangeError, match="only -1"):
+        data.check_crowd_labels([[0, -2]])
+    with pytest.raises(LabelOutOfRangeError, match="NaN"):
+        data.from_nan_float([[0.0, -1.0]])
+
+
+def test_bad_arrays():
+    with pytest.raises(CrowdDataError, match="2-D"):
+        data.check_crowd_labels([0, 1, 2])
+    with pytest.raises(CrowdDataError, match="whole numbers"):
+        data.check_crowd_labels([[0.5, 1.0]])
+    with pytest.raises(CrowdDataError, match="dtype"):
+        data.check_crowd_labels(np.array([["a", "b"]]))
+
+
+def test_empty_task_policies_for_dense():
+    crowd = [[0, 1], [-1, -1]]
+    with pytest.warns(EmptyTaskWarning, match=r"1 task\(s\) have no label at all: 1"):
+        kept = data.check_crowd_labels(crowd)
+    assert kept.shape == (2, 2)  # kept, aligned with the features
+    with pytest.raises(EmptyTaskError, match="no label"):
+        data.check_crowd_labels(crowd, empty_tasks="error")
+    with pytest.raises(ValueError, match="misalign"):
+        data.check_crowd_labels(crowd, empty_tasks="drop")
+    with pytest.raises(ValueError, match="empty_tasks"):
+        data.check_crowd_labels(crowd, empty_tasks="sometimes")
+
+
+def test_encoded_from_dense_keeps_names():
+    crowd = data.EncodedCrowdLabels.from_dense(
+        CROWD, class_names=["a", "b", "c"], annotator_ids=["x", "y", "z"])
+    assert crowd.num_items == 3 and crowd.num_annotators == 3 and crowd.num_labels == 6
+    assert crowd.decode_labels([2, -1]).tolist() == ["c", None]
+    assert list(crowd.task_ids) == [0, 1, 2]
+    assert not crowd.crowd_labels.flags.writeable
+    with pytest.raises(CrowdDataError, match="shape"):
+        data.EncodedCrowdLabels(CROWD, [0, 1], [0, 1, 2], [0, 1, 2])
+    with pytest.raises(ValueError, match="class names"):
+        data.EncodedCrowdLabels.from_dense(CROWD, num_classes=4, class_names=["a", "b", "c"])

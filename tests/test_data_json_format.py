@@ -1,0 +1,56 @@
+import io
+import json
+
+import numpy as np
+import pytest
+
+from keras_crowd import data
+from keras_crowd.data import DuplicateLabelError
+from keras_crowd.data import EmptyTaskWarning
+from keras_crowd.data import LabelOutOfRangeError
+from keras_crowd.data import UnknownClassError
+
+PEERANNOT = {"0": {"5": 1, "2": 0}, "1": {"2": 2}, "10": {"5": 2}, "2": {"2": 1, "5": 1}}
+
+
+def test_dict_to_dense_rows_follow_numeric_task_keys():
+    crowd = data.from_json(PEERANNOT)
+    assert list(crowd.task_ids) == ["0", "1", "2", "10"]
+    assert list(crowd.annotator_ids) == ["2", "5"]
+    assert crowd.crowd_labels.tolist() == [[0, 1], [2, -1], [1, 1], [-1, 2]]
+
+
+def test_file_round_trip(tmp_path):
+    crowd = data.from_json(PEERANNOT)
+    path = data.write_json(crowd, tmp_path / "answers.json")
+    assert json.loads(path.read_text()) == PEERANNOT
+    back = data.read_json(path)
+    assert np.array_equal(back.crowd_labels, crowd.crowd_labels)
+    assert back.task_ids == crowd.task_ids and back.annotator_ids == crowd.annotator_ids
+
+
+def test_dense_round_trip_with_names_and_empty_task():
+    dense = np.array([[0, -1], [-1, -1], [1, 1]])
+    as_json = data.to_json(dense, use_class_names=True, class_names=["neg", "pos"],
+                           annotator_ids=["ann", "bob"])
+    assert as_json == {"0": {"ann": "neg"}, "1": {}, "2": {"ann": "pos", "bob": "pos"}}
+    with pytest.warns(EmptyTaskWarning, match="'1'"):
+        back = data.from_json(as_json, class_names=["neg", "pos"], annotator_ids=["ann", "bob"])
+    assert np.array_equal(back.crowd_labels, dense)
+
+
+def test_duplicate_worker_in_a_task_object_is_detected_in_files():
+    text = '{"0": {"w1": 1, "w1": 0}, "1": {"w1": 1}}'
+    with pytest.raises(DuplicateLabelError, match="Annotator 'w1' labelled task '0' 2 times"):
+        data.from_json(io.StringIO(text))
+    assert data.from_json(io.StringIO(text), duplicates="last").crowd_labels[0, 0] == 0
+    assert data.from_json(io.StringIO(text), duplicates="first").crowd_labels[0, 0] == 1
+
+
+def test_bad_labels():
+    with pytest.raises(LabelOutOfRangeError, match="Label 3"):
+        data.from_json({"0": {"w": 3}}, num_classes=3)
+    with pytest.raises(UnknownClassError, match="Unknown class 'dog'"):
+        data.from_json({"0": {"w": "dog"}}, class_names=["cat"])
+    with pytest.raises(data.CrowdDataError, match="object"):
+        data.from_json({"0": [1, 2]})

@@ -1,0 +1,147 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from keras_crowd import data
+from keras_crowd.data import CrowdDataError
+from keras_crowd.data import DuplicateLabelError
+from keras_crowd.data import EmptyTaskError
+from keras_crowd.data import EmptyTaskWarning
+from keras_crowd.data import LabelOutOfRangeError
+from keras_crowd.data import UnknownClassError
+from keras_crowd.data import UnknownIdError
+
+FRAME = pd.DataFrame({
+    "task": ["song2", "song1", "song1", "song3", "song2"],
+    "worker": ["A9", "A1", "A9", "A1", "A1"],
+    "label": ["rock", "jazz", "jazz", "pop", "rock"],
+})
+
+
+def test_string_ids_and_class_names_map_to_indices_and_back():
+    crowd = data.from_long(FRAME)
+    assert list(crowd.task_ids) == ["song1", "song2", "song3"]
+    assert list(crowd.annotator_ids) == ["A1", "A9"]
+    assert list(crowd.class_names) == ["jazz", "pop", "rock"]
+    assert crowd.crowd_labels.tolist() == [[0, 0], [2, 2], [1, -1]]
+    long = data.to_long(crowd)
+    assert list(long.columns) == ["task", "worker", "label"]
+    key = ["task", "worker"]
+    expected = FRAME.sort_values(key).reset_index(drop=True)
+    assert long.sort_values(key).reset_index(drop=True).astype(str).equals(expected.astype(str))
+
+
+def test_row_order_does_not_matter():
+    first = data.from_long(FRAME)
+    shuffled = data.from_long(FRAME.sample(frac=1.0, random_state=3))
+    assert np.array_equal(first.crowd_labels, shuffled.crowd_labels)
+    assert first.task_ids == shuffled.task_ids and first.annotator_ids == shuffled.annotator_ids
+
+
+def test_given_orders_and_integer_labels_with_names():
+    frame = FRAME.assign(label=[2, 0, 0, 1, 2])
+    crowd = data.from_long(frame, class_names=["jazz", "pop", "rock"],
+                           task_ids=["song3", "song2", "song1"], annotator_ids=["A9", "A1"])
+    assert crowd.crowd_labels.tolist() == [[-1, 1], [2, 2], [0, 0]]
+    assert crowd.decode_labels(crowd.crowd_labels[1]).tolist() == ["rock", "rock"]
+    # Integer labels without names: indices; num_classes may exceed the largest label.
+    plain = data.from_long(frame, num_classes=5)
+    assert plain.num_classes == 5 and list(plain.class_names) == [0, 1, 2, 3, 4]
+
+
+def test_integer_class_names_are_matched_by_value():
+    frame = pd.DataFrame({"task": [0, 1], "worker": [0, 0], "label": [10, 30]})
+    crowd = data.from_long(frame, class_names=[10, 20, 30])
+    assert crowd.crowd_labels[:, 0].tolist() == [0, 2]
+
+
+def test_csv_round_trip(tmp_path):
+    crowd = data.from_long(FRAME.assign(task=["007", "001", "001", "010", "007"]))
+    path = data.write_csv(crowd, tmp_path / "labels.csv")
+    back = data.read_csv(path)
+    assert list(back.task_ids) == ["001", "007", "010"]  # ids read as strings, zeros kept
+    assert np.array_equal(back.crowd_labels, crowd.crowd_labels)
+    assert back.class_names == crowd.class_names
+    indices_csv = data.write_csv(crowd, tmp_path / "indices.csv", use_class_names=False)
+    again = data.from_long(indices_csv, class_names=list(crowd.class_names))
+    assert np.array_equal(again.crowd_labels, crowd.crowd_labels)
+
+
+def test_dense_array_round_trip_through_long():
+    dense = np.array([[0, -1, 2], [-1, -1, 1], [1, 1, 1]])
+    long = data.to_long(dense)
+    assert len(long) == 6
+    back = data.from_long(long, task_ids=[0, 1, 2], annotator_ids=[0, 1, 2], num_classes=3)
+    assert np.array_equal(back.crowd_labels, dense)
+
+
+def test_crowd_kit_performer_column_is_accepted():
+    crowd = data.from_long(FRAME.rename(columns={"worker": "performer"}))
+    assert list(crowd.annotator_ids) == ["A1", "A9"]
+
+
+def test_missing_columns():
+    with pytest.raises(CrowdDataError, match="missing \\['label'\\]"):
+        data.from_long(FRAME.drop(columns="label"))
+
+
+def test_unknown_class_name():
+    with pytest.raises(UnknownClassError, match=r"Unknown class 'pop'.*'jazz', 'rock'"):
+        data.from_long(FRAME, class_names=["jazz", "rock"])
+
+
+def test_label_outside_known_classes():
+    frame = FRAME.assign(label=[0, 1, 1, 7, 0])
+    with pytest.raises(LabelOutOfRangeError, match=r"Label 7 \(row 3\) .*\[0, 3\)"):
+        data.from_long(frame, num_classes=3)
+    with pytest.raises(LabelOutOfRangeError, match=r"Label 7"):
+        data.from_long(frame, class_names=["a", "b", "c"])
+    with pytest.raises(LabelOutOfRangeError, match=r"Label -1"):
+        data.from_long(frame.assign(label=[0, -1, 1, 1, 0]))
+
+
+def test_missing_label_in_a_row():
+    with pytest.raises(CrowdDataError, match=r"missing \(NaN/None\), e.g. at row\(s\) 2"):
+        data.from_long(FRAME.assign(label=["rock", "jazz", None, "pop", "rock"]))
+
+
+def test_duplicate_policy():
+    duplicated = pd.concat([FRAME, pd.DataFrame(
+        {"task": ["song1"], "worker": ["A1"], "label": ["pop"]})], ignore_index=True)
+    with pytest.raises(DuplicateLabelError,
+                       match=r"Annotator 'A1' labelled task 'song1' 2 times \(rows 1, 5\)"):
+        data.from_long(duplicated)
+    first = data.from_long(duplicated, duplicates="first")
+    last = data.from_long(duplicated, duplicates="last")
+    pop = list(first.class_names).index("pop")
+    assert first.crowd_labels[0, 0] == 0 and last.crowd_labels[0, 0] == pop
+    with pytest.raises(ValueError, match="duplicates"):
+        data.from_long(duplicated, duplicates="mean")
+
+
+def test_empty_task_policies():
+    task_ids = ["song1", "song2", "song3", "song4"]
+    with pytest.warns(EmptyTaskWarning, match="'song4'"):
+        kept = data.from_long(FRAME, task_ids=task_ids)
+    assert kept.num_items == 4 and (kept.crowd_labels[3] == -1).all()
+    dropped = data.from_long(FRAME, task_ids=task_ids, empty_tasks="drop")
+    assert list(dropped.task_ids) == task_ids[:3]
+    assert np.array_equal(dropped.crowd_labels, kept.crowd_labels[:3])
+    with pytest.raises(EmptyTaskError, match="song4"):
+        data.from_long(FRAME, task_ids=task_ids, empty_tasks="error")
+
+
+def test_unknown_task_or_worker():
+    with pytest.raises(UnknownIdError, match="Unknown task 'song3'"):
+        data.from_long(FRAME, task_ids=["song1", "song2"])
+    with pytest.raises(UnknownIdError, match="Unknown annotator 'A9'"):
+        data.from_long(FRAME, annotator_ids=["A1"])
+
+
+def test_encode_crowd_labels_dispatch(tmp_path):
+    path = data.write_csv(data.from_long(FRAME), tmp_path / "x.csv")
+    from_path = data.encode_crowd_labels(str(path))
+    assert np.array_equal(from_path.crowd_labels, data.from_long(FRAME).crowd_labels)
+    assert data.encode_crowd_labels(from_path) is from_path
+    with pytest.raises(ValueError, match="Cannot tell the format"):
+        data.encode_crowd_labels("labels.parquet")

@@ -1,0 +1,121 @@
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from keras_crowd import aggregation
+from keras_crowd import datasets
+from keras_crowd import metrics
+from keras_crowd import simulators
+
+
+def _brute_force(cost):
+    n = cost.shape[0]
+    return min(cost[np.arange(n), list(p)].sum() for p in itertools.permutations(range(n)))
+
+
+def test_hungarian_is_exact():
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 5, 7):
+        for trial in range(10):
+            cost = rng.random((n, n)) if trial % 2 else rng.integers(0, 3, (n, n)).astype(float)
+            assignment = metrics.hungarian(cost)
+            assert sorted(assignment.tolist()) == list(range(n))
+            assert cost[np.arange(n), assignment].sum() == pytest.approx(_brute_force(cost))
+            fallback_or_scipy = metrics.linear_sum_assignment(cost)
+            assert cost[np.arange(n), fallback_or_scipy].sum() == pytest.approx(
+                _brute_force(cost))
+
+
+def test_confusion_error_matches_a_global_permutation():
+    rng = np.random.default_rng(1)
+    for num_classes, method in ((4, "exhaustive"), (10, "assignment")):
+        true = simulators.diagonally_dominant_confusions(5, num_classes, expertise=0.7,
+                                                         seed=rng)
+        noisy = true + rng.uniform(0, 0.01, size=true.shape)
+        noisy /= noisy.sum(axis=1, keepdims=True)
+        permutation = rng.permutation(num_classes)
+        shuffled = noisy[:, :, permutation]
+        error, found = metrics.confusion_matrix_error(shuffled, true, return_permutation=True,
+                                                      method=method)
+        assert np.array_equal(permutation[found], np.arange(num_classes))
+        assert error == pytest.approx(metrics.confusion_matrix_error(noisy, true,
+                                                                     match_permutation=False))
+        assert error < 0.1
+        assert metrics.confusion_matrix_error(shuffled, true, match_permutation=False) > 0.5
+
+
+def test_exhaustive_and_assignment_agree_on_small_problems():
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        true = rng.dirichlet(np.ones(4), size=(3, 4)).transpose(0, 2, 1)
+        estimated = rng.dirichlet(np.ones(4), size=(3, 4)).transpose(0, 2, 1)
+        exhaustive = metrics.confusion_matrix_error(estimated, true, method="exhaustive")
+        assignment = metrics.confusion_matrix_error(estimated, true, method="assignment")
+        assert exhaustive <= assignment + 1e-12
+        assert exhaustive <= metrics.confusion_matrix_error(estimated, true,
+                                                            match_permutation=False) + 1e-12
+
+
+def test_confusion_error_definition():
+    true = np.array([[[0.8, 0.3], [0.2, 0.7]], [[1.0, 0.0], [0.0, 1.0]]])
+    estimated = np.array([[[0.7, 0.3], [0.3, 0.7]], [[1.0, 0.0], [0.0, 1.0]]])
+    per = metrics.per_annotator_confusion_error(estimated, true)
+    assert per[0] == pytest.approx(np.sqrt(0.02) / np.sqrt(0.64 + 0.09 + 0.04 + 0.49))
+    assert per[1] == 0.0
+    with pytest.raises(ValueError, match="Shapes differ"):
+        metrics.confusion_matrix_error(true[:1], true)
+
+
+def test_empirical_confusion_uses_uniform_columns_without_evidence():
+    crowd = np.array([[0, -1], [1, 1], [1, -1], [2, -1]])
+    truth = np.array([0, 1, 1, 0])
+    matrices = metrics.empirical_confusion_matrices(crowd, truth, num_classes=3)
+    assert matrices[0][:, 0].tolist() == [0.5, 0.0, 0.5]
+    assert matrices[0][:, 2].tolist() == pytest.approx([1 / 3] * 3)  # class 2 never true
+    assert matrices[1][:, 0].tolist() == pytest.approx([1 / 3] * 3)  # never saw class 0
+    counts = metrics.empirical_confusion_matrices(crowd, truth, num_classes=3, counts=True)
+    assert counts.sum() == 5 and counts[1, 1, 1] == 1
+
+
+def test_accuracies():
+    assert metrics.aggregation_accuracy([0, 1, 1], [0, 1, 0]) == pytest.approx(2 / 3)
+    assert metrics.aggregation_accuracy(np.array([[0.5, 0.5], [0.1, 0.9]]), [0, 0]) == 0.5
+    predicted = pd.Series(["a", "b"], index=["t2", "t1"])
+    truth = pd.Series(["b", "b"], index=["t1", "t2"])
+    assert metrics.aggregation_accuracy(predicted, truth) == 0.5
+    with pytest.raises(ValueError, match="shape"):
+        metrics.aggregation_accuracy([0, 1], [0])
+    assert metrics.raw_label_accuracy([[0, 1], [1, -1]], [0, 1]) == pytest.approx(2 / 3)
+
+
+def test_annotator_summary_with_user_ids(tmp_path):
+    music = datasets.music()
+    summary = metrics.annotator_summary(music.encoded_crowd_labels(),
+                                        aggregation.DawidSkene(), true_labels=music.y_train)
+    assert list(summary.index) == list(music.annotator_ids)
+    assert summary.index.name == "annotator"
+    assert list(summary.columns) == ["labels_given", "estimated_accuracy",
+                                     "agreement_with_consensus", "true_accuracy"]
+    assert summary.labels_given.sum() == 2945
+    assert summary.estimated_accuracy.between(0, 1).all()
+    assert summary.agreement_with_consensus.between(0, 1).all()
+    # Estimated accuracy tracks the true one for annotators with enough labels
+    # (21 annotators with >= 20 labels: correlation 0.97 measured).
+    busy = summary[summary.labels_given >= 20]
+    assert np.corrcoef(busy.estimated_accuracy, busy.true_accuracy)[0, 1] > 0.9
+    path = tmp_path / "annotators.csv"
+    summary.to_csv(path)
+    assert pd.read_csv(path, index_col="annotator").shape == summary.shape
+    assert "A12YUYYSIZ8GT2" in str(summary)
+
+
+def test_annotator_summary_with_majority_vote_has_no_confusions():
+    crowd = np.array([[0, 0, 1], [1, 1, -1], [0, 1, 1]])
+    summary = metrics.annotator_summary(crowd, aggregation.MajorityVote(),
+                                        annotator_ids=["x", "y", "z"])
+    assert summary.estimated_accuracy.isna().all()
+    assert summary.agreement_with_consensus.tolist() == pytest.approx([2 / 3, 1.0, 0.5])
+    with pytest.raises(ValueError, match="annotator ids"):
+        metrics.annotator_summary(crowd, annotator_ids=["x"])
