@@ -1,0 +1,101 @@
+"""Step time of CrowdModel versus the bare backbone as M grows.
+
+For M in {10, 100, 1000, 10000} annotators with R = 3 labels per item, this
+trains the same backbone (a) as a CrowdModel on padded (annotator, label)
+pairs and (b) alone on one label per item with sparse categorical
+cross-entropy, alternating the two in one process, and reports the median
+step-time ratio and the memory of the confusion parameters (with Adam's two
+slots) and the process's peak RSS.
+
+Run: python benchmarks/annotator_scaling.py [--quick]
+"""
+
+import argparse
+import os
+import resource
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_crowd import CrowdModel  # noqa: E402
+
+D, HIDDEN, K, R = 128, 256, 10, 3
+
+
+def _backbone():
+    return keras.Sequential(
+        [keras.Input((D,)), keras.layers.Dense(HIDDEN, activation="relu"),
+         keras.layers.Dense(HIDDEN, activation="relu"),
+         keras.layers.Dense(K, activation="softmax")]
+    )
+
+
+def _datasets(num_annotators, num_items, batch_size, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(num_items, D)).astype("float32")
+    annotator_ids = rng.integers(0, num_annotators, size=(num_items, R)).astype("int32")
+    labels = rng.integers(0, K, size=(num_items, R)).astype("int32")
+    crowd = tf.data.Dataset.from_tensor_slices(
+        (x, {"annotator_ids": annotator_ids, "labels": labels})
+    ).batch(batch_size, drop_remainder=True).cache().repeat()
+    bare = tf.data.Dataset.from_tensor_slices((x, labels[:, 0])).batch(
+        batch_size, drop_remainder=True).cache().repeat()
+    return crowd, bare
+
+
+def _seconds_per_step(model, dataset, steps):
+    start = time.perf_counter()
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    return (time.perf_counter() - start) / steps
+
+
+def measure(num_annotators, steps, repeats, batch_size=128):
+    crowd_data, bare_data = _datasets(num_annotators, 20 * batch_size, batch_size)
+    keras.utils.set_random_seed(0)
+    crowd = CrowdModel(_backbone(), num_annotators)
+    crowd.compile(optimizer="adam")
+    bare = _backbone()
+    bare.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    for model, data in ((crowd, crowd_data), (bare, bare_data)):
+        _seconds_per_step(model, data, 5)  # trace and warm up
+    ratios, crowd_times, bare_times = [], [], []
+    for _ in range(repeats):
+        t_crowd = _seconds_per_step(crowd, crowd_data, steps)
+        t_bare = _seconds_per_step(bare, bare_data, steps)
+        crowd_times.append(t_crowd)
+        bare_times.append(t_bare)
+        ratios.append(t_crowd / t_bare)
+    confusion_mib = 3 * num_annotators * K * K * 4 / 2**20  # params + Adam m, v
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "M": num_annotators,
+        "crowd_ms": 1e3 * statistics.median(crowd_times),
+        "bare_ms": 1e3 * statistics.median(bare_times),
+        "ratio": statistics.median(ratios),
+        "confusion_mib": confusion_mib,
+        "peak_rss_mib": peak_rss_mib,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
+    parser.add_argument("--annotators", type=int, nargs="+", default=[10, 100, 1000, 10000])
+    args = parser.parse_args()
+    steps, repeats = (5, 1) if args.quick else (100, 5)
+    print(f"backbone MLP {D}-{HIDDEN}-{HIDDEN}-{K}, batch 128, R={R} labels/item, "
+          f"{steps} steps x {repeats} alternating repeats, TF {tf.__version__}")
+    print(f"{'M':>7} {'crowd ms':>9} {'bare ms':>8} {'ratio':>6} {'A+Adam MiB':>11} {'peak RSS MiB':>13}")
+    for num_annotators in args.annotators:
+        row = measure(num_annotators, steps, repeats)
+        print(f"{row['M']:>7} {row['crowd_ms']:>9.2f} {row['bare_ms']:>8.2f} {row['ratio']:>6.2f} "
+              f"{row['confusion_mib']:>11.2f} {row['peak_rss_mib']:>13.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
