@@ -8,13 +8,25 @@ The core pieces:
   with `fit`, masks missing labels, is exact under `tf.distribute`, and
   exports the classifier alone for TF Serving.
 - `keras_crowd.regularizers`: GeoCrowdNet (F), GeoCrowdNet (W) and trace.
+
+Around them: `data` (label formats), `datasets` (bundled real crowds),
+`simulators`, `aggregation` (majority vote, Dawid-Skene), `metrics`,
+`selection` (label-free model selection), `backbones` and `training`.
 """
 
+from keras_crowd import aggregation
+from keras_crowd import backbones
+from keras_crowd import data
+from keras_crowd import datasets
 from keras_crowd import initializers
 from keras_crowd import losses
+from keras_crowd import metrics
 from keras_crowd import regularizers
+from keras_crowd import selection
+from keras_crowd import simulators
+from keras_crowd import training
+from keras_crowd.export import export_classifier
 from keras_crowd.layers import CrowdLayer
 from keras_crowd.models import CrowdModel
-from keras_crowd.export import export_classifier
 
 __version__ = "0.1.0"

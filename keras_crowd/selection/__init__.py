@@ -1,0 +1,5 @@
+"""Model selection from crowd labels alone (no clean validation labels)."""
+
+from keras_crowd.selection.heldout import HeldOutCrowdLikelihood
+from keras_crowd.selection.heldout import heldout_crowd_nll
+from keras_crowd.selection.heldout import split_observed_labels

@@ -1,0 +1,170 @@
+"""Choose the stopping epoch by the likelihood of held-out crowd labels.
+
+Real users have no clean validation labels. What they do have is more crowd
+labels than they need: hide a random slice of the *observed* labels from
+training, and score each epoch by how well the model predicts them,
+`-mean log (A_m f(x_n))[y_nm]` over the hidden `(n, m, y_nm)`. The model that
+predicts unseen annotators' answers best is the one whose classifier and
+confusion matrices generalise, and, unlike training loss, this score turns
+up when the network starts to memorise label noise.
+"""
+
+import keras
+import numpy as np
+
+MISSING = -1
+
+
+def split_observed_labels(crowd_labels, holdout_fraction=0.1, seed=None):
+    """Hide a random fraction of the observed labels for selection.
+
+    Every item and every annotator keeps at least one training label (a
+    hidden label is given back when it was the last one), so no item is left
+    without a target and every annotator's confusion matrix is still learned.
+
+    Args:
+        crowd_labels: `(N, M)` int labels, -1 for missing.
+        holdout_fraction: Fraction of observed labels to hide, in [0, 1).
+        seed: Seed of the random choice.
+
+    Returns:
+        `(train_labels, heldout_labels)`, both `(N, M)`, -1 where absent;
+        every observed label is in exactly one of them.
+
+    Example:
+
+    >>> train, heldout = split_observed_labels(crowd_labels, 0.1, seed=0)
+    """
+    crowd_labels = np.asarray(crowd_labels)
+    if crowd_labels.ndim != 2:
+        raise ValueError(f"crowd_labels must be (N, M); got shape {crowd_labels.shape}.")
+    if not 0.0 <= holdout_fraction < 1.0:
+        raise ValueError(f"holdout_fraction must be in [0, 1); got {holdout_fraction}.")
+    rng = np.random.default_rng(seed)
+    rows, cols = np.nonzero(crowd_labels != MISSING)
+    hide = rng.random(rows.size) < holdout_fraction
+    for owner, count in ((rows, crowd_labels.shape[0]), (cols, crowd_labels.shape[1])):
+        _give_back_last_labels(hide, owner, count)
+    train = crowd_labels.copy()
+    heldout = np.full_like(crowd_labels, MISSING)
+    heldout[rows[hide], cols[hide]] = crowd_labels[rows[hide], cols[hide]]
+    train[rows[hide], cols[hide]] = MISSING
+    return train, heldout
+
+
+def _give_back_last_labels(hide, owner, num_owners):
+    """Un-hide one label of every owner (item or annotator) left with none."""
+    kept = np.bincount(owner[~hide], minlength=num_owners)
+    stranded = np.isin(owner, np.flatnonzero(kept == 0)) & hide
+    # The first hidden label of each stranded owner goes back to training.
+    _, first = np.unique(owner[stranded], return_index=True)
+    hide[np.flatnonzero(stranded)[first]] = False
+
+
+def heldout_crowd_nll(probabilities, confusion_matrices, heldout_labels):
+    """Mean negative log-likelihood of held-out crowd labels.
+
+    Args:
+        probabilities: `(N, K)` classifier probabilities.
+        confusion_matrices: `(M, K, K)` column-stochastic matrices.
+        heldout_labels: `(N, M)` int labels, -1 for missing.
+
+    Returns:
+        `-mean log sum_j A_m[y, j] f_j(x_n)` over the observed held-out
+        labels (a float; `nan` if there are none).
+    """
+    rows, cols = np.nonzero(np.asarray(heldout_labels) != MISSING)
+    if rows.size == 0:
+        return float("nan")
+    labels = heldout_labels[rows, cols]
+    label_rows = np.asarray(confusion_matrices)[cols, labels, :]  # (S, K)
+    likelihood = np.sum(label_rows * np.asarray(probabilities)[rows], axis=1)
+    return float(-np.mean(np.log(np.clip(likelihood, 1e-7, 1.0))))
+
+
+class HeldOutCrowdLikelihood(keras.callbacks.Callback):
+    """Scores every epoch on held-out crowd labels; keeps the best weights.
+
+    At the end of each epoch it logs `heldout_crowd_nll` (lower is better).
+    With `restore_best_weights=True` the model ends training with the
+    weights of its best epoch, and `patience` stops training early.
+
+    Args:
+        x: Features of the items that carry the held-out labels.
+        heldout_labels: `(N, M)` labels hidden from training (-1 elsewhere),
+            from `split_observed_labels`.
+        confusion_matrices: For a plain classifier (a "DL-MV" or "DL-DS"
+            baseline) the fixed `(M, K, K)` noise model to score it with,
+            e.g. a Dawid-Skene estimate. Leave `None` for a `CrowdModel`,
+            whose own current confusion matrices are used.
+        patience: Stop after this many epochs without improvement
+            (`None`: never stop early).
+        restore_best_weights: Restore the best epoch's weights at the end.
+        batch_size: Batch size of the prediction pass.
+
+    Attributes:
+        best_epoch: 1-based index of the best epoch.
+        best_score: Its held-out negative log-likelihood.
+        scores: The score of every epoch.
+
+    Example:
+
+    >>> train, heldout = split_observed_labels(crowd_labels, 0.1, seed=0)
+    >>> selector = HeldOutCrowdLikelihood(x, heldout)
+    >>> model.fit(x, train, epochs=100, callbacks=[selector])
+    >>> selector.best_epoch
+    """
+
+    def __init__(
+        self,
+        x,
+        heldout_labels,
+        confusion_matrices=None,
+        patience=None,
+        restore_best_weights=True,
+        batch_size=1024,
+    ):
+        super().__init__()
+        self.x = x
+        self.heldout_labels = np.asarray(heldout_labels)
+        if not np.any(self.heldout_labels != MISSING):
+            raise ValueError("heldout_labels holds no observed label to score.")
+        self.fixed_confusion_matrices = confusion_matrices
+        self.patience = patience
+        self.restore_best_weights = restore_best_weights
+        self.batch_size = batch_size
+        self.best_epoch = None
+        self.best_score = np.inf
+        self.best_weights = None
+        self.scores = []
+
+    def on_train_begin(self, logs=None):
+        self.best_epoch, self.best_score, self.best_weights = None, np.inf, None
+        self.scores = []
+
+    def _confusion_matrices(self):
+        if self.fixed_confusion_matrices is not None:
+            return self.fixed_confusion_matrices
+        if not hasattr(self.model, "confusion_matrices"):
+            raise ValueError(
+                "HeldOutCrowdLikelihood on a plain classifier needs "
+                "`confusion_matrices` (e.g. a Dawid-Skene estimate)."
+            )
+        return self.model.confusion_matrices
+
+    def on_epoch_end(self, epoch, logs=None):
+        probabilities = self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
+        score = heldout_crowd_nll(probabilities, self._confusion_matrices(), self.heldout_labels)
+        self.scores.append(score)
+        if logs is not None:
+            logs["heldout_crowd_nll"] = score
+        if score < self.best_score:
+            self.best_score, self.best_epoch = score, epoch + 1
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+        elif self.patience is not None and epoch + 1 - self.best_epoch >= self.patience:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)

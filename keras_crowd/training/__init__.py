@@ -1,0 +1,7 @@
+"""One-call training recipes for every method keras_crowd offers."""
+
+from keras_crowd.training.recipes import DEFAULT_METHOD
+from keras_crowd.training.recipes import DEFAULT_STRENGTHS
+from keras_crowd.training.recipes import METHODS
+from keras_crowd.training.recipes import TrainingResult
+from keras_crowd.training.recipes import train_crowd_classifier

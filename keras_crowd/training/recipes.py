@@ -1,0 +1,243 @@
+"""Train a classifier from crowd labels with any method, in one call.
+
+The methods:
+
+- `ccem`: CrowdModel, coupled cross-entropy only (the crowd layer).
+- `geocrowdnet-f`, `geocrowdnet-w`: CrowdModel with the GeoCrowdNet
+  log-det regularizer on the predictions (F) or the confusions (W).
+- `trace`: CrowdModel with the trace regularizer of Tanno et al.
+- `dl-mv`, `dl-ds`: two-stage baselines: aggregate the labels (majority
+  vote, ties to the smallest class; Dawid-Skene posteriors as soft targets),
+  then train the classifier on them.
+- `oracle`: the classifier trained on the true labels (benchmarks only).
+
+Model selection is label-free by default: a slice of the observed crowd
+labels is hidden from training, and the epoch whose model predicts it best
+is kept (`keras_crowd.selection`).
+"""
+
+import dataclasses
+import time
+
+import keras
+import numpy as np
+
+from keras_crowd import regularizers
+from keras_crowd.aggregation import DawidSkene
+from keras_crowd.aggregation import MajorityVote
+from keras_crowd.models import CrowdModel
+from keras_crowd.selection import HeldOutCrowdLikelihood
+from keras_crowd.selection import split_observed_labels
+
+CROWD_METHODS = ("ccem", "geocrowdnet-f", "geocrowdnet-w", "trace")
+AGGREGATION_METHODS = ("dl-mv", "dl-ds")
+METHODS = CROWD_METHODS + AGGREGATION_METHODS + ("oracle",)
+DEFAULT_METHOD = "geocrowdnet-w"
+DEFAULT_STRENGTHS = {
+    "ccem": 0.0,
+    "geocrowdnet-f": 1e-3,
+    "geocrowdnet-w": 1e-2,
+    "trace": 1e-2,
+}
+SELECTIONS = ("heldout", "last")
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What `train_crowd_classifier` returns.
+
+    Attributes:
+        method: The method name.
+        classifier: The trained classifier `f` (a `keras.Model`).
+        model: The `CrowdModel` for crowd methods, else `None`.
+        confusion_matrices: `(M, K, K)` learned (crowd methods) or
+            Dawid-Skene (dl-ds) confusion matrices, else `None`.
+        epochs_run: Epochs trained.
+        selected_epoch: The epoch whose weights were kept.
+        heldout_nll: Its held-out crowd-label NLL (`nan` without selection).
+        num_train_labels: Crowd labels used for training.
+        num_heldout_labels: Crowd labels hidden for selection.
+        seconds: Wall time of the fit, aggregation included.
+        history: The Keras history dict.
+    """
+
+    method: str
+    classifier: keras.Model
+    model: object
+    confusion_matrices: object
+    epochs_run: int
+    selected_epoch: int
+    heldout_nll: float
+    num_train_labels: int
+    num_heldout_labels: int
+    seconds: float
+    history: dict
+
+
+def _regularizer(method, strength):
+    if method == "geocrowdnet-f":
+        return regularizers.GeoCrowdNetF(strength)
+    if method == "geocrowdnet-w":
+        return regularizers.GeoCrowdNetW(strength)
+    if method == "trace":
+        return regularizers.TraceRegularizer(strength)
+    return None
+
+
+def _targets(method, train_labels, num_classes, true_labels):
+    """Aggregated training targets and a noise model for selection."""
+    if method == "oracle":
+        if true_labels is None:
+            raise ValueError("method='oracle' needs the true labels.")
+        return keras.utils.to_categorical(true_labels, num_classes), None
+    if method == "dl-mv":
+        labels = MajorityVote(num_classes=num_classes).fit(train_labels).labels_
+        return keras.utils.to_categorical(labels, num_classes), None
+    dawid_skene = DawidSkene(num_classes=num_classes).fit(train_labels)
+    return dawid_skene.probas_.astype("float32"), dawid_skene.confusion_matrices_
+
+
+def train_crowd_classifier(
+    x,
+    crowd_labels,
+    num_classes,
+    backbone_fn,
+    method=DEFAULT_METHOD,
+    strength=None,
+    epochs=100,
+    batch_size=64,
+    learning_rate=1e-3,
+    weight_decay=1e-4,
+    confusion_initializer="identity",
+    selection="heldout",
+    holdout_fraction=0.1,
+    patience=None,
+    seed=0,
+    true_labels=None,
+    strategy=None,
+    callbacks=(),
+    verbose=0,
+    validation_data=None,
+    steps_per_execution=1,
+):
+    """Train a classifier from crowd labels with one of `METHODS`.
+
+    Args:
+        x: `(N, ...)` training features.
+        crowd_labels: `(N, M)` int crowd labels, -1 for missing.
+        num_classes: K.
+        backbone_fn: Zero-argument callable returning a fresh, uncompiled
+            classifier (`(B, K)` probabilities), e.g.
+            `lambda: keras_crowd.backbones.labelme_classifier(seed=0)`.
+        method: One of `METHODS`.
+        strength: Regularizer weight lambda (default `DEFAULT_STRENGTHS`).
+        epochs: Maximum number of epochs.
+        batch_size: Batch size.
+        learning_rate: Adam's learning rate.
+        weight_decay: Adam's (decoupled) weight decay.
+        confusion_initializer: Crowd methods: `"identity"`,
+            `"diagonally_dominant"`, `"dawid_skene"` (estimated on the
+            training labels), or an `(M, K, K)` array.
+        selection: `"heldout"` (hide `holdout_fraction` of the observed
+            labels and keep the epoch that predicts them best) or `"last"`.
+        holdout_fraction: Fraction of observed labels hidden for selection.
+        patience: Stop after this many epochs without a better held-out
+            score (`None`: run all epochs).
+        seed: Seed of the split, the initial weights and the batches.
+        true_labels: Only for `method="oracle"`.
+        strategy: Optional `tf.distribute.Strategy` to build and train under.
+        callbacks: Extra Keras callbacks.
+        verbose: Keras `fit` verbosity.
+        validation_data: Optional `(x, true_labels)` to log `val_accuracy`
+            (for reporting only; it never influences selection).
+        steps_per_execution: Passed to `compile`.
+
+    Returns:
+        A `TrainingResult`.
+
+    Example:
+
+    >>> data = keras_crowd.datasets.labelme()
+    >>> result = train_crowd_classifier(
+    ...     data.x_train, data.crowd_labels, data.num_classes,
+    ...     lambda: keras_crowd.backbones.labelme_classifier(seed=0))
+    >>> result.classifier.predict(data.x_test)
+    """
+    if method not in METHODS:
+        raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    if selection not in SELECTIONS:
+        raise ValueError(f"Unknown selection {selection!r}; choose one of {SELECTIONS}.")
+    crowd_labels = np.asarray(crowd_labels)
+    if selection == "heldout" and method != "oracle":
+        train_labels, heldout_labels = split_observed_labels(
+            crowd_labels, holdout_fraction, seed=seed
+        )
+    else:
+        train_labels, heldout_labels = crowd_labels, None
+
+    start = time.perf_counter()
+    keras.utils.set_random_seed(seed)
+    scope = strategy.scope() if strategy is not None else _null_scope()
+    noise_model = None
+    with scope:
+        classifier = backbone_fn()
+        optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
+        if method in CROWD_METHODS:
+            init = confusion_initializer
+            if isinstance(init, str) and init == "dawid_skene":
+                init = DawidSkene(num_classes=num_classes).fit(train_labels).confusion_matrices_
+            strength = DEFAULT_STRENGTHS[method] if strength is None else strength
+            model = CrowdModel(
+                classifier, crowd_labels.shape[1],
+                regularizer=_regularizer(method, strength),
+                confusion_initializer=init,
+            )
+            model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
+            targets = train_labels
+        else:
+            targets, noise_model = _targets(method, train_labels, num_classes, true_labels)
+            model = classifier
+            model.compile(
+                optimizer=optimizer, loss="categorical_crossentropy",
+                metrics=["accuracy"] if validation_data is not None else None,
+                steps_per_execution=steps_per_execution,
+            )
+    all_callbacks = list(callbacks)
+    selector = None
+    if heldout_labels is not None:
+        if method in AGGREGATION_METHODS and noise_model is None:
+            noise_model = DawidSkene(num_classes=num_classes).fit(train_labels).confusion_matrices_
+        selector = HeldOutCrowdLikelihood(
+            x, heldout_labels, confusion_matrices=noise_model, patience=patience
+        )
+        all_callbacks.insert(0, selector)
+    history = model.fit(
+        x, targets, batch_size=batch_size, epochs=epochs, verbose=verbose,
+        callbacks=all_callbacks, validation_data=validation_data,
+    )
+    seconds = time.perf_counter() - start
+    epochs_run = len(history.history.get("loss", []))
+    crowd_model = model if method in CROWD_METHODS else None
+    return TrainingResult(
+        method=method,
+        classifier=classifier,
+        model=crowd_model,
+        confusion_matrices=(
+            crowd_model.confusion_matrices if crowd_model is not None else noise_model
+        ),
+        epochs_run=epochs_run,
+        selected_epoch=selector.best_epoch if selector else epochs_run,
+        heldout_nll=selector.best_score if selector else float("nan"),
+        num_train_labels=int((train_labels >= 0).sum()),
+        num_heldout_labels=0 if heldout_labels is None else int((heldout_labels >= 0).sum()),
+        seconds=seconds,
+        history=history.history,
+    )
+
+
+class _null_scope:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
