@@ -1,0 +1,85 @@
+"""Label-free model selection: the held-out split, the score, the callback."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_crowd import CrowdModel
+from keras_crowd.selection import HeldOutCrowdLikelihood
+from keras_crowd.selection import heldout_crowd_nll
+from keras_crowd.selection import split_observed_labels
+
+
+def _labels(seed=0, n=300, m=12, k=4):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, k, size=(n, m))
+    labels[rng.random((n, m)) < 0.75] = -1
+    return labels
+
+
+def test_split_partitions_observed_labels_and_keeps_everyone():
+    labels = _labels()
+    train, heldout = split_observed_labels(labels, 0.3, seed=1)
+    observed = labels >= 0
+    assert not np.any((train >= 0) & (heldout >= 0))
+    np.testing.assert_array_equal(np.where(train >= 0, train, heldout), labels)
+    assert 0.15 < (heldout >= 0).sum() / observed.sum() < 0.35
+    has_label = observed.any(axis=1)
+    assert np.all((train >= 0).any(axis=1)[has_label])
+    assert np.all((train >= 0).any(axis=0)[observed.any(axis=0)])
+    again, _ = split_observed_labels(labels, 0.3, seed=1)
+    np.testing.assert_array_equal(again, train)
+
+
+def test_split_refuses_bad_arguments():
+    with pytest.raises(ValueError, match=r"\(N, M\)"):
+        split_observed_labels(np.zeros(5, int))
+    with pytest.raises(ValueError, match="holdout_fraction"):
+        split_observed_labels(_labels(), 1.0)
+
+
+def test_heldout_nll_matches_direct_computation():
+    rng = np.random.default_rng(2)
+    k, m = 3, 4
+    probabilities = rng.dirichlet(np.ones(k), size=5)
+    confusion = rng.dirichlet(np.ones(k), size=(m, k)).transpose(0, 2, 1)
+    heldout = np.full((5, m), -1)
+    heldout[0, 1], heldout[3, 2] = 2, 0
+    expected = -np.mean([
+        np.log(confusion[1, 2] @ probabilities[0]),
+        np.log(confusion[2, 0] @ probabilities[3]),
+    ])
+    assert heldout_crowd_nll(probabilities, confusion, heldout) == pytest.approx(expected)
+    assert np.isnan(heldout_crowd_nll(probabilities, confusion, np.full((5, m), -1)))
+
+
+def test_callback_restores_best_epoch_weights():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 5)).astype("float32")
+    labels = _labels(seed=4)  # pure noise: held-out score gets worse as it overfits
+    train, heldout = split_observed_labels(labels, 0.3, seed=0)
+    keras.utils.set_random_seed(0)
+    backbone = keras.Sequential([keras.Input((5,)), keras.layers.Dense(64, activation="relu"),
+                                 keras.layers.Dense(4, activation="softmax")])
+    model = CrowdModel(backbone, labels.shape[1])
+    model.compile(optimizer=keras.optimizers.Adam(3e-2))
+    selector = HeldOutCrowdLikelihood(x, heldout)
+    history = model.fit(x, train, batch_size=32, epochs=12, verbose=0, callbacks=[selector])
+    assert history.history["heldout_crowd_nll"] == selector.scores
+    assert selector.best_epoch == int(np.argmin(selector.scores)) + 1
+    assert selector.best_epoch < 12, "noise labels should overfit, so a late epoch is worse"
+    restored = heldout_crowd_nll(model.predict(x, verbose=0), model.confusion_matrices, heldout)
+    assert restored == pytest.approx(selector.best_score, rel=1e-4)
+
+
+def test_callback_needs_noise_model_for_plain_classifier():
+    x = np.zeros((10, 2), "float32")
+    heldout = np.full((10, 3), -1)
+    heldout[0, 0] = 1
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(loss="categorical_crossentropy")
+    selector = HeldOutCrowdLikelihood(x, heldout)
+    with pytest.raises(ValueError, match="confusion_matrices"):
+        model.fit(x, np.eye(2)[np.zeros(10, int)], epochs=1, verbose=0, callbacks=[selector])
+    with pytest.raises(ValueError, match="no observed label"):
+        HeldOutCrowdLikelihood(x, np.full((10, 3), -1))

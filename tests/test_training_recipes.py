@@ -1,0 +1,43 @@
+"""train_crowd_classifier runs every method and selects without clean labels."""
+
+import numpy as np
+import pytest
+
+from keras_crowd import backbones
+from keras_crowd import datasets
+from keras_crowd.training import METHODS
+from keras_crowd.training import train_crowd_classifier
+
+
+@pytest.fixture(scope="module")
+def labelme():
+    return datasets.labelme()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_trains_and_beats_chance(labelme, method):
+    result = train_crowd_classifier(
+        labelme.x_train, labelme.crowd_labels, labelme.num_classes,
+        lambda: backbones.labelme_classifier(seed=0), method=method,
+        epochs=3, batch_size=100, learning_rate=3e-3, true_labels=labelme.y_train,
+        confusion_initializer="dawid_skene" if method == "ccem" else "identity",
+    )
+    accuracy = (result.classifier.predict(labelme.x_test, verbose=0).argmax(1) == labelme.y_test).mean()
+    assert accuracy > 0.5, f"{method}: {accuracy}"
+    assert result.epochs_run == 3 and 1 <= result.selected_epoch <= 3
+    total = int((labelme.crowd_labels >= 0).sum())
+    if method == "oracle":
+        assert result.num_heldout_labels == 0 and np.isnan(result.heldout_nll)
+    else:
+        assert result.num_train_labels + result.num_heldout_labels == total
+        assert 0.05 * total < result.num_heldout_labels < 0.15 * total
+        assert np.isfinite(result.heldout_nll)
+    if result.model is not None or method == "dl-ds":
+        np.testing.assert_allclose(result.confusion_matrices.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_unknown_method_or_selection(labelme):
+    with pytest.raises(ValueError, match="Unknown method"):
+        train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, method="nope")
+    with pytest.raises(ValueError, match="Unknown selection"):
+        train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, selection="clean")
