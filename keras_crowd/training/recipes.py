@@ -223,7 +223,8 @@ def train_crowd_classifier(
         classifier=classifier,
         model=crowd_model,
         confusion_matrices=(
-            crowd_model.confusion_matrices if crowd_model is not None else noise_model
+            crowd_model.confusion_matrices if crowd_model is not None
+            else noise_model if method == "dl-ds" else None
         ),
         epochs_run=epochs_run,
         selected_epoch=selector.best_epoch if selector else epochs_run,
