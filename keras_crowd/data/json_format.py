@@ -46,6 +46,21 @@ def _flatten(tasks):
     return task_column, worker_column, label_column, all_tasks
 
 
+def _load_json(source):
+    """Parses a JSON file (path or open file), keeping repeated keys."""
+    name = getattr(source, "name", source)
+    try:
+        if hasattr(source, "read"):
+            return json.load(source, object_pairs_hook=_Pairs)
+        with open(source, encoding="utf-8") as file:
+            return json.load(file, object_pairs_hook=_Pairs)
+    except UnicodeDecodeError as error:
+        raise errors.CrowdDataError(
+            f"{name}: not valid UTF-8 text ({error.reason} at byte {error.start}).") from None
+    except json.JSONDecodeError as error:
+        raise errors.CrowdDataError(f"{name}: not valid JSON ({error}).") from None
+
+
 def from_json(data, *, class_names=None, num_classes=None, task_ids=None, annotator_ids=None,
               duplicates="error", empty_tasks="warn"):
     """Reads peerannot-style crowd labels ``{task: {worker: label}}``.
@@ -72,11 +87,8 @@ def from_json(data, *, class_names=None, num_classes=None, task_ids=None, annota
     >>> crowd.crowd_labels.tolist(), list(crowd.annotator_ids)
     ([[1, 0], [-1, 1]], ['w1', 'w2'])
     """
-    if isinstance(data, (str, os.PathLike)):
-        with open(data, encoding="utf-8") as file:
-            data = json.load(file, object_pairs_hook=_Pairs)
-    elif hasattr(data, "read"):
-        data = json.load(data, object_pairs_hook=_Pairs)
+    if isinstance(data, (str, os.PathLike)) or hasattr(data, "read"):
+        data = _load_json(data)
     tasks, workers, labels, all_tasks = _flatten(data)
     if task_ids is None:
         # Sorted like every other reader, but keeping tasks that have no label.

@@ -95,7 +95,20 @@ def read_csv(path, **kwargs):
     worker_column = kwargs.get("worker_column", WORKER_COLUMN)
     id_columns = (task_column, worker_column) + (
         _WORKER_ALIASES if worker_column == WORKER_COLUMN else ())
-    frame = pd.read_csv(path, dtype={c: str for c in id_columns}, keep_default_na=True)
+    try:
+        frame = pd.read_csv(path, dtype={c: str for c in id_columns}, keep_default_na=True,
+                            encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise errors.CrowdDataError(
+            f"{path}: not valid UTF-8 text ({error.reason} at byte {error.start}); "
+            "save the CSV as UTF-8.") from None
+    except pd.errors.EmptyDataError:
+        raise errors.CrowdDataError(
+            f"{path}: the file is empty; expected a header line "
+            f"'{task_column},{worker_column},{kwargs.get('label_column', LABEL_COLUMN)}'."
+        ) from None
+    except pd.errors.ParserError as error:
+        raise errors.CrowdDataError(f"{path}: not a readable CSV file ({error}).") from None
     return from_long(frame, **kwargs)
 
 
