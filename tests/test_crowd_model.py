@@ -219,3 +219,22 @@ def test_keras_file_round_trip_resumes_training(tmp_path, kind):
     resumed.fit(x, labels, batch_size=32, epochs=2, shuffle=False, verbose=0)
     for a, b in zip(straight.get_weights(), resumed.get_weights()):
         np.testing.assert_allclose(b, a, atol=1e-5)
+
+
+def test_unseen_annotators_at_evaluation_are_refused():
+    """Evaluation labels must use the training annotators' columns or ids."""
+    import pandas as pd
+
+    from keras_crowd import data
+
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    model.fit(x, labels, batch_size=64, epochs=1, verbose=0)
+    pairs = {"annotator_ids": np.full((N, 1), M + 2), "labels": np.zeros((N, 1), "int64")}
+    with pytest.raises(ValueError, match=r"Annotator ids must lie in \[0, 6\]"):
+        model.evaluate(x, pairs, verbose=0)
+    training_ids = [f"w{m}" for m in range(M)]
+    frame = pd.DataFrame({"task": ["t0", "t1"], "worker": ["w1", "stranger"], "label": [0, 1]})
+    with pytest.raises(data.UnknownIdError, match="stranger"):
+        data.from_long(frame, annotator_ids=training_ids)
