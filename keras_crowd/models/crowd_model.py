@@ -168,27 +168,21 @@ class CrowdModel(keras.Model):
         probabilities = ops.cast(probabilities, "float32")
         if not self.check_probabilities:
             return probabilities
-        row_sums = ops.sum(probabilities, axis=-1)
-        checks = [
-            tf.debugging.assert_near(
-                row_sums,
-                tf.ones_like(row_sums),
-                atol=_PROBABILITY_TOLERANCE,
-                message=(
-                    "The backbone's outputs are not probabilities (rows do not "
-                    "sum to 1). End it with a softmax, or pass from_logits=True."
-                ),
-            ),
-            tf.debugging.assert_non_negative(
-                probabilities,
-                message=(
-                    "The backbone's outputs are negative, so they are not "
-                    "probabilities. End it with a softmax, or pass "
-                    "from_logits=True."
-                ),
-            ),
-        ]
-        with tf.control_dependencies(checks):
+        # One fused condition and one Assert op: this runs every step.
+        row_error = ops.max(ops.abs(ops.sum(probabilities, axis=-1) - 1.0))
+        are_probabilities = ops.logical_and(
+            row_error <= _PROBABILITY_TOLERANCE, ops.min(probabilities) >= 0.0
+        )
+        check = tf.debugging.Assert(
+            are_probabilities,
+            [
+                "The backbone's outputs are not probabilities (rows must be "
+                "non-negative and sum to 1). End it with a softmax, or pass "
+                "from_logits=True. Largest row-sum error:",
+                row_error,
+            ],
+        )
+        with tf.control_dependencies([check]):
             return tf.identity(probabilities)
 
     # ----------------------------------------------------------------- labels
@@ -214,29 +208,29 @@ class CrowdModel(keras.Model):
 
     def _range_checks(self, labels, annotator_ids):
         labels = ops.cast(labels, "int32")
-        checks = [
-            tf.debugging.assert_greater_equal(
-                labels, -1, message="Crowd labels must be >= -1 (-1 = missing)."
-            ),
-            tf.debugging.assert_less(
-                labels,
-                self.num_classes,
-                message=f"Crowd labels must be < K={self.num_classes}.",
-            ),
+        in_range = ops.logical_and(ops.min(labels) >= -1, ops.max(labels) < self.num_classes)
+        message = [
+            f"Crowd labels must be -1 (missing) or in [0, K) with K={self.num_classes}; "
+            "got labels from",
+            ops.min(labels),
+            "to",
+            ops.max(labels),
         ]
         if annotator_ids is not None:
             observed_ids = tf.where(labels >= 0, ops.cast(annotator_ids, "int32"), 0)
-            checks += [
-                tf.debugging.assert_non_negative(
-                    observed_ids, message="Annotator ids must be >= 0."
+            in_range = ops.logical_and(
+                in_range,
+                ops.logical_and(
+                    ops.min(observed_ids) >= 0, ops.max(observed_ids) < self.num_annotators
                 ),
-                tf.debugging.assert_less(
-                    observed_ids,
-                    self.num_annotators,
-                    message=f"Annotator ids must be < M={self.num_annotators}.",
-                ),
+            )
+            message += [
+                f"and annotator ids must be in [0, M) with M={self.num_annotators}; got ids from",
+                ops.min(observed_ids),
+                "to",
+                ops.max(observed_ids),
             ]
-        return checks
+        return [tf.debugging.Assert(in_range, message)]
 
     # ------------------------------------------------------------- objective
     def _crowd_objective(self, probabilities, y):
