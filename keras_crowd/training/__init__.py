@@ -1,5 +1,6 @@
 """One-call training recipes for every method keras_crowd offers."""
 
+from keras_crowd.training.recipes import DATASET_STRENGTHS
 from keras_crowd.training.recipes import DEFAULT_METHOD
 from keras_crowd.training.recipes import DEFAULT_STRENGTHS
 from keras_crowd.training.recipes import METHODS
