@@ -57,6 +57,29 @@ class CrowdDataset:
     def num_classes(self):
         return len(self.class_names)
 
+    @classmethod
+    def from_bundled_arrays(cls, arrays, name, x_train, x_test, **extra):
+        """Builds a dataset from the arrays of a bundled ``.npz`` file.
+
+        Args:
+            arrays: dict with ``crowd_labels``, ``y_train``, ``y_test``,
+                ``class_names`` and ``annotator_ids``.
+            name: the dataset name.
+            x_train, x_test: the (possibly standardised) features.
+            **extra: other fields (``x_valid``, ``y_valid``, ``task_ids``).
+        """
+        return cls(
+            x_train=x_train,
+            crowd_labels=arrays["crowd_labels"].astype(np.int32),
+            y_train=arrays["y_train"].astype(np.int32),
+            x_test=x_test,
+            y_test=arrays["y_test"].astype(np.int32),
+            class_names=tuple(arrays["class_names"].tolist()),
+            annotator_ids=tuple(arrays["annotator_ids"].tolist()),
+            name=name,
+            **extra,
+        )
+
     def encoded_crowd_labels(self):
         """The crowd labels with their ids, as `EncodedCrowdLabels`."""
         return EncodedCrowdLabels.from_dense(

@@ -39,15 +39,8 @@ def labelme(standardize=False, dtype="float32"):
     if standardize:
         splits = standardize_features(*splits, dtype=dtype)
     x_train, x_valid, x_test = (x.astype(dtype, copy=False) for x in splits)
-    return CrowdDataset(
-        x_train=x_train,
-        crowd_labels=arrays["crowd_labels"].astype(np.int32),
-        y_train=arrays["y_train"].astype(np.int32),
-        x_test=x_test,
-        y_test=arrays["y_test"].astype(np.int32),
-        class_names=tuple(arrays["class_names"].tolist()),
-        annotator_ids=tuple(arrays["annotator_ids"].tolist()),
-        name="labelme",
+    return CrowdDataset.from_bundled_arrays(
+        arrays, "labelme", x_train, x_test,
         x_valid=x_valid,
         y_valid=arrays["y_valid"].astype(np.int32),
     )

@@ -40,14 +40,7 @@ def music(standardize=True, dtype="float32"):
         x_train, x_test = standardize_features(x_train, x_test, dtype=dtype)
     else:
         x_train, x_test = x_train.astype(dtype), x_test.astype(dtype)
-    return CrowdDataset(
-        x_train=x_train,
-        crowd_labels=arrays["crowd_labels"].astype(np.int32),
-        y_train=arrays["y_train"].astype(np.int32),
-        x_test=x_test,
-        y_test=arrays["y_test"].astype(np.int32),
-        class_names=tuple(arrays["class_names"].tolist()),
-        annotator_ids=tuple(arrays["annotator_ids"].tolist()),
-        name="music",
+    return CrowdDataset.from_bundled_arrays(
+        arrays, "music", x_train, x_test,
         task_ids=tuple(arrays["train_ids"].tolist()),
     )
