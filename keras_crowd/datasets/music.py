@@ -4,6 +4,7 @@ from keras_crowd.datasets.bundled import load_bundled_arrays
 from keras_crowd.datasets.preprocessing import standardize_features
 from keras_crowd.datasets.dataset import CrowdDataset
 
+
 def music(standardize=True, dtype="float32"):
     """Music genre classification from Amazon Mechanical Turk labels.
 
