@@ -238,3 +238,17 @@ def test_unseen_annotators_at_evaluation_are_refused():
     frame = pd.DataFrame({"task": ["t0", "t1"], "worker": ["w1", "stranger"], "label": [0, 1]})
     with pytest.raises(data.UnknownIdError, match="stranger"):
         data.from_long(frame, annotator_ids=training_ids)
+
+
+def test_several_regularizers_add_up_and_round_trip(tmp_path):
+    x, labels, _ = _crowd(seed=8)
+    pair = [regularizers.GeoCrowdNetW(0.05), regularizers.DirichletPrior(0.01)]
+    model = CrowdModel(_sequential(), M, regularizer=pair)
+    model.compile()
+    logs = model.evaluate(x, labels, verbose=0, return_dict=True)
+    confusion = model.crowd_layer.confusion_matrices
+    expected = sum(float(r(None, confusion)) for r in pair)
+    assert logs["regularization"] == pytest.approx(expected, rel=1e-5)
+    model.save(tmp_path / "pair.keras")
+    loaded = keras.saving.load_model(tmp_path / "pair.keras", safe_mode=True)
+    assert [type(r) for r in loaded.regularizer] == [regularizers.GeoCrowdNetW, regularizers.DirichletPrior]

@@ -101,3 +101,24 @@ def test_bad_strength_is_refused():
             regularizers.GeoCrowdNetF(bad)
     with pytest.raises(ValueError, match="crowd regularizer"):
         regularizers.get("geocrowdnet")
+
+
+def test_dirichlet_prior_is_the_negative_log_prior():
+    rng = np.random.default_rng(5)
+    a = rng.dirichlet(np.ones(K), size=(3, K)).transpose(0, 2, 1).astype("float32")
+    prior = regularizers.DirichletPrior(0.25, diagonal=3.0, off_diagonal=0.5)
+    value, (_, grad_a) = _value_and_gradient(prior, confusion_matrices=a)
+    alpha = np.full((K, K), 0.5) + np.eye(K) * 2.5
+    assert value == pytest.approx(-0.25 * np.sum(alpha * np.log(a)), rel=1e-5)
+    assert np.all(np.isfinite(grad_a))
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(prior))
+    assert clone.get_config() == prior.get_config()
+    with pytest.raises(ValueError, match="pseudo-counts"):
+        regularizers.DirichletPrior(1.0, diagonal=-1.0)
+
+
+def test_lists_of_regularizers_resolve():
+    pair = [regularizers.GeoCrowdNetF(0.1), regularizers.DirichletPrior(0.01)]
+    configs = [keras.saving.serialize_keras_object(r) for r in pair]
+    resolved = regularizers.get(configs)
+    assert [type(r) for r in resolved] == [regularizers.GeoCrowdNetF, regularizers.DirichletPrior]

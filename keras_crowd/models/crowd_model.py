@@ -53,9 +53,9 @@ class CrowdModel(keras.Model):
         backbone: A Keras model mapping inputs to `(batch, K)` probabilities
             (or logits with `from_logits=True`).
         num_annotators: M, the number of annotators.
-        regularizer: `None`, or a `keras_crowd.regularizers` instance such as
-            `GeoCrowdNetF(1e-3)`, `GeoCrowdNetW(1e-2)` or
-            `TraceRegularizer(1e-2)`.
+        regularizer: `None`, a `keras_crowd.regularizers` instance such as
+            `GeoCrowdNetF(1e-3)`, `GeoCrowdNetW(1e-2)`, `TraceRegularizer(1e-2)`
+            or `DirichletPrior(...)`, or a list of them (their sum is added).
         confusion_initializer: How the confusion matrices start; see
             `CrowdLayer`. `"identity"` (default), `"diagonally_dominant"`,
             an initializer, or an `(M, K, K)` array (e.g. Dawid-Skene).
@@ -115,6 +115,14 @@ class CrowdModel(keras.Model):
             self._build_from_backbone_output(backbone.outputs[0].shape)
             self._input_spec_for_export = _input_spec(backbone.inputs[0])
             self.built = True
+
+    @property
+    def _regularizer_list(self):
+        if self.regularizer is None:
+            return []
+        if isinstance(self.regularizer, list):
+            return self.regularizer
+        return [self.regularizer]
 
     # ------------------------------------------------------------------ build
     def _build_from_backbone_output(self, output_shape):
@@ -251,13 +259,15 @@ class CrowdModel(keras.Model):
         crowd_loss = distribution.global_sum(local_sum) / denominator
 
         regularization = ops.zeros((), "float32")
-        if self.regularizer is not None:
+        global_batch = None
+        confusion_matrices = self.crowd_layer.confusion_matrices
+        for regularizer in self._regularizer_list:
             batch = probabilities
-            if self.regularizer.uses_batch_predictions:
-                batch = distribution.gather_global_batch(probabilities)
-            regularization = ops.cast(
-                self.regularizer(batch, self.crowd_layer.confusion_matrices), "float32"
-            )
+            if regularizer.uses_batch_predictions:
+                if global_batch is None:
+                    global_batch = distribution.gather_global_batch(probabilities)
+                batch = global_batch
+            regularization += ops.cast(regularizer(batch, confusion_matrices), "float32")
         layer_losses = ops.zeros((), "float32")
         if self.losses:
             layer_losses = ops.cast(ops.sum(ops.stack(self.losses)), "float32")
@@ -436,6 +446,8 @@ class CrowdModel(keras.Model):
                 "regularizer": (
                     None
                     if self.regularizer is None
+                    else [keras.saving.serialize_keras_object(r) for r in self.regularizer]
+                    if isinstance(self.regularizer, list)
                     else keras.saving.serialize_keras_object(self.regularizer)
                 ),
                 "confusion_initializer": keras.saving.serialize_keras_object(
@@ -454,9 +466,7 @@ class CrowdModel(keras.Model):
             config["backbone"], custom_objects=custom_objects
         )
         if config.get("regularizer") is not None:
-            config["regularizer"] = keras.saving.deserialize_keras_object(
-                config["regularizer"], custom_objects=custom_objects
-            )
+            config["regularizer"] = crowd_regularizers.get(config["regularizer"])
         return cls(**config)
 
 

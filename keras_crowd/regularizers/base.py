@@ -46,14 +46,17 @@ class CrowdRegularizer:
 
 
 def get(identifier):
-    """Resolve a regularizer from `None`, an instance or a Keras config.
+    """Resolve regularizers from `None`, an instance, a config, or a list.
 
     Args:
-        identifier: `None`, a `CrowdRegularizer`, or its serialized config.
+        identifier: `None`, a `CrowdRegularizer`, its serialized config, or
+            a list of those.
 
     Returns:
-        A `CrowdRegularizer` or `None`.
+        A `CrowdRegularizer`, a list of them, or `None`.
     """
+    if isinstance(identifier, (list, tuple)):
+        return [get(item) for item in identifier]
     if identifier is None or isinstance(identifier, CrowdRegularizer):
         return identifier
     if isinstance(identifier, dict):
