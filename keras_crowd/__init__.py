@@ -21,6 +21,7 @@ from keras_crowd import datasets
 from keras_crowd import initializers
 from keras_crowd import losses
 from keras_crowd import metrics
+from keras_crowd import optimizers
 from keras_crowd import regularizers
 from keras_crowd import selection
 from keras_crowd import simulators

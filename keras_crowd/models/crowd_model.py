@@ -260,7 +260,9 @@ class CrowdModel(keras.Model):
 
         regularization = ops.zeros((), "float32")
         global_batch = None
-        confusion_matrices = self.crowd_layer.confusion_matrices
+        confusion_matrices = (
+            self.crowd_layer.confusion_matrices if self._regularizer_list else None
+        )
         for regularizer in self._regularizer_list:
             batch = probabilities
             if regularizer.uses_batch_predictions:

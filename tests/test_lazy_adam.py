@@ -1,0 +1,166 @@
+"""LazyAdam: exactly Adam for dense gradients, row-wise for IndexedSlices."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_crowd import CrowdModel
+from keras_crowd.optimizers import LazyAdam
+
+LR, B1, B2, EPS = 0.01, 0.9, 0.999, 1e-7
+
+
+def _run(optimizer, initial, gradients):
+    variable = keras.Variable(initial)
+    for gradient in gradients:
+        optimizer.apply([gradient], [variable])
+    return variable.numpy()
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("weight_decay", [None, 0.05])
+def test_dense_gradients_follow_adam_exactly(amsgrad, weight_decay):
+    rng = np.random.default_rng(0)
+    initial = rng.normal(size=(6, 3, 3)).astype("float32")
+    gradients = [tf.constant(rng.normal(size=(6, 3, 3)), tf.float32) for _ in range(5)]
+    kwargs = dict(learning_rate=LR, amsgrad=amsgrad, weight_decay=weight_decay)
+    lazy = _run(LazyAdam(**kwargs), initial, gradients)
+    adam = _run(keras.optimizers.Adam(**kwargs), initial, gradients)
+    np.testing.assert_array_equal(lazy, adam)
+    assert np.abs(lazy - initial).max() > 1e-3
+
+
+def _lazy_reference(initial, steps, amsgrad=False):
+    """Row-wise lazy Adam in numpy; `steps` is a list of (indices, values)."""
+    w = initial.astype("float64").copy()
+    m, v, v_hat = np.zeros_like(w), np.zeros_like(w), np.zeros_like(w)
+    for t, (indices, values) in enumerate(steps, start=1):
+        summed = {}
+        for index, value in zip(indices, values):  # duplicates are summed
+            summed[index] = summed.get(index, 0) + value
+        alpha = LR * np.sqrt(1 - B2**t) / (1 - B1**t)
+        for i, g in summed.items():
+            m[i] = B1 * m[i] + (1 - B1) * g
+            v[i] = B2 * v[i] + (1 - B2) * g * g
+            v_hat[i] = np.maximum(v_hat[i], v[i])
+            w[i] -= alpha * m[i] / (np.sqrt(v_hat[i] if amsgrad else v[i]) + EPS)
+    return w
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_sparse_rows_follow_lazy_adam_and_other_rows_stay(amsgrad):
+    rng = np.random.default_rng(1)
+    initial = rng.normal(size=(8, 2, 2)).astype("float32")
+    steps = [([1, 3, 1], rng.normal(size=(3, 2, 2))),   # row 1 twice: summed
+             ([3, 5], rng.normal(size=(2, 2, 2))),
+             ([1], rng.normal(size=(1, 2, 2)))]          # row 3, 5 idle here
+    optimizer = LazyAdam(learning_rate=LR, amsgrad=amsgrad)
+    variable = keras.Variable(initial)
+    after_step_2 = None
+    for step, (indices, values) in enumerate(steps):
+        gradient = tf.IndexedSlices(
+            tf.constant(values, tf.float32), tf.constant(indices), tf.constant([8, 2, 2])
+        )
+        optimizer.apply([gradient], [variable])
+        if step == 1:
+            after_step_2 = variable.numpy().copy()
+    result = variable.numpy()
+    np.testing.assert_allclose(result, _lazy_reference(initial, steps, amsgrad), atol=1e-6)
+    untouched = [0, 2, 4, 6, 7]
+    np.testing.assert_array_equal(result[untouched], initial[untouched])
+    # Lazy: rows 3 and 5 have momentum but no gradient at step 3, so they stay
+    # (dense Adam would keep moving them).
+    np.testing.assert_array_equal(result[[3, 5]], after_step_2[[3, 5]])
+    m = optimizer._momentums[0].numpy()
+    assert np.all(m[untouched] == 0) and np.all(m[[1, 3, 5]] != 0)
+
+
+def test_sparse_update_covering_every_row_equals_adam():
+    rng = np.random.default_rng(2)
+    initial = rng.normal(size=(5, 3)).astype("float32")
+    dense = [rng.normal(size=(5, 3)).astype("float32") for _ in range(4)]
+    sparse = [tf.IndexedSlices(tf.constant(g[::-1]), tf.constant([4, 3, 2, 1, 0]), tf.constant([5, 3]))
+              for g in dense]
+    lazy = _run(LazyAdam(LR, weight_decay=0.1), initial, sparse)
+    adam = _run(keras.optimizers.Adam(LR, weight_decay=0.1), initial, [tf.constant(g) for g in dense])
+    np.testing.assert_allclose(lazy, adam, rtol=1e-6, atol=1e-7)
+
+
+def _full_size_ops(optimizer, shape):
+    """Ops of one sparse apply step that produce a tensor as big as the variable."""
+    variable = keras.Variable(np.zeros(shape, "float32"))
+    gradient = tf.IndexedSlices(tf.ones((3,) + shape[1:]), tf.constant([0, 7, 7]), tf.constant(shape))
+    optimizer.build([variable])
+
+    @tf.function
+    def step():
+        optimizer.apply([gradient], [variable])
+
+    graph = step.get_concrete_function().graph
+    full = [op.type for op in graph.get_operations()
+            if any(out.shape == shape for out in op.outputs)]
+    return full, [op.type for op in graph.get_operations()]
+
+
+def test_sparse_step_never_materialises_the_whole_variable():
+    shape = (1000, 4, 4)
+    adam_full, _ = _full_size_ops(keras.optimizers.Adam(), shape)
+    assert adam_full, "Adam densifies: the check must see full-size ops"
+    lazy_full, lazy_ops = _full_size_ops(LazyAdam(), shape)
+    assert lazy_full == []
+    # The scatter put the variable in copy-on-read mode; LazyAdam turns it
+    # off so the forward pass's dense read does not copy M*K*K values.
+    assert "DisableCopyOnRead" in lazy_ops
+
+
+def _crowd_data(num_annotators, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    ids = rng.integers(0, num_annotators, size=(64, 2)).astype("int32")
+    labels = rng.integers(0, 3, size=(64, 2)).astype("int32")
+    return x, {"annotator_ids": ids, "labels": labels}
+
+
+def _crowd_model(optimizer):
+    keras.utils.set_random_seed(0)
+    backbone = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model = CrowdModel(backbone, 20)
+    model.compile(optimizer=optimizer)
+    return model
+
+
+def test_crowd_model_with_lazy_adam_leaves_idle_annotators_alone():
+    x, labels = _crowd_data(20)
+    labels["annotator_ids"][16:] %= 10  # annotators 10..19 label batch 0 only
+    model = _crowd_model(LazyAdam(0.05))
+    before = model.crowd_layer.confusion_logits.numpy()
+    model.fit(x[:16], {k: v[:16] for k, v in labels.items()}, batch_size=16, verbose=0)
+    after_first = model.crowd_layer.confusion_logits.numpy()
+    seen = np.unique(labels["annotator_ids"][:16])
+    idle = np.setdiff1d(np.arange(20), seen)
+    assert np.abs(after_first[seen] - before[seen]).max() > 1e-3
+    np.testing.assert_array_equal(after_first[idle], before[idle])
+    model.fit(x[16:], {k: v[16:] for k, v in labels.items()}, batch_size=48, verbose=0)
+    late = np.setdiff1d(np.arange(10, 20), np.unique(labels["annotator_ids"][16:]))
+    np.testing.assert_array_equal(model.crowd_layer.confusion_logits.numpy()[late], after_first[late])
+
+
+def test_keras_file_round_trip_keeps_optimizer_and_resumes(tmp_path):
+    x, labels = _crowd_data(20, seed=3)
+    model = _crowd_model(LazyAdam(0.03, beta_2=0.99, amsgrad=True))
+    model.fit(x, labels, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    model.save(tmp_path / "lazy.keras")
+    loaded = keras.saving.load_model(tmp_path / "lazy.keras")
+    assert isinstance(loaded.optimizer, LazyAdam)
+    config = loaded.optimizer.get_config()
+    assert (config["learning_rate"], config["beta_2"], config["amsgrad"]) == (
+        pytest.approx(0.03), pytest.approx(0.99), True)
+    assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations) == 4
+    for a, b in zip(model.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    model.fit(x, labels, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(x, labels, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(b, a, atol=1e-7)
+    assert keras.saving.get_registered_name(LazyAdam) == "keras_crowd>LazyAdam"

@@ -1,0 +1,288 @@
+"""MultiWorkerMirroredStrategy: 2 worker processes equal one process.
+
+Two real worker processes (`python -m keras_crowd.distribute.worker`) form
+a cluster on 127.0.0.1 through `TF_CONFIG`, train a CrowdModel with
+GeoCrowdNet-F (a batch-level term, so each step must see the exact global
+batch) on labels that are ~90% missing and unevenly spread, and must end
+with the weights of a plain one-process `fit`. The batch split itself is
+checked exactly, without processes, through the dataset function each
+worker runs.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_crowd import CrowdModel
+from keras_crowd import regularizers
+from keras_crowd.data import to_padded_pairs
+from keras_crowd.distribute import datasets
+from keras_crowd.distribute import multiworker
+from keras_crowd.distribute import strategies
+from keras_crowd.distribute import worker
+
+N, D, K, M = 256, 6, 4, 16
+BATCH, EPOCHS = 64, 2
+WORKER_TIMEOUT = 150  # seconds, both workers together
+
+
+def _uneven_crowd(seed=0):
+    """~90% missing; the first half of every global batch holds most labels."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(N, D)).astype("float32")
+    truth = rng.integers(0, K, size=N)
+    labels = np.full((N, M), -1, dtype="int64")
+    for n in range(N):
+        count = rng.integers(2, 4) if (n % BATCH) < BATCH // 2 else int(rng.random() < 0.3)
+        for m in rng.choice(M, size=count, replace=False):
+            labels[n, m] = truth[n] if rng.random() < 0.7 else rng.integers(0, K)
+    return x, labels
+
+
+def _compiled_model(regularizer=None):
+    keras.utils.set_random_seed(7)
+    backbone = keras.Sequential([
+        keras.Input((D,)),
+        keras.layers.Dense(8, activation="tanh"),
+        keras.layers.Dense(K, activation="softmax"),
+    ])
+    model = CrowdModel(backbone, M, regularizer=regularizer,
+                       confusion_initializer="diagonally_dominant")
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    return model
+
+
+@pytest.fixture(scope="module")
+def mirrored():
+    """The module's only MirroredStrategy (several abort each other)."""
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
+    return strategies.make_strategy("mirrored", devices=devices)
+
+
+# ------------------------------------------------------------ exact batches
+@pytest.mark.parametrize("pipelines, replicas", [(2, 2), (1, 2), (2, 4)])
+def test_replica_chunks_reassemble_the_single_process_batches(pipelines, replicas):
+    x = np.arange(N * D, dtype="float32").reshape(N, D)
+    ids, pair_labels = to_padded_pairs(_uneven_crowd()[1])
+    labels = {"annotator_ids": ids, "labels": pair_labels}
+    steps = N // BATCH
+    per_replica = BATCH // replicas
+    local = replicas // pipelines
+    streams = []
+    for pipeline in range(pipelines):
+        context = tf.distribute.InputContext(pipelines, pipeline, replicas)
+        dataset = datasets.replica_chunks_dataset(x, labels, BATCH, context)
+        # Two epochs' worth: the stream repeats at the epoch boundary.
+        streams.append(list(dataset.take(2 * steps * local).as_numpy_iterator()))
+    for step in range(2 * steps):
+        chunks = [
+            streams[pipeline][step * local + r]
+            for pipeline in range(pipelines) for r in range(local)
+        ]
+        assert all(len(chunk[0]) == per_replica for chunk in chunks)
+        start = (step % steps) * BATCH
+        np.testing.assert_array_equal(np.concatenate([c[0] for c in chunks]), x[start:start + BATCH])
+        for key in ("annotator_ids", "labels"):
+            np.testing.assert_array_equal(
+                np.concatenate([c[1][key] for c in chunks]), labels[key][start:start + BATCH]
+            )
+
+
+def test_replica_chunks_refuse_uneven_splits():
+    x, labels = _uneven_crowd()
+    with pytest.raises(ValueError, match="divisible by the number of replicas"):
+        datasets.replica_chunks_dataset(x, labels, 63, tf.distribute.InputContext(1, 0, 2))
+    with pytest.raises(ValueError, match="fewer than one global batch"):
+        datasets.replica_chunks_dataset(x[:10], labels[:10], 64, tf.distribute.InputContext())
+
+
+def test_distributed_dataset_training_equals_plain_fit(mirrored):
+    """Same path as the workers, with 2 local replicas, padded pairs."""
+    x, dense = _uneven_crowd(seed=1)
+    ids, pair_labels = to_padded_pairs(dense)
+    labels = {"annotator_ids": ids, "labels": pair_labels}
+    reference = _compiled_model(regularizers.GeoCrowdNetF(0.05))
+    initial = reference.get_weights()
+    reference.fit(x, labels, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
+    with mirrored.scope():
+        model = _compiled_model(regularizers.GeoCrowdNetF(0.05))
+    model.set_weights(initial)
+    data, steps = datasets.distribute_crowd_dataset(mirrored, x, labels, BATCH)
+    assert steps == N // BATCH
+    model.fit(data, steps_per_epoch=steps, epochs=EPOCHS, shuffle=False, verbose=0)
+    assert max(np.abs(a - b).max() for a, b in zip(reference.get_weights(), initial)) > 1e-2
+    for expected, got in zip(reference.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+
+
+# ---------------------------------------------------------- two processes
+def _run_cluster(tmp_path, model_path, data_path, output, entry=None):
+    """Start 2 workers on 127.0.0.1, wait (bounded), always clean up.
+
+    `entry` replaces `-m keras_crowd.distribute.worker` (e.g. `-c code`).
+    """
+    entry = entry or ["-m", "keras_crowd.distribute.worker"]
+    ports = multiworker.free_ports(2)
+    addresses = [f"127.0.0.1:{port}" for port in ports]
+    processes, logs = [], []
+    try:
+        for index in range(2):
+            env = {
+                **os.environ,
+                "TF_CONFIG": multiworker.make_tf_config(addresses, index),
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "TF_ENABLE_ONEDNN_OPTS": "0",
+            }
+            stdout = open(tmp_path / f"worker{index}.out", "w+")
+            stderr = open(tmp_path / f"worker{index}.err", "w+")
+            logs.append((stdout, stderr))
+            processes.append(subprocess.Popen(
+                [sys.executable, *entry,
+                 "--model", str(model_path), "--data", str(data_path),
+                 "--epochs", str(EPOCHS), "--batch-size", str(BATCH),
+                 "--output", str(output)],
+                stdout=stdout, stderr=stderr, env=env,
+            ))
+        deadline = time.monotonic() + WORKER_TIMEOUT
+        for process in processes:
+            process.wait(timeout=max(deadline - time.monotonic(), 1))
+        results = []
+        for process, (stdout, stderr) in zip(processes, logs):
+            stdout.seek(0), stderr.seek(0)
+            out, err = stdout.read(), stderr.read()
+            assert process.returncode == 0, f"worker failed:\n{err[-4000:]}"
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        return results
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)
+        for stdout, stderr in logs:
+            stdout.close(), stderr.close()
+
+
+def _prepare(tmp_path, regularizer, padded_pairs=False):
+    """Save the crowd and the initial model; return the 1-process result."""
+    x, labels = _uneven_crowd()
+    observed = labels >= 0
+    assert 0.85 < 1 - observed.mean() < 0.95  # ~90% missing
+    first = observed[np.arange(N) % BATCH < BATCH // 2].sum()
+    assert first > 4 * (observed.sum() - first)  # uneven between the two halves
+    if padded_pairs:
+        ids, pair_labels = to_padded_pairs(labels)
+        labels = {"annotator_ids": ids, "labels": pair_labels}
+        np.savez(tmp_path / "crowd.npz", x=x, annotator_ids=ids, labels=pair_labels)
+    else:
+        np.savez(tmp_path / "crowd.npz", x=x, labels=labels)
+    model = _compiled_model(regularizer)
+    model.optimizer.build(model.trainable_variables)  # saved with its slots
+    model.save(tmp_path / "init.keras")
+    initial = model.get_weights()
+    model.fit(x, labels, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
+    expected = model.get_weights()
+    assert max(np.abs(a - b).max() for a, b in zip(expected, initial)) > 1e-2
+    return expected
+
+
+def _check_cluster_matches(tmp_path, expected, results):
+    assert [r["chief"] for r in results] == [True, False]
+    assert all(r["num_replicas"] == 2 and r["epochs_run"] == EPOCHS for r in results)
+    assert results[0]["loss"] == results[1]["loss"]  # one global loss
+    trained = keras.saving.load_model(tmp_path / "init.keras")
+    trained.load_weights(tmp_path / "final.weights.h5")
+    for want, got in zip(expected, trained.get_weights()):
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+
+
+def test_two_worker_processes_match_one_process(tmp_path):
+    expected = _prepare(tmp_path, regularizers.GeoCrowdNetF(0.05))
+    output = tmp_path / "final.weights.h5"
+    results = _run_cluster(tmp_path, tmp_path / "init.keras", tmp_path / "crowd.npz", output)
+    _check_cluster_matches(tmp_path, expected, results)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["none", "geocrowdnet_w", "trace"])
+def test_two_workers_other_regularizers_padded_pairs(tmp_path, name):
+    regularizer = {
+        "none": None,
+        "geocrowdnet_w": regularizers.GeoCrowdNetW(0.05),
+        "trace": regularizers.TraceRegularizer(0.05),
+    }[name]
+    expected = _prepare(tmp_path, regularizer, padded_pairs=True)
+    results = _run_cluster(
+        tmp_path, tmp_path / "init.keras", tmp_path / "crowd.npz", tmp_path / "final.weights.h5"
+    )
+    _check_cluster_matches(tmp_path, expected, results)
+
+
+PLAIN_MWMS_WORKER = (
+    "import sys, tensorflow as tf\n"
+    "from keras_crowd.distribute import multiworker, worker\n"
+    "multiworker._MultiWorkerMirroredStrategy = tf.distribute.MultiWorkerMirroredStrategy\n"
+    "sys.exit(worker.main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.slow
+def test_plain_multiworker_strategy_still_breaks_keras_fit(tmp_path):
+    """Canary for keras-team/keras#20329 and tensorflow/tensorflow#72388.
+
+    If this starts failing (plain MWMS works), the reduce workaround in
+    `keras_crowd.distribute.multiworker` can be removed.
+    """
+    _prepare(tmp_path, None)
+    with pytest.raises(AssertionError, match="PerReplica|Invalid reduction dimension"):
+        _run_cluster(tmp_path, tmp_path / "init.keras", tmp_path / "crowd.npz",
+                     tmp_path / "final.weights.h5", entry=["-c", PLAIN_MWMS_WORKER])
+
+
+# ------------------------------------------------------- strategies / config
+def test_make_strategy_names_and_errors(monkeypatch, mirrored):
+    assert strategies.make_strategy("default") is tf.distribute.get_strategy()
+    assert mirrored.num_replicas_in_sync == 2
+    with pytest.raises(ValueError, match="Unknown strategy 'tpu'.*default, mirrored, multiworker"):
+        strategies.make_strategy("tpu")
+    with pytest.raises(ValueError, match="only applies to 'mirrored'"):
+        strategies.make_strategy("default", devices=["/cpu:0"])
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="needs the TF_CONFIG environment variable"):
+        strategies.make_strategy("multiworker")
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"task": {"type": "worker", "index": 0}}', '"cluster"'),
+        ('{"cluster": {"worker": []}, "task": {"type": "worker", "index": 0}}', "non-empty"),
+        ('{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}',
+         "host:port"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}', "out of range"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "not in the cluster"),
+        ('{"cluster": {"worker": ["a:1"]}}', '"task"'),
+    ],
+)
+def test_tf_config_errors_are_clear(raw, message):
+    with pytest.raises(ValueError, match=message):
+        multiworker.parse_tf_config({"TF_CONFIG": raw})
+
+
+def test_tf_config_helpers(tmp_path):
+    ports = multiworker.free_ports(3)
+    assert len(set(ports)) == 3
+    addresses = [f"127.0.0.1:{port}" for port in ports[:2]]
+    configs = [json.loads(multiworker.make_tf_config(addresses, i)) for i in range(2)]
+    assert configs[1] == {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": 1}}
+    assert [multiworker.is_chief(c) for c in configs] == [True, False]
+    assert worker.worker_backup_dir(str(tmp_path), configs[1]) == str(tmp_path / "worker-1")
+    with pytest.raises(ValueError, match="out of range"):
+        multiworker.make_tf_config(addresses, 2)
