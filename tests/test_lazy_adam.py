@@ -164,3 +164,27 @@ def test_keras_file_round_trip_keeps_optimizer_and_resumes(tmp_path):
     for a, b in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_allclose(b, a, atol=1e-7)
     assert keras.saving.get_registered_name(LazyAdam) == "keras_crowd>LazyAdam"
+
+
+def test_lazy_adam_compiles_under_xla():
+    """jit_compile=True works: the copy-on-read op is skipped inside XLA."""
+    import keras
+    import numpy as np
+
+    from keras_crowd import CrowdModel
+    from keras_crowd.optimizers import LazyAdam
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    pairs = {"annotator_ids": rng.integers(0, 50, size=(64, 2)),
+             "labels": rng.integers(0, 3, size=(64, 2))}
+    backbone = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model = CrowdModel(backbone, 50)
+    model.compile(optimizer=LazyAdam(0.05), jit_compile=True)
+    before = model.crowd_layer.confusion_logits.numpy().copy()
+    model.fit(x, pairs, batch_size=16, epochs=1, verbose=0)
+    after = model.crowd_layer.confusion_logits.numpy()
+    touched = np.unique(pairs["annotator_ids"])
+    untouched = np.setdiff1d(np.arange(50), touched)
+    assert np.abs(after[touched] - before[touched]).max() > 1e-3
+    np.testing.assert_array_equal(after[untouched], before[untouched])

@@ -150,8 +150,19 @@ def _disable_copy_on_read(variable):
     buffer first if a dense reader holds a reference to it
     (TensorFlow's checkpoint saving uses the same op).
     """
-    if hasattr(tf.raw_ops, "DisableCopyOnRead"):
+    if hasattr(tf.raw_ops, "DisableCopyOnRead") and not _in_xla_context():
         tf.raw_ops.DisableCopyOnRead(resource=_tf_variable(variable).handle)
+
+
+def _in_xla_context():
+    """Whether the op being built will be compiled by XLA (`jit_compile`).
+
+    XLA has no kernel for `DisableCopyOnRead`, and manages buffers itself.
+    """
+    from tensorflow.python.ops import control_flow_util  # private, no public API
+
+    graph = tf.compat.v1.get_default_graph()
+    return bool(control_flow_util.GraphOrParentsInXlaContext(graph))
 
 
 def _tf_variable(variable):
