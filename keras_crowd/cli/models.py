@@ -1,0 +1,117 @@
+"""Finding and loading the models the CLI works on.
+
+- a run folder or a ``.keras`` file saved by ``keras-crowd train`` (a
+  `CrowdModel`, or a plain classifier for the dl-* methods), with the
+  ``crowd_metadata.json`` written beside it (class names, annotator ids);
+- an exported TF Serving SavedModel folder (``<base>/<version>``).
+"""
+
+import json
+import pathlib
+
+import numpy as np
+
+RUN_MODEL_FILE = "model.keras"
+RUN_METADATA_FILE = "crowd_metadata.json"
+SERVING_SIGNATURE = "serving_default"
+
+
+def keras_model_path(path):
+    """The ``.keras`` file for `path`: the file itself, or ``<run folder>/model.keras``."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"The model {str(path)!r} does not exist.")
+    if path.is_dir() and (path / RUN_MODEL_FILE).is_file():
+        return path / RUN_MODEL_FILE
+    if path.suffix != ".keras":
+        raise ValueError(
+            f"{str(path)!r} is not a .keras model (nor a run folder holding {RUN_MODEL_FILE})."
+        )
+    return path
+
+
+def load_keras_model(path):
+    """Loads a ``.keras`` model saved by keras_crowd (CrowdModel or classifier)."""
+    import keras
+
+    import keras_crowd  # noqa: F401  (registers CrowdModel and its regularizers)
+
+    path = keras_model_path(path)
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except (TypeError, AttributeError) as error:
+        raise ValueError(f"Cannot load {str(path)!r} as a Keras model: {error}") from None
+
+
+def run_metadata(model_path):
+    """The ``crowd_metadata.json`` beside a saved model, or an empty dict."""
+    metadata = pathlib.Path(model_path).parent / RUN_METADATA_FILE
+    if not metadata.is_file():
+        return {}
+    return json.loads(metadata.read_text(encoding="utf-8"))
+
+
+def is_saved_model(path):
+    """True for a SavedModel folder (it holds ``saved_model.pb``)."""
+    return (pathlib.Path(path) / "saved_model.pb").is_file()
+
+
+class SavedModelClassifier:
+    """An exported classifier's ``serving_default`` signature, as `predict`.
+
+    Args:
+        path: The SavedModel folder (``<base>/<version>``).
+
+    Example:
+
+    >>> probabilities = SavedModelClassifier("saved_models/labelme/1").predict(x)
+    """
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        if SERVING_SIGNATURE not in loaded.signatures:
+            raise ValueError(f"{path} has no {SERVING_SIGNATURE!r} signature.")
+        self._loaded = loaded  # keeps the signature's variables alive
+        self.signature = loaded.signatures[SERVING_SIGNATURE]
+        _, specs = self.signature.structured_input_signature
+        if len(specs) != 1:
+            raise ValueError(f"{path}'s signature takes {len(specs)} inputs; expected one.")
+        (self.input_name, self.input_spec), = specs.items()
+
+    def predict(self, x, batch_size=1024):
+        """`(N, K)` probabilities for the features `x`."""
+        import tensorflow as tf
+
+        expected = self.input_spec.shape[1:]
+        if tuple(x.shape[1:]) != tuple(expected):
+            raise ValueError(
+                f"The model expects inputs of shape (N, {', '.join(map(str, expected))}); "
+                f"got {x.shape}."
+            )
+        outputs = [
+            self.signature(**{self.input_name: tf.constant(x[i:i + batch_size],
+                                                           self.input_spec.dtype)})
+            ["probabilities"].numpy()
+            for i in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(outputs, axis=0)
+
+
+class KerasClassifier:
+    """A ``.keras`` model's classifier (a CrowdModel predicts with `f` alone)."""
+
+    def __init__(self, path):
+        self.model = load_keras_model(path)
+
+    def predict(self, x, batch_size=1024):
+        """`(N, K)` probabilities for the features `x`."""
+        return np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0))
+
+
+def load_classifier(path):
+    """A classifier with `predict(x)`, from a SavedModel folder or a ``.keras`` model."""
+    if is_saved_model(path):
+        return SavedModelClassifier(path)
+    return KerasClassifier(path)

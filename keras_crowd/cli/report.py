@@ -1,0 +1,84 @@
+"""``keras-crowd report``: what each annotator does, from a trained CrowdModel."""
+
+import pathlib
+
+import click
+import numpy as np
+
+from keras_crowd.cli import common
+from keras_crowd.cli import inputs
+from keras_crowd.cli import models
+from keras_crowd.cli.annotator_report import summarize_annotators
+from keras_crowd.cli.annotator_report import write_annotator_report
+
+SHOWN_ANNOTATORS = 10
+
+
+def _learned_confusions(model, path):
+    if not hasattr(model, "confusion_matrices"):
+        raise ValueError(
+            f"{path} is a plain classifier (a dl-mv/dl-ds run) with no learned confusion "
+            "matrices; report needs a CrowdModel."
+        )
+    return np.asarray(model.confusion_matrices)
+
+
+@click.command(
+    "report",
+    short_help="Pictures and tables of what each annotator does.",
+    epilog=common.examples_epilog(
+        "keras-crowd report runs/labelme/model.keras",
+        "keras-crowd report runs/labelme --dataset labelme     # adds labels given, accuracy",
+        "keras-crowd report run/model.keras --labels crowd.csv --output-dir pictures",
+    ),
+)
+@click.argument("model", metavar="MODEL")
+@click.option("--labels", default=None, metavar="FILE",
+              help="The crowd labels the model was trained on (adds labels given and "
+                   "agreement with the majority vote).")
+@common.dataset_option(help_text="The bundled dataset the model was trained on (its labels, "
+                                 "and the annotators' true accuracy).")
+@common.class_names_option()
+@click.option("--output-dir", default=None, metavar="DIR",
+              help="Where to write the pictures and text [default: <model folder>/report].")
+@click.option("--individual", type=click.IntRange(min=0), default=3, show_default=True,
+              help="How many of the most prolific annotators get a picture of their own.")
+@common.cli_errors
+def report_command(model, labels, dataset, class_names, output_dir, individual):
+    """Draw the confusion matrices and annotator reliability of a CrowdModel.
+
+    MODEL is a .keras CrowdModel saved by `keras-crowd train` (or its run
+    folder). Writes confusion_matrices.png, confusion_<annotator>.png,
+    annotator_reliability.png, confusion_matrices.txt and
+    annotator_summary.{txt,csv}.
+    """
+    if labels is not None and dataset is not None:
+        raise click.UsageError("Give --labels or --dataset, not both.")
+    path = models.keras_model_path(model)
+    matrices = _learned_confusions(models.load_keras_model(path), path)
+    metadata = models.run_metadata(path)
+    names = class_names or metadata.get("class_names")
+    crowd, truth = None, None
+    if dataset is not None:
+        data = inputs.load_bundled(dataset)
+        crowd, truth = data.crowd, data.y_train
+    elif labels is not None:
+        crowd = inputs.read_crowd_labels(labels, class_names=names,
+                                         num_classes=matrices.shape[-1])
+    if crowd is not None:
+        names = tuple(crowd.class_names)
+    if names is not None and len(names) != matrices.shape[-1]:
+        raise ValueError(f"{len(names)} class names for a model with {matrices.shape[-1]} "
+                         "classes.")
+    summary = summarize_annotators(matrices, crowd=crowd, true_labels=truth,
+                                   annotator_ids=metadata.get("annotator_ids"))
+    output_dir = pathlib.Path(output_dir or path.parent / "report")
+    files = write_annotator_report(output_dir, matrices, summary, class_names=names,
+                                   individual=individual, title=metadata.get("dataset"))
+    shown = summary.sort_values("estimated_accuracy").head(SHOWN_ANNOTATORS)
+    click.echo(f"Least reliable annotators (of {len(summary)}):")
+    click.echo(shown.to_string(float_format=lambda v: f"{v:.3f}"))
+    click.echo()
+    written = [files["confusion_grid"], *files["confusion_individual"], files["reliability"],
+               files["confusion_text"], files["summary_text"], files["summary_csv"]]
+    click.echo("written:\n" + "\n".join(f"  {path}" for path in written))

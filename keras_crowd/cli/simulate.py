@@ -1,0 +1,212 @@
+"""``keras-crowd simulate``: synthetic annotators with known confusion matrices."""
+
+import pathlib
+
+import click
+import numpy as np
+
+from keras_crowd import data as crowd_data
+from keras_crowd.cli import common
+from keras_crowd.cli import inputs
+from keras_crowd.metrics import aggregation_accuracy
+from keras_crowd.metrics import raw_label_accuracy
+from keras_crowd.simulators import CONFUSION_GENERATORS
+
+MACHINE_KIND = "machine"
+KINDS = tuple(sorted(CONFUSION_GENERATORS)) + (MACHINE_KIND,)
+SOURCES = ("labelme", "music", "fashion-mnist")
+LABEL_FORMATS = {".csv": "long CSV (task,worker,label)", ".json": "peerannot JSON",
+                 ".npy": "dense matrix (-1 = missing)"}
+
+
+def _parse_kind_options(pairs):
+    """``("expertise=0.6", "num_hammers=2")`` -> ``{"expertise": 0.6, "num_hammers": 2}``."""
+    options = {}
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        if not separator or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE.", param_hint="'--option'")
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                value = text
+        options[key.strip()] = value
+    return options
+
+
+def _source_arrays(dataset, true_labels_path, features_path, num_items, fashion_mnist_path,
+                   class_names):
+    """(features or None, true labels, class names, source name)."""
+    if dataset == "fashion-mnist":
+        from keras_crowd.datasets import FASHION_MNIST_CLASS_NAMES
+        from keras_crowd.datasets import fashion_mnist
+
+        (images, labels), _ = fashion_mnist(fashion_mnist_path)
+        images, labels = images[:num_items], labels[:num_items]
+        features = images.reshape(len(images), -1).astype(np.float32) / 255.0
+        return features, labels.astype(np.int64), FASHION_MNIST_CLASS_NAMES, dataset
+    if dataset is not None:
+        bundled = inputs.load_bundled(dataset)
+        return (bundled.x[:num_items], bundled.y_train[:num_items],
+                tuple(bundled.crowd.class_names), dataset)
+    truth = inputs.read_true_labels(true_labels_path, class_names)[:num_items]
+    features = None
+    if features_path is not None:
+        features = inputs.read_features(features_path)[:num_items]
+        if len(features) != len(truth):
+            raise ValueError(f"{len(features)} feature rows but {len(truth)} true labels.")
+    names = class_names or tuple(range(int(truth.max()) + 1))
+    return features, truth, names, pathlib.Path(true_labels_path).stem
+
+
+def write_crowd_labels(crowd, path):
+    """Writes `EncodedCrowdLabels`; the format follows the file's extension.
+
+    Args:
+        crowd: The labels with their ids.
+        path: ``.csv`` (long format), ``.json`` (peerannot) or ``.npy``
+            (dense, -1 = missing). Labels are class indices in every format,
+            so they match the true labels (`--true-labels-out`) whatever the
+            order of the class names.
+
+    Returns:
+        The path written.
+    """
+    path = pathlib.Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in LABEL_FORMATS:
+        raise ValueError(
+            f"Cannot tell the format of {str(path)!r}: end it in "
+            + ", ".join(f"{s} ({d})" for s, d in LABEL_FORMATS.items()) + "."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        crowd_data.write_csv(crowd, path, use_class_names=False)
+    elif suffix == ".json":
+        crowd_data.write_json(crowd, path)
+    else:
+        np.save(path, np.asarray(crowd.crowd_labels))
+    return path
+
+
+def _class_legend(names, limit=10):
+    legend = ", ".join(f"{index}={name}" for index, name in enumerate(names[:limit]))
+    return legend + (", ..." if len(names) > limit else "")
+
+
+def _default_confusions_path(output):
+    output = pathlib.Path(output)
+    return output.with_name(f"{output.stem}_confusions.npy")
+
+
+@click.command(
+    "simulate",
+    short_help="Simulate annotators with known confusion matrices.",
+    epilog=common.examples_epilog(
+        "keras-crowd simulate --dataset music --kind class_experts -M 20 \\",
+        "    --labels-per-item 3 --output music_sim.csv",
+        "keras-crowd simulate --dataset fashion-mnist --num-items 5000 --kind machine \\",
+        "    -M 10 --missing-rate 0.8 --output fm.json \\",
+        "    --features-out fm_x.npy --true-labels-out fm_y.npy",
+        "keras-crowd simulate --true-labels y.npy --kind hammer_spammer -M 8 \\",
+        "    -o num_hammers=2 --output crowd.npy",
+        "keras-crowd train --features fm_x.npy --labels fm.json   # then train on them",
+    ),
+)
+@common.dataset_option(SOURCES, "Simulate on this dataset's training items (their true "
+                                "labels; features for --kind machine).")
+@click.option("--true-labels", default=None, metavar="FILE",
+              help="Your items' true labels (.npy, or one per line) instead of --dataset.")
+@click.option("--features", default=None, metavar="FILE",
+              help="Your items' features (.npy/.npz/.csv); needed by --kind machine.")
+@click.option("--fashion-mnist-path", default=None, metavar="DIR",
+              help="Folder of the Fashion-MNIST IDX files [default: Debian's].")
+@click.option("--num-items", type=click.IntRange(min=1), default=None,
+              help="Use only the first N items.")
+@click.option("--kind", type=click.Choice(KINDS), default="diagonally_dominant",
+              show_default=True, help="Annotator type (machine: small classifiers).")
+@click.option("--annotators", "-M", "num_annotators", type=click.IntRange(min=1), default=10,
+              show_default=True, help="Number of annotators M.")
+@click.option("--labels-per-item", type=click.IntRange(min=1), default=None,
+              help="Exactly R labels per item.")
+@click.option("--missing-rate", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Probability that an (item, annotator) label is missing.")
+@click.option("--option", "-o", "kind_options", multiple=True, metavar="KEY=VALUE",
+              help="Option of the annotator type, e.g. -o expertise=0.6 or "
+                   "-o num_hammers=2 (machine: -o train_size=100).")
+@common.seed_option()
+@common.class_names_option()
+@click.option("--output", required=True, metavar="FILE",
+              help="Crowd labels to write: .csv (long), .json (peerannot) or .npy (dense).")
+@click.option("--confusions", default=None, metavar="FILE",
+              help="True (M, K, K) confusion matrices (.npy) [default: "
+                   "<output>_confusions.npy].")
+@click.option("--features-out", default=None, metavar="FILE",
+              help="Also write the items' features (.npy), for `keras-crowd train`.")
+@click.option("--true-labels-out", default=None, metavar="FILE",
+              help="Also write the items' true labels (.npy).")
+@common.cli_errors
+def simulate_command(dataset, true_labels, features, fashion_mnist_path, num_items, kind,
+                     num_annotators, labels_per_item, missing_rate, kind_options, seed,
+                     class_names, output, confusions, features_out, true_labels_out):
+    """Simulate annotators on items whose true labels are known.
+
+    Writes the crowd labels (format by extension) and the annotators' true
+    confusion matrices, column j = Pr(label | true class j).
+    """
+    from keras_crowd import simulators
+
+    dataset = common.check_source(dataset, (true_labels,), ("--true-labels",))
+    if dataset is not None and (features or class_names):
+        raise click.UsageError("--features and --class-names go with --true-labels.")
+    if labels_per_item is not None and missing_rate is not None:
+        raise click.UsageError("Give --labels-per-item or --missing-rate, not both.")
+    if pathlib.Path(output).suffix.lower() not in LABEL_FORMATS:
+        raise click.BadParameter(
+            f"{output!r} must end in {', '.join(LABEL_FORMATS)}.", param_hint="'--output'")
+    options = _parse_kind_options(kind_options)
+    x, truth, names, source = _source_arrays(dataset, true_labels, features, num_items,
+                                             fashion_mnist_path, class_names)
+    pattern = dict(labels_per_item=labels_per_item, missing_rate=missing_rate, seed=seed)
+    if kind == MACHINE_KIND:
+        if x is None:
+            raise click.UsageError("--kind machine needs features: give --features.")
+        crowd = simulators.simulate_machine_annotators(
+            x, truth, num_annotators, num_classes=len(names), **pattern, **options)
+    else:
+        try:
+            crowd = simulators.simulate_annotators(
+                truth, kind, num_annotators, num_classes=len(names), **pattern, **options)
+        except TypeError as error:  # an unknown -o KEY
+            raise click.UsageError(f"--option: {common.one_line(error)}") from None
+
+    encoded = crowd_data.EncodedCrowdLabels.from_dense(
+        crowd.crowd_labels, class_names=names, empty_tasks="ignore")
+    write_crowd_labels(encoded, output)
+    confusions = pathlib.Path(confusions or _default_confusions_path(output))
+    confusions.parent.mkdir(parents=True, exist_ok=True)
+    np.save(confusions, crowd.confusion_matrices)
+    written = [str(output), str(confusions)]
+    for path, array in ((features_out, x), (true_labels_out, truth)):
+        if path is not None:
+            if array is None:
+                raise click.UsageError("--features-out needs features (--features).")
+            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, array)
+            written.append(str(path))
+
+    from keras_crowd.aggregation import MajorityVote
+    majority = MajorityVote(num_classes=len(names)).fit(crowd.crowd_labels).labels_
+    common.echo_table([
+        ("source", source),
+        ("annotators", f"{num_annotators} x {kind}"),
+        ("items / classes", f"{crowd.num_items} / {crowd.num_classes}"),
+        ("class indices", _class_legend(names)),
+        ("labels", f"{encoded.num_labels} ({encoded.num_labels / crowd.num_items:.2f} per item)"),
+        ("label accuracy", raw_label_accuracy(crowd.crowd_labels, truth)),
+        ("majority-vote accuracy", aggregation_accuracy(majority, truth)),
+        ("written", ", ".join(written)),
+    ], title="Simulated crowd")

@@ -1,0 +1,417 @@
+"""``keras-crowd train``: crowd labels in, a denoised, exported classifier out.
+
+With no arguments it trains `keras_crowd.training.DEFAULT_METHOD` (with its
+`DEFAULT_STRENGTHS`) on the bundled LabelMe crowd with the authors' LabelMe
+classifier and label-free model selection, compares it with the
+majority-vote baseline, draws what each annotator does and exports the
+classifier for TF Serving.
+"""
+
+import datetime
+import inspect
+import pathlib
+import sys
+import time
+
+import click
+import numpy as np
+import pandas as pd
+
+from keras_crowd.cli import common
+from keras_crowd.cli import inputs
+from keras_crowd.cli import saved_models
+from keras_crowd.cli import strategies
+from keras_crowd.cli.annotator_report import summarize_annotators
+from keras_crowd.cli.annotator_report import write_annotator_report
+from keras_crowd.metrics import aggregation_accuracy
+from keras_crowd.training import DATASET_STRENGTHS
+from keras_crowd.training import DEFAULT_METHOD
+from keras_crowd.training import DEFAULT_STRENGTHS
+from keras_crowd.training import METHODS
+from keras_crowd.training import train_crowd_classifier
+from keras_crowd.training.recipes import CROWD_METHODS
+from keras_crowd.training.recipes import SELECTIONS
+
+# Everything but "oracle", which needs the true training labels.
+TRAIN_METHODS = tuple(m for m in METHODS if m != "oracle")
+BASELINE_METHOD = "dl-mv"
+BASELINE_DESCRIPTION = (
+    "dl-mv: the same backbone and settings, trained on the majority-vote labels "
+    "(ties to the smallest class)"
+)
+INITIALIZERS = ("identity", "diagonally_dominant", "dawid_skene")
+DEFAULT_DATASET = "labelme"
+MODEL_FILE = "model.keras"
+METADATA_FILE = "crowd_metadata.json"
+REPORT_FILE = "report.json"
+# The recipe's own defaults, so the CLI follows the library when they change.
+RECIPE_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(train_crowd_classifier).parameters.items()
+    if parameter.default is not inspect.Parameter.empty
+}
+
+
+def backbone_factory(data, seed):
+    """The classifier to train: the authors' one for a bundled dataset, else an MLP.
+
+    Args:
+        data: The `inputs.CrowdData`.
+        seed: Seed of the initial weights.
+
+    Returns:
+        A zero-argument callable building a fresh classifier.
+    """
+    from keras_crowd import backbones
+
+    builders = {"labelme": backbones.labelme_classifier, "music": backbones.music_classifier}
+    builder = builders.get(data.name) if data.source == "bundled" else None
+    builder = builder or backbones.mlp_classifier
+    input_dim, num_classes = data.x.shape[1], data.num_classes
+    return lambda: builder(input_dim, num_classes, seed=seed)
+
+
+def regularizer_strength(method, strength, data):
+    """The lambda to train with, and where it comes from.
+
+    ``--lambda`` wins; else the library's tuned strength for a bundled
+    dataset (`keras_crowd.training.DATASET_STRENGTHS`); else the method's
+    default (`keras_crowd.training.DEFAULT_STRENGTHS`).
+
+    Returns:
+        `(strength, source)`, both None for methods without a regularizer.
+    """
+    if method not in CROWD_METHODS:
+        return None, None
+    if strength is not None:
+        return strength, "--lambda"
+    tuned = DATASET_STRENGTHS.get(data.name, {}) if data.source == "bundled" else {}
+    if method in tuned:
+        return tuned[method], f"keras_crowd.training.DATASET_STRENGTHS[{data.name!r}]"
+    return DEFAULT_STRENGTHS[method], "keras_crowd.training.DEFAULT_STRENGTHS"
+
+
+def check_labels_can_be_held_out(crowd_labels, holdout_fraction, seed):
+    """Fails early, with advice, when ``--selection heldout`` would hold out nothing."""
+    from keras_crowd.selection import split_observed_labels
+
+    _, heldout = split_observed_labels(crowd_labels, holdout_fraction, seed=seed)
+    if not np.any(heldout >= 0):
+        raise click.UsageError(
+            "No crowd label can be held out for --selection heldout: every item and "
+            "annotator keeps at least one label, which here leaves none to hide. Use "
+            "--selection last, or a larger --holdout-fraction."
+        )
+
+
+def _verbosity(verbose):
+    if verbose is not None:
+        return verbose
+    return 1 if sys.stdout.isatty() else 2
+
+
+def _test_accuracy(classifier, data):
+    if data.x_test is None:
+        return None
+    probabilities = classifier.predict(data.x_test, batch_size=1024, verbose=0)
+    return aggregation_accuracy(probabilities, data.y_test)
+
+
+def _majority_vote_label_accuracy(data):
+    if data.y_train is None:
+        return None
+    from keras_crowd.aggregation import MajorityVote
+
+    labels = MajorityVote(num_classes=data.num_classes).fit(data.crowd_labels).labels_
+    return aggregation_accuracy(labels, data.y_train)
+
+
+def _save_run_files(output_dir, result, data, settings):
+    """Saves the model, its metadata, the matrices and the history."""
+    model = result.model if result.model is not None else result.classifier
+    model_path = output_dir / MODEL_FILE
+    model.save(model_path)
+    files = {"model": str(model_path)}
+    common.write_json({
+        "dataset": data.name,
+        "method": settings["method"],
+        "class_names": list(data.crowd.class_names),
+        "annotator_ids": list(data.crowd.annotator_ids),
+        "model_kind": "CrowdModel" if result.model is not None else "classifier",
+    }, output_dir / METADATA_FILE)
+    files["metadata"] = str(output_dir / METADATA_FILE)
+    if result.confusion_matrices is not None:
+        np.save(output_dir / "confusion_matrices.npy", np.asarray(result.confusion_matrices))
+        files["confusion_matrices"] = str(output_dir / "confusion_matrices.npy")
+    pd.DataFrame(result.history).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
+        output_dir / "history.csv")
+    files["history"] = str(output_dir / "history.csv")
+    return files
+
+
+def _annotator_pictures(output_dir, result, data, method):
+    """The annotator report files, from the learned (or Dawid-Skene) matrices."""
+    if result.confusion_matrices is None:
+        return {}
+    prior = result.classifier.predict(data.x, batch_size=1024, verbose=0).mean(axis=0)
+    summary = summarize_annotators(result.confusion_matrices, crowd=data.crowd,
+                                   class_prior=prior, true_labels=data.y_train)
+    source = "learned" if method in CROWD_METHODS else "Dawid-Skene"
+    files = write_annotator_report(output_dir, result.confusion_matrices, summary,
+                                   class_names=data.crowd.class_names,
+                                   title=f"{data.name}, {method} ({source})")
+    return files
+
+
+def _train(data, method, settings, backbone_fn, strategy, callbacks, verbose):
+    return train_crowd_classifier(
+        data.x, data.crowd_labels, data.num_classes, backbone_fn, method=method,
+        strength=settings["strength"] if method == settings["method"] else None,
+        epochs=settings["epochs"], batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
+        confusion_initializer=settings["init"], selection=settings["selection"],
+        holdout_fraction=settings["holdout_fraction"], patience=settings["patience"],
+        seed=settings["seed"], strategy=strategy, callbacks=callbacks, verbose=verbose,
+    )
+
+
+def _summary_rows(report):
+    result, labels, timings = report["result"], report["labels"], report["timings_seconds"]
+    settings = report["settings"]
+    rows = [("dataset", f"{report['dataset']['name']}: {report['dataset']['num_items']} "
+                        f"items, {report['dataset']['num_annotators']} annotators, "
+                        f"{report['dataset']['num_classes']} classes")]
+    strength = settings["strength"]
+    rows.append(("method", report["method"] + (
+        f" (lambda={strength:g})" if strength is not None else "")))
+    if result["test_accuracy"] is not None:
+        rows.append(("test accuracy", f"{result['test_accuracy']:.4f} "
+                                      f"({report['dataset']['num_test_items']} test items)"))
+    else:
+        rows.append(("test accuracy", "- (no test labels given)"))
+    baseline = report.get("baseline")
+    if baseline and baseline.get("test_accuracy") is not None:
+        rows.append(("majority-vote baseline",
+                     f"{baseline['test_accuracy']:.4f} (dl-mv, same backbone and settings)"))
+    if report.get("majority_vote_label_accuracy") is not None:
+        rows.append(("majority-vote labels", f"{report['majority_vote_label_accuracy']:.4f} "
+                                             "correct on the training items"))
+    rows.append(("labels", f"{labels['total']} total: {labels['training']} for training, "
+                           f"{labels['heldout']} held out for selection"))
+    rows.append(("selected epoch", f"{result['selected_epoch']} of {result['epochs_run']} "
+                                   f"(selection: {settings['selection']})"))
+    rows.append(("time", f"{timings['total']:.1f} s (training {timings['train']:.1f} s"
+                         + (f", baseline {timings['baseline']:.1f} s"
+                            if timings.get("baseline") else "") + ")"))
+    artifacts = report["artifacts"]
+    rows.append(("exported classifier", artifacts["export"]))
+    rows.append(("CrowdModel" if report["model_kind"] == "CrowdModel" else "model",
+                 artifacts["model"]))
+    rows.append(("report", artifacts["report"]))
+    if artifacts.get("confusion_grid"):
+        rows.append(("pictures", f"{artifacts['confusion_grid']}, {artifacts['reliability']}"))
+    return rows
+
+
+@click.command(
+    "train",
+    short_help="Train, evaluate and export a classifier from crowd labels.",
+    epilog=common.examples_epilog(
+        "keras-crowd train                      # LabelMe, default method: ~30 s",
+        "keras-crowd train --dataset music --method geocrowdnet-f --lambda 1e-3",
+        "keras-crowd train --features x.npy --labels answers.csv \\",
+        "    --test-features x_test.npy --test-labels y_test.npy --name mymodel",
+        "keras-crowd train --epochs 2 --output-dir /tmp/run --export-dir /tmp/models",
+        "keras-crowd train --strategy mirrored --tensorboard-dir logs/labelme",
+    ),
+)
+@common.dataset_option(help_text=f"Bundled dataset to train on (default: {DEFAULT_DATASET} "
+                                 "when no --features/--labels are given).")
+@click.option("--features", default=None, metavar="FILE",
+              help="Training features: .npy, .npz (FILE.npz:KEY) or .csv, one row per item.")
+@click.option("--labels", default=None, metavar="FILE",
+              help="Crowd labels: dense .npy/.npz/.csv (-1 = missing), long .csv "
+                   "(task,worker,label) or peerannot .json.")
+@click.option("--test-features", default=None, metavar="FILE",
+              help="Optional test features, to report test accuracy.")
+@click.option("--test-labels", default=None, metavar="FILE",
+              help="Optional true test labels (.npy, or one per line).")
+@click.option("--task-ids", default=None, metavar="FILE",
+              help="Task id of each feature row, one per line (long/JSON labels whose task "
+                   "ids are not row numbers).")
+@common.class_names_option()
+@common.num_classes_option()
+@common.duplicates_option()
+@click.option("--method", type=click.Choice(TRAIN_METHODS), default=DEFAULT_METHOD,
+              show_default=True, help="Training method.")
+@click.option("--lambda", "strength", type=float, default=None,
+              help="Regularizer weight [default: the library's tuned value for a bundled "
+                   "dataset (keras_crowd.training.DATASET_STRENGTHS), else "
+                   "keras_crowd.training.DEFAULT_STRENGTHS for the method].")
+@click.option("--epochs", type=click.IntRange(min=1), default=RECIPE_DEFAULTS["epochs"],
+              show_default=True, help="Maximum number of epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1),
+              default=RECIPE_DEFAULTS["batch_size"], show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
+              default=RECIPE_DEFAULTS["learning_rate"], show_default=True)
+@common.seed_option(RECIPE_DEFAULTS["seed"])
+@click.option("--init", type=click.Choice(INITIALIZERS),
+              default=RECIPE_DEFAULTS["confusion_initializer"], show_default=True,
+              help="Initial confusion matrices (crowd methods).")
+@click.option("--selection", type=click.Choice(SELECTIONS),
+              default=RECIPE_DEFAULTS["selection"], show_default=True,
+              help="heldout: keep the epoch that best predicts held-out crowd labels "
+                   "(label-free); last: keep the last epoch.")
+@click.option("--holdout-fraction", type=click.FloatRange(0, 1, max_open=True),
+              default=RECIPE_DEFAULTS["holdout_fraction"], show_default=True,
+              help="Fraction of the crowd labels held out for --selection heldout.")
+@click.option("--patience", type=click.IntRange(min=1), default=None,
+              help="Stop after this many epochs without a better held-out score.")
+@click.option("--strategy", type=click.Choice(strategies.STRATEGY_NAMES), default="default",
+              show_default=True, help="tf.distribute strategy.")
+@click.option("--baseline/--no-baseline", default=True, show_default=True,
+              help="Also train the majority-vote baseline (dl-mv) for comparison.")
+@click.option("--output-dir", default=None, metavar="DIR",
+              help="Run folder for report.json, the .keras model and the pictures "
+                   "[default: runs/<dataset>].")
+@click.option("--export-dir", default="saved_models", show_default=True, metavar="DIR",
+              help="Base folder of TF Serving exports.")
+@click.option("--name", default=None, help="Model name of the export [default: the dataset].")
+@click.option("--version", type=click.IntRange(min=1), default=None,
+              help="Export version [default: the next free integer].")
+@common.overwrite_option()
+@click.option("--tensorboard-dir", default=None, metavar="DIR",
+              help="Log the confusion matrices as TensorBoard images here (crowd methods).")
+@click.option("--plots/--no-plots", default=True, show_default=True,
+              help="Draw the confusion matrices and the annotator reliability chart.")
+@click.option("--verbose", type=click.IntRange(0, 2), default=None,
+              help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch "
+                   "[default: 1 on a terminal, else 2].")
+@common.cli_errors
+def train_command(dataset, features, labels, test_features, test_labels, task_ids,
+                  class_names, num_classes, duplicates, method, strength, epochs, batch_size,
+                  learning_rate, seed, init, selection, holdout_fraction, patience, strategy,
+                  baseline, output_dir, export_dir, name, version, overwrite, tensorboard_dir,
+                  plots, verbose):
+    """Train a classifier from crowd labels, evaluate it and export it.
+
+    Trains on a bundled dataset (LabelMe by default) or on your files, picks
+    the epoch by held-out crowd labels (no clean labels needed), compares
+    with the majority-vote baseline, writes report.json, the .keras model
+    and pictures of each annotator to --output-dir, and exports the
+    classifier to <export-dir>/<name>/<version> for TF Serving.
+    """
+    started = time.perf_counter()
+    dataset = common.check_source(dataset, (features, labels, test_features, test_labels),
+                                  ("--features", "--labels"), default=DEFAULT_DATASET)
+    if dataset is not None and (task_ids or class_names or num_classes):
+        raise click.UsageError("--task-ids, --class-names and --num-classes are for user files.")
+    if tensorboard_dir is not None and method not in CROWD_METHODS:
+        raise click.UsageError(
+            f"--tensorboard-dir logs learned confusion matrices; {method} learns none. Use one "
+            f"of {', '.join(CROWD_METHODS)}.")
+
+    # First: a multi-worker strategy must exist before TensorFlow starts.
+    distribution = strategies.make_strategy(strategy)
+    timings = {}
+    tic = time.perf_counter()
+    data = inputs.load_crowd_data(dataset, features, labels, test_features, test_labels,
+                                  task_ids, class_names, num_classes, duplicates)
+    timings["load"] = time.perf_counter() - tic
+    name = name or data.name
+    export_path = saved_models.version_path(export_dir, name, version, overwrite)
+    output_dir = pathlib.Path(output_dir or pathlib.Path("runs") / data.name)
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    if selection == "heldout":
+        check_labels_can_be_held_out(data.crowd_labels, holdout_fraction, seed)
+    strength, strength_source = regularizer_strength(method, strength, data)
+    settings = {
+        "method": method,
+        "strength": strength,
+        "strength_source": strength_source,
+        "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+        "weight_decay": RECIPE_DEFAULTS["weight_decay"], "init": init, "selection": selection,
+        "holdout_fraction": holdout_fraction if selection == "heldout" else None,
+        "patience": patience, "seed": seed, "strategy": strategy,
+        "num_replicas": strategies.num_replicas(distribution),
+    }
+    verbose = _verbosity(verbose)
+    backbone_fn = backbone_factory(data, seed)
+    crowd = data.crowd
+    click.echo(f"Training {method} on {data.name}: {crowd.num_items} items, "
+               f"{crowd.num_annotators} annotators, {crowd.num_classes} classes, "
+               f"{crowd.num_labels} crowd labels"
+               + (f"; holding out {holdout_fraction:.0%} of them for label-free selection."
+                  if selection == "heldout" else "."))
+    callbacks = []
+    if tensorboard_dir is not None:
+        from keras_crowd.callbacks import ConfusionMatrixImages
+
+        callbacks.append(ConfusionMatrixImages(tensorboard_dir))
+    tic = time.perf_counter()
+    result = _train(data, method, settings, backbone_fn, distribution, callbacks, verbose)
+    timings["train"] = time.perf_counter() - tic
+    test_accuracy = _test_accuracy(result.classifier, data)
+
+    baseline_report = None
+    if baseline:
+        if method == BASELINE_METHOD:
+            baseline_result, timings["baseline"] = result, 0.0
+        else:
+            click.echo("Training the majority-vote baseline (dl-mv, same backbone and "
+                       "settings).")
+            tic = time.perf_counter()
+            baseline_result = _train(data, BASELINE_METHOD, settings, backbone_fn,
+                                     distribution, (), verbose)
+            timings["baseline"] = time.perf_counter() - tic
+        baseline_report = {
+            "method": BASELINE_METHOD,
+            "description": BASELINE_DESCRIPTION,
+            "test_accuracy": _test_accuracy(baseline_result.classifier, data),
+            "selected_epoch": baseline_result.selected_epoch,
+            "epochs_run": baseline_result.epochs_run,
+        }
+
+    tic = time.perf_counter()
+    artifacts = _save_run_files(output_dir, result, data, settings)
+    artifacts["export"] = saved_models.export_model(
+        result.model if result.model is not None else result.classifier, export_path,
+        overwrite=overwrite)
+    timings["save_and_export"] = time.perf_counter() - tic
+    tic = time.perf_counter()
+    if plots:
+        artifacts.update(_annotator_pictures(output_dir, result, data, method))
+        timings["plots"] = time.perf_counter() - tic
+    artifacts["report"] = str(output_dir / REPORT_FILE)
+    timings["total"] = time.perf_counter() - started
+
+    report = {
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "dataset": {
+            "name": data.name, "source": data.source, "files": data.paths or None,
+            "num_items": crowd.num_items, "num_annotators": crowd.num_annotators,
+            "num_classes": crowd.num_classes, "class_names": list(crowd.class_names),
+            "num_test_items": None if data.y_test is None else int(len(data.y_test)),
+        },
+        "method": method,
+        "model_kind": "CrowdModel" if result.model is not None else "classifier",
+        "confusion_matrices": (None if result.confusion_matrices is None else
+                               "learned" if method in CROWD_METHODS else "Dawid-Skene"),
+        "settings": settings,
+        "labels": {"total": crowd.num_labels, "training": result.num_train_labels,
+                   "heldout": result.num_heldout_labels},
+        "result": {
+            "test_accuracy": test_accuracy,
+            "selected_epoch": result.selected_epoch,
+            "epochs_run": result.epochs_run,
+            "heldout_crowd_nll": result.heldout_nll,
+        },
+        "baseline": baseline_report,
+        "majority_vote_label_accuracy": _majority_vote_label_accuracy(data),
+        "timings_seconds": timings,
+        "artifacts": artifacts,
+    }
+    common.write_json(report, output_dir / REPORT_FILE)
+    click.echo()
+    common.echo_table(_summary_rows(common.json_ready(report)), title="Summary")

@@ -1,0 +1,69 @@
+"""Off-screen matplotlib figures: lazy import, creation and PNG saving.
+
+Figures are built with `matplotlib.figure.Figure` on an Agg canvas rather
+than through `pyplot`, so no global state or display backend is involved and
+plotting works the same in scripts, servers and tests.
+"""
+
+import os
+
+INSTALL_HINT = "pip install matplotlib"
+
+
+def _import_matplotlib():
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(
+            f"keras_crowd.plotting needs matplotlib, which is not installed: `{INSTALL_HINT}`."
+        ) from error
+    return Figure, FigureCanvasAgg
+
+
+def new_figure(width, height, dpi=100, layout="constrained"):
+    """A blank off-screen figure of `width` x `height` inches.
+
+    Args:
+        width: Width in inches.
+        height: Height in inches.
+        dpi: Resolution used when the figure is saved.
+        layout: matplotlib layout engine (``"constrained"`` keeps titles,
+            labels and colorbars from overlapping), or None.
+
+    Returns:
+        A `matplotlib.figure.Figure` attached to an Agg canvas.
+
+    Raises:
+        ImportError: matplotlib is missing (the message says how to install it).
+
+    Example:
+
+    >>> figure = new_figure(4, 3)
+    >>> axes = figure.add_subplot()
+    """
+    figure_class, canvas_class = _import_matplotlib()
+    figure = figure_class(figsize=(width, height), dpi=dpi, layout=layout)
+    canvas_class(figure)
+    return figure
+
+
+def save_figure(figure, path):
+    """Write `figure` as a PNG file, creating the parent folder if needed.
+
+    Args:
+        figure: A figure from `new_figure` or any keras_crowd plot.
+        path: Target file; it should end in ``.png``.
+
+    Returns:
+        The path written, as a string.
+
+    Example:
+
+    >>> save_figure(plot_confusion_grid(matrices), "runs/labelme/confusions.png")
+    """
+    path = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    figure.savefig(path, format="png", bbox_inches="tight")
+    return path

@@ -1,0 +1,330 @@
+"""The `keras-crowd` command line, through click's CliRunner and once as a real process."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from keras_crowd.cli import main
+from keras_crowd.cli import inputs
+from keras_crowd.cli import strategies
+from keras_crowd.training import DATASET_STRENGTHS
+from keras_crowd.training import DEFAULT_METHOD
+from keras_crowd.training import DEFAULT_STRENGTHS
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SUBCOMMANDS = ("train", "simulate", "aggregate", "evaluate", "export", "report")
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_png(path):
+    with open(path, "rb") as file:
+        assert file.read(8) == PNG_SIGNATURE
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and min(image.shape[:2]) > 100
+
+
+def assert_one_line_error(result):
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def music_run(tmp_path_factory):
+    """One tiny `train` on the bundled Music crowd."""
+    root = tmp_path_factory.mktemp("music")
+    result = invoke("train", "--dataset", "music", "--epochs", 2, "--verbose", 0,
+                    "--output-dir", root / "run", "--export-dir", root / "models")
+    assert result.exit_code == 0, result.output
+    return root, result.output
+
+
+@pytest.fixture(scope="module")
+def user_files(tmp_path_factory):
+    """Small separable features, true labels, and a simulated crowd (long CSV)."""
+    root = tmp_path_factory.mktemp("files")
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 300)
+    x = np.eye(3)[truth] * 3 + rng.normal(size=(300, 3))
+    np.savetxt(root / "x.csv", x[:240], delimiter=",", header="a,b,c", comments="")
+    np.save(root / "x_test.npy", x[240:].astype("float32"))
+    np.save(root / "y.npy", truth[:240])
+    (root / "y_test.txt").write_text("\n".join(map(str, truth[240:])) + "\n")
+    result = invoke("simulate", "--true-labels", root / "y.npy", "--kind",
+                    "diagonally_dominant", "-M", 6, "--labels-per-item", 3, "--seed", 1,
+                    "-o", "expertise=0.7", "--output", root / "crowd.csv")
+    assert result.exit_code == 0, result.output
+    return root
+
+
+# --------------------------------------------------------------------- train
+def test_train_reports_exports_and_draws(music_run):
+    root, output = music_run
+    report = json.loads((root / "run" / "report.json").read_text())
+    assert report["method"] == report["settings"]["method"] == DEFAULT_METHOD
+    assert report["settings"]["epochs"] == 2 and report["settings"]["num_replicas"] == 1
+    expected_strength = DATASET_STRENGTHS.get("music", {}).get(
+        DEFAULT_METHOD, DEFAULT_STRENGTHS.get(DEFAULT_METHOD))
+    assert report["settings"]["strength"] == expected_strength
+    assert report["dataset"]["num_annotators"] == 44 and report["dataset"]["num_items"] == 700
+    labels = report["labels"]
+    assert labels["total"] == 2945 == labels["training"] + labels["heldout"]
+    assert labels["heldout"] > 0
+    assert 0.0 <= report["result"]["test_accuracy"] <= 1.0
+    assert 1 <= report["result"]["selected_epoch"] <= 2
+    assert report["baseline"]["method"] == "dl-mv"
+    assert 0.0 <= report["baseline"]["test_accuracy"] <= 1.0
+    assert set(report["timings_seconds"]) >= {"train", "baseline", "total"}
+    for key in ("test accuracy", "majority-vote baseline", "2945 total"):
+        assert key in output
+    export = root / "models" / "music" / "1"
+    assert (export / "saved_model.pb").is_file()
+    assert report["artifacts"]["export"] == str(export)
+    assert (root / "run" / "model.keras").is_file()
+    for name in ("confusion_matrices.png", "annotator_reliability.png"):
+        assert_png(root / "run" / name)
+    assert len(report["artifacts"]["confusion_individual"]) == 3
+    for path in report["artifacts"]["confusion_individual"]:
+        assert_png(path)
+    summary = pd.read_csv(root / "run" / "annotator_summary.csv")
+    assert len(summary) == 44 and summary["labels_given"].sum() == 2945
+
+
+def test_train_on_user_files_with_next_free_version(user_files, tmp_path):
+    args = ["train", "--features", user_files / "x.csv", "--labels", user_files / "crowd.csv",
+            "--test-features", user_files / "x_test.npy",
+            "--test-labels", user_files / "y_test.txt", "--method", "dl-ds", "--epochs", 3,
+            "--verbose", 0, "--no-plots", "--no-baseline", "--name", "toy",
+            "--output-dir", tmp_path / "run", "--export-dir", tmp_path / "models"]
+    first = invoke(*args)
+    assert first.exit_code == 0, first.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["dataset"]["source"] == "files"
+    assert report["dataset"]["num_test_items"] == 60
+    assert report["confusion_matrices"] == "Dawid-Skene"
+    assert report["result"]["test_accuracy"] > 0.5  # separable data, decent annotators
+    second = invoke(*args)
+    assert second.exit_code == 0, second.output
+    assert sorted(p.name for p in (tmp_path / "models" / "toy").iterdir()) == ["1", "2"]
+
+
+# ------------------------------------------------------------------ simulate
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".npy"])
+def test_simulate_writes_labels_and_true_confusions(tmp_path, suffix):
+    output = tmp_path / f"crowd{suffix}"
+    result = invoke("simulate", "--dataset", "music", "--kind", "class_experts", "-M", 10,
+                    "--missing-rate", 0.7, "--num-items", 100, "--output", output,
+                    "--true-labels-out", tmp_path / "y.npy", "--features-out", tmp_path / "x.npy")
+    assert result.exit_code == 0, result.output
+    crowd = inputs.read_crowd_labels(output, num_items=100)
+    assert crowd.crowd_labels.shape == (100, 10)
+    confusions = np.load(tmp_path / "crowd_confusions.npy")
+    assert confusions.shape == (10, 10, 10)
+    np.testing.assert_allclose(confusions.sum(axis=1), 1.0, atol=1e-6)
+    assert np.load(tmp_path / "x.npy").shape == (100, 124)
+    assert np.load(tmp_path / "y.npy").shape == (100,)
+    assert "majority-vote accuracy" in result.output
+
+
+# ----------------------------------------------------------------- aggregate
+@pytest.mark.parametrize("method", ["majority-vote", "dawid-skene"])
+def test_aggregate_writes_task_label_csv(user_files, tmp_path, method):
+    output = tmp_path / "agg.csv"
+    result = invoke("aggregate", user_files / "crowd.csv", "--method", method,
+                    "--probabilities", "--true-labels", user_files / "y.npy",
+                    "--output", output)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(output)
+    assert list(frame.columns) == ["task", "label", "proba_0", "proba_1", "proba_2"]
+    assert len(frame) == 240
+    np.testing.assert_allclose(frame[["proba_0", "proba_1", "proba_2"]].sum(axis=1), 1.0)
+    truth = np.load(user_files / "y.npy")
+    accuracy = float(np.mean(frame.sort_values("task")["label"].to_numpy() == truth))
+    assert f"{accuracy:.4f}" in result.output and accuracy > 0.8
+
+
+# ------------------------------------------------------ evaluate / export / report
+def test_evaluate_saved_model_and_keras_model_agree(music_run, tmp_path):
+    root, _ = music_run
+    report = json.loads((root / "run" / "report.json").read_text())
+    accuracies = []
+    for model in (root / "models" / "music" / "1", root / "run" / "model.keras"):
+        result = invoke("evaluate", model, "--dataset", "music", "--json", tmp_path / "e.json")
+        assert result.exit_code == 0, result.output
+        evaluation = json.loads((tmp_path / "e.json").read_text())
+        assert evaluation["num_items"] == 300 and len(evaluation["per_class_accuracy"]) == 10
+        accuracies.append(evaluation["accuracy"])
+    assert accuracies[0] == pytest.approx(accuracies[1])
+    assert accuracies[0] == pytest.approx(report["result"]["test_accuracy"])
+
+
+def test_export_next_version_then_refuses_to_overwrite(music_run, tmp_path):
+    root, _ = music_run
+    base = tmp_path / "exports"
+    first = invoke("export", root / "run", "--export-dir", base)
+    assert first.exit_code == 0, first.output
+    assert (base / "music" / "1" / "saved_model.pb").is_file()
+    refused = invoke("export", root / "run", "--export-dir", base, "--version", 1)
+    assert "already exists" in assert_one_line_error(refused)
+    replaced = invoke("export", root / "run", "--export-dir", base, "--version", 1,
+                      "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+
+
+def test_report_draws_pictures_and_text(music_run, tmp_path):
+    root, _ = music_run
+    result = invoke("report", root / "run" / "model.keras", "--dataset", "music",
+                    "--output-dir", tmp_path, "--individual", 2)
+    assert result.exit_code == 0, result.output
+    pictures = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert len(pictures) == 4 and "confusion_matrices.png" in pictures
+    for picture in tmp_path.glob("*.png"):
+        assert_png(picture)
+    summary = pd.read_csv(tmp_path / "annotator_summary.csv", index_col=0)
+    assert list(summary.columns) == ["labels_given", "estimated_accuracy",
+                                     "agreement_with_consensus", "true_accuracy"]
+    text = (tmp_path / "confusion_matrices.txt").read_text()
+    assert text.count("\nannotator ") == 44 and "blues" in text
+
+
+# -------------------------------------------------------------------- errors
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad")
+    (root / "words.csv").write_text("a,b\n1,x\n")
+    (root / "dups.csv").write_text("task,worker,label\n0,w1,1\n0,w1,2\n")
+    (root / "list.json").write_text('{"0": [1, 2]}')
+    (root / "garbage.npy").write_text("not numpy")
+    (root / "names.csv").write_text("task,worker,label\nsong_a,w1,0\n")
+    np.save(root / "x.npy", np.zeros((4, 2), "float32"))
+    np.save(root / "images.npy", np.zeros((4, 2, 2), "float32"))
+    np.save(root / "labels.npy", np.zeros((5, 3), "int32"))
+    np.save(root / "single.npy", np.array([[0, -1], [-1, 1], [1, -1], [0, -1]]))
+    return root
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--features", "{root}/missing.npy", "--labels", "{root}/labels.npy"],
+     "does not exist"),
+    (["train", "--method", "best"], "Invalid value for '--method'"),
+    (["train", "--features", "{root}/x.npy", "--labels", "{root}/words.csv"], "non-numeric"),
+    (["train", "--features", "{root}/x.npy", "--labels", "{root}/dups.csv"],
+     "--duplicates first"),
+    (["train", "--features", "{root}/x.npy", "--labels", "{root}/list.json"], "peerannot"),
+    (["train", "--features", "{root}/x.npy", "--labels", "{root}/garbage.npy"],
+     "not a valid numeric .npy"),
+    (["train", "--features", "{root}/x.npy", "--labels", "{root}/labels.npy"],
+     "5 rows but there are 4 feature rows"),
+    (["train", "--features", "{root}/x.npy", "--labels", "{root}/names.csv"], "--task-ids"),
+    (["train", "--features", "{root}/images.npy", "--labels", "{root}/labels.npy"],
+     "Flatten"),
+    (["train", "--features", "{root}/x.npy", "--labels", "{root}/single.npy"],
+     "--selection last"),
+    (["train", "--dataset", "music", "--features", "{root}/x.npy"], "not both"),
+    (["train", "--strategy", "warp"], "Invalid value for '--strategy'"),
+    (["aggregate", "{root}/missing.csv"], "does not exist"),
+    (["evaluate", "{root}/nowhere", "--dataset", "music"], "does not exist"),
+    (["report", "{root}/x.npy"], "not a .keras model"),
+    (["simulate", "--dataset", "music", "--output", "{root}/out.txt"], ".csv, .json, .npy"),
+    (["simulate", "--dataset", "music", "--output", "{root}/o.csv", "-o", "colour=3"],
+     "unexpected keyword"),
+])
+def test_bad_arguments_and_files_give_one_line_errors(bad_files, args, message):
+    result = invoke(*[a.format(root=bad_files) for a in args])
+    assert message in assert_one_line_error(result)
+
+
+def test_existing_export_version_is_refused_before_training(music_run):
+    root, _ = music_run
+    result = invoke("train", "--dataset", "music", "--export-dir", root / "models",
+                    "--version", 1, "--output-dir", root / "unused")
+    assert "--overwrite" in assert_one_line_error(result)
+    assert not (root / "unused" / "report.json").exists()
+
+
+# ---------------------------------------------------------------- help, misc
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_help_ends_with_examples(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    examples = next(i for i, line in enumerate(lines) if line.strip() == "Examples:")
+    assert all(line.strip().startswith(("keras-crowd", "--")) or line.startswith("      ")
+               for line in lines[examples + 1:])
+    assert lines[-1].strip().startswith(("keras-crowd", "--"))
+
+
+def test_strategy_names_and_errors(monkeypatch):
+    # No MirroredStrategy in this process: collectives of two strategies in one
+    # process can collide; the mirrored path runs in the subprocess test below.
+    assert strategies.make_strategy("default").num_replicas_in_sync == 1
+    with pytest.raises(ValueError, match="Unknown strategy"):
+        strategies.make_strategy("warp")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="TF_CONFIG"):
+        strategies.make_strategy("multiworker")
+
+
+def test_crowd_label_formats_align_with_feature_rows(tmp_path):
+    dense = np.array([[0, -1, 2], [-1, 1, 1], [2, 2, -1]])
+    np.save(tmp_path / "dense.npy", dense)
+    pd.DataFrame(np.where(dense < 0, np.nan, dense), columns=["u", "v", "w"]).to_csv(
+        tmp_path / "dense.csv", index=False)
+    long = pd.DataFrame({"task": [2, 0, 2, 1, 0, 1], "worker": ["u", "u", "v", "v", "w", "w"],
+                         "label": [2, 0, 2, 1, 2, 1]})
+    long.to_csv(tmp_path / "long.csv", index=False)
+    json_labels = {"2": {"u": 2, "v": 2}, "0": {"u": 0, "w": 2}, "1": {"v": 1, "w": 1}}
+    (tmp_path / "labels.json").write_text(json.dumps(json_labels))
+    for name in ("dense.npy", "dense.csv", "long.csv", "labels.json"):
+        crowd = inputs.read_crowd_labels(tmp_path / name, num_items=3)
+        np.testing.assert_array_equal(crowd.crowd_labels, dense, err_msg=name)
+    # Long labels for 3 of 5 feature rows: unlabelled rows stay empty (-1).
+    crowd = inputs.read_crowd_labels(tmp_path / "long.csv", num_items=5)
+    np.testing.assert_array_equal(crowd.crowd_labels[3:], -1)
+    # Named tasks are matched through --task-ids.
+    named = long.assign(task=long.task.map({0: "s0", 1: "s1", 2: "s2"}))
+    named.to_csv(tmp_path / "named.csv", index=False)
+    crowd = inputs.read_crowd_labels(tmp_path / "named.csv", num_items=3,
+                                     task_ids=("s2", "s0", "s1"))
+    np.testing.assert_array_equal(crowd.crowd_labels, dense[[2, 0, 1]])
+
+
+# ----------------------------------------------------------- real processes
+def cli_command():
+    script = shutil.which("keras-crowd")
+    assert script, "the keras-crowd console script is not installed (pip install -e .)"
+    return [script]
+
+
+def test_console_script_help_and_tiny_train(tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="1", TF_ENABLE_ONEDNN_OPTS="0")
+    help_run = subprocess.run(cli_command() + ["--help"], capture_output=True, text=True,
+                              env=env, timeout=120)
+    assert help_run.returncode == 0, help_run.stderr
+    assert "Examples:" in help_run.stdout and "train" in help_run.stdout
+    train_run = subprocess.run(
+        cli_command() + ["train", "--dataset", "music", "--epochs", "2", "--no-baseline",
+                         "--no-plots", "--strategy", "mirrored",
+                         "--output-dir", str(tmp_path / "run"),
+                         "--export-dir", str(tmp_path / "models")],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert train_run.returncode == 0, train_run.stderr[-2000:]
+    assert "Epoch 2/2" in train_run.stdout and "test accuracy" in train_run.stdout
+    assert "Traceback" not in train_run.stderr
+    assert (tmp_path / "models" / "music" / "1" / "saved_model.pb").is_file()
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["result"]["epochs_run"] == 2
+    assert report["settings"]["strategy"] == "mirrored"
+    assert report["settings"]["num_replicas"] >= 1
