@@ -14,20 +14,26 @@ Around them: `data` (label formats), `datasets` (bundled real crowds),
 `selection` (label-free model selection), `backbones` and `training`.
 """
 
-from keras_crowd import aggregation
-from keras_crowd import backbones
-from keras_crowd import data
-from keras_crowd import datasets
-from keras_crowd import initializers
-from keras_crowd import losses
-from keras_crowd import metrics
-from keras_crowd import optimizers
-from keras_crowd import regularizers
-from keras_crowd import selection
-from keras_crowd import simulators
-from keras_crowd import training
-from keras_crowd.export import export_classifier
-from keras_crowd.layers import CrowdLayer
-from keras_crowd.models import CrowdModel
+import os
+
+# TensorFlow prints its start-up banner at import unless told otherwise; a
+# value the user has set is kept.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from keras_crowd import aggregation  # noqa: E402
+from keras_crowd import backbones  # noqa: E402
+from keras_crowd import data  # noqa: E402
+from keras_crowd import datasets  # noqa: E402
+from keras_crowd import initializers  # noqa: E402
+from keras_crowd import losses  # noqa: E402
+from keras_crowd import metrics  # noqa: E402
+from keras_crowd import optimizers  # noqa: E402
+from keras_crowd import regularizers  # noqa: E402
+from keras_crowd import selection  # noqa: E402
+from keras_crowd import simulators  # noqa: E402
+from keras_crowd import training  # noqa: E402
+from keras_crowd.export import export_classifier  # noqa: E402
+from keras_crowd.layers import CrowdLayer  # noqa: E402
+from keras_crowd.models import CrowdModel  # noqa: E402
 
 __version__ = "0.1.0"
