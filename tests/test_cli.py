@@ -328,3 +328,22 @@ def test_console_script_help_and_tiny_train(tmp_path):
     assert report["result"]["epochs_run"] == 2
     assert report["settings"]["strategy"] == "mirrored"
     assert report["settings"]["num_replicas"] >= 1
+
+
+def test_report_files_are_written_atomically(tmp_path, monkeypatch):
+    """A crash while a report file is written leaves the old file intact."""
+    from keras_crowd.utils import atomic_files
+
+    target = tmp_path / "report.json"
+    atomic_files.write_text_atomic(target, "old\n")
+
+    class Crash(RuntimeError):
+        pass
+
+    with pytest.raises(Crash):
+        with atomic_files.atomic_path(target) as temporary:
+            with open(temporary, "w") as handle:
+                handle.write("half")
+            raise Crash()
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]

@@ -8,6 +8,7 @@ import pandas as pd
 from keras_crowd.cli import common
 from keras_crowd.cli import inputs
 from keras_crowd.metrics import aggregation_accuracy
+from keras_crowd.utils.atomic_files import atomic_path
 
 METHODS = ("majority-vote", "dawid-skene")
 PROBABILITY_PREFIX = "proba_"
@@ -76,7 +77,8 @@ def aggregate_command(labels, method, output, probabilities, iterations, true_la
     labels_path = pathlib.Path(inputs.split_npz_key(labels)[0])
     output = pathlib.Path(output or labels_path.with_name(f"{labels_path.stem}_{method}.csv"))
     output.parent.mkdir(parents=True, exist_ok=True)
-    aggregated_frame(aggregator, probabilities).to_csv(output, index=False)
+    with atomic_path(output) as temporary:
+        aggregated_frame(aggregator, probabilities).to_csv(temporary, index=False)
     rows = [("method", method), ("items", crowd.num_items),
             ("annotators / classes", f"{crowd.num_annotators} / {crowd.num_classes}"),
             ("labels", crowd.num_labels)]

@@ -18,6 +18,8 @@ import pandas as pd
 
 from keras_crowd import metrics
 from keras_crowd import plotting
+from keras_crowd.utils.atomic_files import atomic_path
+from keras_crowd.utils.atomic_files import write_text_atomic
 
 GRID_MAX_ANNOTATORS = 64
 
@@ -134,11 +136,12 @@ def write_annotator_report(output_dir, confusion_matrices, summary, class_names=
                                                 output_dir / "annotator_reliability.png")
 
     text_path = output_dir / "confusion_matrices.txt"
-    text_path.write_text(_matrices_text(matrices, ids, class_names, summary), encoding="utf-8")
+    write_text_atomic(text_path, _matrices_text(matrices, ids, class_names, summary))
     files["confusion_text"] = str(text_path)
-    summary.to_csv(output_dir / "annotator_summary.csv")
-    (output_dir / "annotator_summary.txt").write_text(
-        summary.to_string(float_format=lambda v: f"{v:.3f}") + "\n", encoding="utf-8")
+    with atomic_path(output_dir / "annotator_summary.csv") as temporary:
+        summary.to_csv(temporary)
+    write_text_atomic(output_dir / "annotator_summary.txt",
+                      summary.to_string(float_format=lambda v: f"{v:.3f}") + "\n")
     files["summary_csv"] = str(output_dir / "annotator_summary.csv")
     files["summary_text"] = str(output_dir / "annotator_summary.txt")
     return files

@@ -11,12 +11,13 @@
 import functools
 import json
 import math
-import os
 import pathlib
 import zipfile
 
 import click
 import numpy as np
+
+from keras_crowd.utils.atomic_files import write_text_atomic
 
 BUNDLED_DATASET_NAMES = ("labelme", "music")
 CLASS_NAMES_HELP = "Comma-separated class names, in index order (fixes K and the order)."
@@ -159,10 +160,7 @@ def json_ready(value):
 def write_json(payload, path):
     """Writes `payload` as indented JSON (made JSON-ready), creating folders."""
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(json_ready(payload), indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomic(path, json.dumps(json_ready(payload), indent=2) + "\n")
     return path
 
 

@@ -11,6 +11,7 @@ from keras_crowd.cli import inputs
 from keras_crowd.metrics import aggregation_accuracy
 from keras_crowd.metrics import raw_label_accuracy
 from keras_crowd.simulators import CONFUSION_GENERATORS
+from keras_crowd.utils.atomic_files import atomic_path
 
 MACHINE_KIND = "machine"
 KINDS = tuple(sorted(CONFUSION_GENERATORS)) + (MACHINE_KIND,)
@@ -83,12 +84,13 @@ def write_crowd_labels(crowd, path):
             + ", ".join(f"{s} ({d})" for s, d in LABEL_FORMATS.items()) + "."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        crowd_data.write_csv(crowd, path, use_class_names=False)
-    elif suffix == ".json":
-        crowd_data.write_json(crowd, path)
-    else:
-        np.save(path, np.asarray(crowd.crowd_labels))
+    with atomic_path(path) as temporary:
+        if suffix == ".csv":
+            crowd_data.write_csv(crowd, temporary, use_class_names=False)
+        elif suffix == ".json":
+            crowd_data.write_json(crowd, temporary)
+        else:
+            np.save(temporary, np.asarray(crowd.crowd_labels))
     return path
 
 
@@ -188,14 +190,16 @@ def simulate_command(dataset, true_labels, features, fashion_mnist_path, num_ite
     write_crowd_labels(encoded, output)
     confusions = pathlib.Path(confusions or _default_confusions_path(output))
     confusions.parent.mkdir(parents=True, exist_ok=True)
-    np.save(confusions, crowd.confusion_matrices)
+    with atomic_path(confusions) as temporary:
+        np.save(temporary, crowd.confusion_matrices)
     written = [str(output), str(confusions)]
     for path, array in ((features_out, x), (true_labels_out, truth)):
         if path is not None:
             if array is None:
                 raise click.UsageError("--features-out needs features (--features).")
             pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, array)
+            with atomic_path(path) as temporary:
+                np.save(temporary, array)
             written.append(str(path))
 
     from keras_crowd.aggregation import MajorityVote

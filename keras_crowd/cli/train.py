@@ -31,6 +31,7 @@ from keras_crowd.training import METHODS
 from keras_crowd.training import train_crowd_classifier
 from keras_crowd.training.recipes import CROWD_METHODS
 from keras_crowd.training.recipes import SELECTIONS
+from keras_crowd.utils.atomic_files import atomic_path
 
 # Everything but "oracle", which needs the true training labels.
 TRAIN_METHODS = tuple(m for m in METHODS if m != "oracle")
@@ -130,7 +131,8 @@ def _save_run_files(output_dir, result, data, settings):
     """Saves the model, its metadata, the matrices and the history."""
     model = result.model if result.model is not None else result.classifier
     model_path = output_dir / MODEL_FILE
-    model.save(model_path)
+    with atomic_path(model_path) as temporary:
+        model.save(temporary)
     files = {"model": str(model_path)}
     common.write_json({
         "dataset": data.name,
@@ -141,10 +143,12 @@ def _save_run_files(output_dir, result, data, settings):
     }, output_dir / METADATA_FILE)
     files["metadata"] = str(output_dir / METADATA_FILE)
     if result.confusion_matrices is not None:
-        np.save(output_dir / "confusion_matrices.npy", np.asarray(result.confusion_matrices))
+        with atomic_path(output_dir / "confusion_matrices.npy") as temporary:
+            np.save(temporary, np.asarray(result.confusion_matrices))
         files["confusion_matrices"] = str(output_dir / "confusion_matrices.npy")
-    pd.DataFrame(result.history).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
-        output_dir / "history.csv")
+    with atomic_path(output_dir / "history.csv") as temporary:
+        pd.DataFrame(result.history).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
+            temporary)
     files["history"] = str(output_dir / "history.csv")
     return files
 

@@ -18,7 +18,6 @@ number of observed labels per batch can vary without recompiling):
   crowds of thousands of annotators (see `keras_crowd.data.to_padded_pairs`).
 """
 
-import keras
 from keras import ops
 
 # Probabilities are clipped to this floor before the log, so a confident

@@ -7,6 +7,8 @@ plotting works the same in scripts, servers and tests.
 
 import os
 
+from keras_crowd.utils.atomic_files import atomic_path
+
 INSTALL_HINT = "pip install matplotlib"
 
 
@@ -63,7 +65,6 @@ def save_figure(figure, path):
     >>> save_figure(plot_confusion_grid(matrices), "runs/labelme/confusions.png")
     """
     path = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    figure.savefig(path, format="png", bbox_inches="tight")
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", bbox_inches="tight")
     return path
