@@ -49,7 +49,7 @@ def load_crowd_npz(path):
     >>> np.savez("crowd.npz", x=x, labels=crowd_labels)
     >>> x, labels = load_crowd_npz("crowd.npz")
     """
-    with np.load(path) as data:
+    with np.load(path, allow_pickle=False) as data:
         names = set(data.files)
         if not {"x", "labels"} <= names:
             raise ValueError(
