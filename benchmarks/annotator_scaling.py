@@ -90,11 +90,12 @@ def measure(num_annotators, steps, repeats, batch_size=128, lazy=True):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
+    parser.add_argument("--repeats", type=int, default=9, help="alternating repeats (median)")
     parser.add_argument("--annotators", type=int, nargs="+", default=[10, 100, 1000, 10000])
     parser.add_argument("--optimizer", choices=["lazy_adam", "adam"], default="lazy_adam",
                         help="Keras Adam densifies the sparse confusion gradient every step")
     args = parser.parse_args()
-    steps, repeats = (5, 1) if args.quick else (100, 5)
+    steps, repeats = (5, 1) if args.quick else (100, args.repeats)
     print(f"backbone MLP {D}-{HIDDEN}-{HIDDEN}-{K}, batch 128, R={R} labels/item, "
           f"{steps} steps x {repeats} alternating repeats, {args.optimizer}, TF {tf.__version__}")
     print(f"{'M':>7} {'crowd ms':>9} {'bare ms':>8} {'ratio':>6} {'A+Adam MiB':>11} {'peak RSS MiB':>13}")

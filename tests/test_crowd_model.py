@@ -133,8 +133,14 @@ def test_logits_backbone_is_detected_or_accepted():
     x, labels, _ = _crowd()
     model = CrowdModel(_sequential(activation=None), M)
     model.compile()
-    with pytest.raises(tf.errors.InvalidArgumentError, match="from_logits=True"):
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="from_logits=True"):
         model.fit(x, labels, batch_size=32, epochs=1, verbose=0)
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).batch(32)
+    with pytest.raises(ValueError, match="not probabilities"):
+        model.fit(dataset, epochs=1, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
     model = CrowdModel(_sequential(activation=None), M, from_logits=True)
     model.compile()
     model.fit(x, labels, batch_size=32, epochs=1, verbose=0)

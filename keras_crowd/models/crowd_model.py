@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
+from keras import tree
 
 from keras_crowd import regularizers as crowd_regularizers
 from keras_crowd.export.classifier_export import export_classifier
@@ -13,6 +14,8 @@ from keras_crowd.utils import distribution
 
 # Rows of a probability output may sum to 1 only up to float error.
 _PROBABILITY_TOLERANCE = 1e-2
+# Rows of the features run through the backbone to check its outputs.
+_PROBABILITY_CHECK_ROWS = 256
 
 
 def _is_array(value):
@@ -61,8 +64,9 @@ class CrowdModel(keras.Model):
             an initializer, or an `(M, K, K)` array (e.g. Dawid-Skene).
         from_logits: Set when the backbone outputs logits; a softmax is then
             applied (and exported).
-        check_probabilities: Verify at every step that the backbone's rows
-            are probabilities, and fail with a clear message otherwise.
+        check_probabilities: Before training, run the backbone on a few
+            rows (or the first batch of a dataset) and fail with a clear
+            message if its outputs are not probabilities.
         **kwargs: Base `keras.Model` arguments, such as `name`.
 
     Example:
@@ -164,7 +168,7 @@ class CrowdModel(keras.Model):
             outputs = ops.softmax(outputs, axis=-1)
         return outputs
 
-    def _checked_probabilities(self, probabilities):
+    def _as_probabilities(self, probabilities):
         shape = probabilities.shape
         if len(shape) != 2 or (
             self.num_classes is not None and shape[-1] not in (None, self.num_classes)
@@ -173,25 +177,36 @@ class CrowdModel(keras.Model):
                 "The backbone must output (batch, K) probabilities with "
                 f"K={self.num_classes}; got a tensor of shape {tuple(shape)}."
             )
-        probabilities = ops.cast(probabilities, "float32")
+        return ops.cast(probabilities, "float32")
+
+    def _check_backbone_outputs(self, x):
+        """Fail before training if the backbone's outputs are not probabilities.
+
+        Runs the model once on a small sample (the first rows of an array,
+        or the first batch of a `tf.data.Dataset`), so that no per-step cost
+        is paid for the check.
+        """
         if not self.check_probabilities:
-            return probabilities
-        # One fused condition and one Assert op: this runs every step.
-        row_error = ops.max(ops.abs(ops.sum(probabilities, axis=-1) - 1.0))
-        are_probabilities = ops.logical_and(
-            row_error <= _PROBABILITY_TOLERANCE, ops.min(probabilities) >= 0.0
+            return
+        if isinstance(x, tf.data.Dataset):
+            element = next(iter(x.take(1)), None)
+            if element is None:
+                return
+            sample = element[0] if isinstance(element, tuple) else element
+        elif _is_array(x):
+            sample = tree.map_structure(lambda leaf: leaf[:_PROBABILITY_CHECK_ROWS], x)
+        else:
+            return
+        probabilities = keras.ops.convert_to_numpy(
+            self._as_probabilities(self(sample, training=False))
         )
-        check = tf.debugging.Assert(
-            are_probabilities,
-            [
+        row_error = float(np.max(np.abs(probabilities.sum(axis=-1) - 1.0), initial=0.0))
+        if row_error > _PROBABILITY_TOLERANCE or float(np.min(probabilities, initial=0.0)) < 0:
+            raise ValueError(
                 "The backbone's outputs are not probabilities (rows must be "
-                "non-negative and sum to 1). End it with a softmax, or pass "
-                "from_logits=True. Largest row-sum error:",
-                row_error,
-            ],
-        )
-        with tf.control_dependencies([check]):
-            return tf.identity(probabilities)
+                "non-negative and sum to 1; the largest row-sum error is "
+                f"{row_error:.3g}). End it with a softmax, or pass from_logits=True."
+            )
 
     # ----------------------------------------------------------------- labels
     def _split_labels(self, labels):
@@ -213,6 +228,24 @@ class CrowdModel(keras.Model):
                 f"M={self.num_annotators} annotators; got {tuple(labels.shape)}."
             )
         return labels, None
+
+    def _with_label_checks(self, dataset):
+        """`dataset` whose crowd labels are range-checked as they stream.
+
+        The check runs in the input pipeline (overlapping with training),
+        not in the train step, and fails at the first bad batch.
+        """
+
+        def check(*element):
+            if len(element) < 2 or not (
+                isinstance(element[1], dict) or len(element[1].shape) == 2
+            ):
+                return element
+            labels, annotator_ids = self._split_labels(element[1])
+            with tf.control_dependencies(self._range_checks(labels, annotator_ids)):
+                return tuple(tree.map_structure(tf.identity, element))
+
+        return dataset.map(check)
 
     def _range_checks(self, labels, annotator_ids):
         labels = ops.cast(labels, "int32")
@@ -249,10 +282,9 @@ class CrowdModel(keras.Model):
         `regularization` values (identical on all replicas, for logging).
         """
         labels, annotator_ids = self._split_labels(y)
-        with tf.control_dependencies(self._range_checks(labels, annotator_ids)):
-            cross_entropy, observed_mask = self.crowd_layer.cross_entropy(
-                probabilities, labels, annotator_ids
-            )
+        cross_entropy, observed_mask = self.crowd_layer.cross_entropy(
+            probabilities, labels, annotator_ids
+        )
         local_sum = ops.sum(cross_entropy)
         observed_count = distribution.global_sum(ops.sum(observed_mask))
         denominator = ops.maximum(observed_count, 1.0)
@@ -304,7 +336,7 @@ class CrowdModel(keras.Model):
         if y is None:
             raise ValueError("CrowdModel.fit needs crowd labels as `y`.")
         with tf.GradientTape() as tape:
-            probabilities = self._checked_probabilities(self(x, training=True))
+            probabilities = self._as_probabilities(self(x, training=True))
             objective = self._crowd_objective(probabilities, y)
             scaled_loss = self.optimizer.scale_loss(objective["replica_loss"])
         trainable_weights = self.trainable_weights
@@ -314,7 +346,7 @@ class CrowdModel(keras.Model):
 
     def test_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        probabilities = self._checked_probabilities(self(x, training=False))
+        probabilities = self._as_probabilities(self(x, training=False))
         if y is None:
             return {}
         if not isinstance(y, dict) and len(y.shape) == 1:
@@ -384,6 +416,11 @@ class CrowdModel(keras.Model):
             self._validate_inputs(
                 validation_data[0], validation_data[1], true_labels_allowed=True
             )
+        if isinstance(x, tf.data.Dataset):
+            x = self._with_label_checks(x)
+        if isinstance(validation_data, tf.data.Dataset):
+            validation_data = self._with_label_checks(validation_data)
+        self._check_backbone_outputs(x)
         # The test function may have been traced for the other label layout
         # (true labels vs crowd labels); Keras relaxes shapes on retracing,
         # so start from a fresh trace rather than an unknown-rank one.
@@ -393,6 +430,8 @@ class CrowdModel(keras.Model):
     def evaluate(self, x=None, y=None, **kwargs):
         """`keras.Model.evaluate` on crowd labels or 1-D true labels."""
         self._validate_inputs(x, y, true_labels_allowed=True)
+        if isinstance(x, tf.data.Dataset):
+            x = self._with_label_checks(x)
         if not kwargs.get("_use_cached_eval_dataset", False):
             # Called by the user, not by fit's validation: see `fit`.
             self.test_function = None
