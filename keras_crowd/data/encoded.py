@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from keras_crowd.data.crowd_shape import CrowdShape
 from keras_crowd.data import dense
 from keras_crowd.data import errors
 from keras_crowd.data import validation
@@ -18,7 +19,7 @@ def _as_vocabulary(ids, kind):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class EncodedCrowdLabels:
+class EncodedCrowdLabels(CrowdShape):
     """Crowd labels as indices, with the maps back to the user's names.
 
     Args:
@@ -98,14 +99,6 @@ class EncodedCrowdLabels:
                            else annotator_ids),
             class_names=Vocabulary.range(num_classes) if class_names is None else class_names,
         )
-
-    @property
-    def num_items(self):
-        return self.crowd_labels.shape[0]
-
-    @property
-    def num_annotators(self):
-        return self.crowd_labels.shape[1]
 
     @property
     def num_classes(self):

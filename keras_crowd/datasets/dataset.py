@@ -4,12 +4,13 @@ import dataclasses
 
 import numpy as np
 
+from keras_crowd.data.crowd_shape import CrowdShape
 from keras_crowd.data.encoded import EncodedCrowdLabels
 from keras_crowd.data.long_format import to_long
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class CrowdDataset:
+class CrowdDataset(CrowdShape):
     """A crowdsourced classification dataset.
 
     Args:
@@ -44,14 +45,6 @@ class CrowdDataset:
     x_valid: np.ndarray = None
     y_valid: np.ndarray = None
     task_ids: tuple = None
-
-    @property
-    def num_items(self):
-        return self.crowd_labels.shape[0]
-
-    @property
-    def num_annotators(self):
-        return self.crowd_labels.shape[1]
 
     @property
     def num_classes(self):

@@ -4,12 +4,13 @@ import dataclasses
 
 import numpy as np
 
+from keras_crowd.data.crowd_shape import CrowdShape
 from keras_crowd.data.encoded import EncodedCrowdLabels
 from keras_crowd.metrics.empirical_confusion import empirical_confusion_matrices
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SimulatedCrowd:
+class SimulatedCrowd(CrowdShape):
     """Simulated crowd labels and the confusion matrices that generated them.
 
     Args:
@@ -32,14 +33,6 @@ class SimulatedCrowd:
     confusion_matrices: np.ndarray
     true_labels: np.ndarray
     kind: str
-
-    @property
-    def num_items(self):
-        return self.crowd_labels.shape[0]
-
-    @property
-    def num_annotators(self):
-        return self.crowd_labels.shape[1]
 
     @property
     def num_classes(self):
