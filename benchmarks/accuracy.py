@@ -135,7 +135,7 @@ class EpochAccuracies(keras.callbacks.Callback):
         self.valid.append(self._accuracy(self.problem.x_valid, self.problem.y_valid))
 
 
-def run_one(problem, method, seed, epochs):
+def run_one(problem, method, seed, epochs, holdout="labels"):
     settings = SETTINGS[problem.name]
     tracker = EpochAccuracies(problem)
     result = train_crowd_classifier(
@@ -143,7 +143,7 @@ def run_one(problem, method, seed, epochs):
         lambda: problem.backbone_fn(seed), method=method,
         strength=settings["strengths"].get(method), epochs=epochs,
         batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
-        seed=seed, true_labels=problem.y_train, callbacks=[tracker],
+        seed=seed, true_labels=problem.y_train, callbacks=[tracker], holdout=holdout,
     )
     clean_epoch = int(np.argmax(tracker.valid)) + 1
     error = float("nan")
@@ -179,6 +179,7 @@ def write_results(rows, args, path, total_seconds, previous=""):
         f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
         f"NumPy {np.__version__}.",
         "",
+        f"Label-free selection hides 10% of the {args.holdout}. "
         f"{args.seeds} seeds, up to {args.epochs or '100 (real data) / 30 (Fashion-MNIST)'} epochs, "
         "Adam with weight decay 1e-4. Test accuracy (%) "
         "mean ± std over seeds. **Label-free**: epoch chosen by the likelihood of 10% held-out crowd "
@@ -214,6 +215,8 @@ def main(argv=None):
                         help="epochs for every dataset (default: 100 on real data, 30 on Fashion-MNIST)")
     parser.add_argument("--output", default=os.path.join(os.path.dirname(__file__), "RESULTS.md"))
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs, small data")
+    parser.add_argument("--holdout", choices=["labels", "items"], default="labels",
+                        help="what label-free selection hides: random labels or whole items")
     parser.add_argument("--append", action="store_true",
                         help="add this run's table to the existing --output file")
     args = parser.parse_args(argv)
@@ -230,7 +233,7 @@ def main(argv=None):
             problem = load_problem(dataset, seed, quick=args.quick)
             for method in args.methods:
                 epochs = args.epochs or SETTINGS[dataset].get("epochs", 100)
-                run = run_one(problem, method, seed, epochs)
+                run = run_one(problem, method, seed, epochs, args.holdout)
                 rows.setdefault((dataset, method), []).append(run)
                 rows_done = sum(len(v) for v in rows.values())
                 print(f"[{rows_done}] {dataset:22s} {method:14s} seed {seed}: label-free {run['label_free']:.4f} "

@@ -83,3 +83,17 @@ def test_callback_needs_noise_model_for_plain_classifier():
         model.fit(x, np.eye(2)[np.zeros(10, int)], epochs=1, verbose=0, callbacks=[selector])
     with pytest.raises(ValueError, match="no observed label"):
         HeldOutCrowdLikelihood(x, np.full((10, 3), -1))
+
+
+def test_item_holdout_hides_whole_labelled_items():
+    from keras_crowd.selection import split_heldout_items
+
+    labels = _labels(seed=5)
+    labels[:10] = -1  # unlabelled items are never hidden
+    hidden = split_heldout_items(labels, 0.3, seed=2)
+    assert hidden.dtype == bool and hidden.shape == (len(labels),)
+    assert not hidden[:10].any()
+    assert 0.15 < hidden.mean() < 0.45
+    np.testing.assert_array_equal(hidden, split_heldout_items(labels, 0.3, seed=2))
+    with pytest.raises(ValueError, match="holdout_fraction"):
+        split_heldout_items(labels, -0.1)

@@ -41,3 +41,16 @@ def test_unknown_method_or_selection(labelme):
         train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, method="nope")
     with pytest.raises(ValueError, match="Unknown selection"):
         train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, selection="clean")
+
+
+def test_item_holdout_trains_on_the_other_items(labelme):
+    result = train_crowd_classifier(
+        labelme.x_train, labelme.crowd_labels, labelme.num_classes,
+        lambda: backbones.labelme_classifier(seed=0), method="ccem",
+        epochs=2, batch_size=100, holdout="items",
+    )
+    total = int((labelme.crowd_labels >= 0).sum())
+    assert result.num_train_labels + result.num_heldout_labels == total
+    assert 0.04 * total < result.num_heldout_labels < 0.2 * total
+    with pytest.raises(ValueError, match="Unknown holdout"):
+        train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, holdout="rows")

@@ -2,4 +2,5 @@
 
 from keras_crowd.selection.heldout import HeldOutCrowdLikelihood
 from keras_crowd.selection.heldout import heldout_crowd_nll
+from keras_crowd.selection.heldout import split_heldout_items
 from keras_crowd.selection.heldout import split_observed_labels

@@ -53,6 +53,38 @@ def split_observed_labels(crowd_labels, holdout_fraction=0.1, seed=None):
     return train, heldout
 
 
+def split_heldout_items(crowd_labels, holdout_fraction=0.1, seed=None):
+    """Choose whole items (with all their labels) to hide for selection.
+
+    Unlike `split_observed_labels`, the network never sees the hidden items
+    at all, so their crowd labels measure how the classifier generalises
+    to new items rather than how well it memorised the ones it trained on.
+
+    Args:
+        crowd_labels: `(N, M)` int labels, -1 for missing.
+        holdout_fraction: Fraction of the labelled items to hide, in [0, 1).
+        seed: Seed of the random choice.
+
+    Returns:
+        A boolean `(N,)` mask of the hidden items; only items with at least
+        one label are hidden.
+
+    Example:
+
+    >>> hidden = split_heldout_items(crowd_labels, 0.1, seed=0)
+    >>> model.fit(x[~hidden], crowd_labels[~hidden],
+    ...           callbacks=[HeldOutCrowdLikelihood(x[hidden], crowd_labels[hidden])])
+    """
+    crowd_labels = np.asarray(crowd_labels)
+    if crowd_labels.ndim != 2:
+        raise ValueError(f"crowd_labels must be (N, M); got shape {crowd_labels.shape}.")
+    if not 0.0 <= holdout_fraction < 1.0:
+        raise ValueError(f"holdout_fraction must be in [0, 1); got {holdout_fraction}.")
+    rng = np.random.default_rng(seed)
+    labelled = np.any(crowd_labels != MISSING, axis=1)
+    return labelled & (rng.random(crowd_labels.shape[0]) < holdout_fraction)
+
+
 def _give_back_last_labels(hide, owner, num_owners):
     """Un-hide one label of every owner (item or annotator) left with none."""
     kept = np.bincount(owner[~hide], minlength=num_owners)

@@ -27,6 +27,7 @@ from keras_crowd.aggregation import DawidSkene
 from keras_crowd.aggregation import MajorityVote
 from keras_crowd.models import CrowdModel
 from keras_crowd.selection import HeldOutCrowdLikelihood
+from keras_crowd.selection import split_heldout_items
 from keras_crowd.selection import split_observed_labels
 
 CROWD_METHODS = ("ccem", "geocrowdnet-f", "geocrowdnet-w", "trace")
@@ -52,6 +53,7 @@ DATASET_STRENGTHS = {
     "music": {"geocrowdnet-f": 0.01},
 }
 SELECTIONS = ("heldout", "last")
+HOLDOUTS = ("labels", "items")
 
 
 @dataclasses.dataclass
@@ -123,6 +125,7 @@ def train_crowd_classifier(
     confusion_initializer="identity",
     selection="heldout",
     holdout_fraction=0.1,
+    holdout="labels",
     patience=None,
     seed=0,
     true_labels=None,
@@ -152,7 +155,11 @@ def train_crowd_classifier(
             training labels), or an `(M, K, K)` array.
         selection: `"heldout"` (hide `holdout_fraction` of the observed
             labels and keep the epoch that predicts them best) or `"last"`.
-        holdout_fraction: Fraction of observed labels hidden for selection.
+        holdout_fraction: Fraction of observed labels (or items) hidden for
+            selection.
+        holdout: `"labels"` hides random observed labels (every item still
+            trains); `"items"` hides whole items, which the network then
+            never sees (`keras_crowd.selection.split_heldout_items`).
         patience: Stop after this many epochs without a better held-out
             score (`None`: run all epochs).
         seed: Seed of the split, the initial weights and the batches.
@@ -179,13 +186,20 @@ def train_crowd_classifier(
         raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
     if selection not in SELECTIONS:
         raise ValueError(f"Unknown selection {selection!r}; choose one of {SELECTIONS}.")
+    if holdout not in HOLDOUTS:
+        raise ValueError(f"Unknown holdout {holdout!r}; choose one of {HOLDOUTS}.")
     crowd_labels = np.asarray(crowd_labels)
+    x_train = x_heldout = x
+    train_labels, heldout_labels = crowd_labels, None
     if selection == "heldout" and method != "oracle":
-        train_labels, heldout_labels = split_observed_labels(
-            crowd_labels, holdout_fraction, seed=seed
-        )
-    else:
-        train_labels, heldout_labels = crowd_labels, None
+        if holdout == "labels":
+            train_labels, heldout_labels = split_observed_labels(
+                crowd_labels, holdout_fraction, seed=seed
+            )
+        else:
+            hidden = split_heldout_items(crowd_labels, holdout_fraction, seed=seed)
+            train_labels, heldout_labels = crowd_labels[~hidden], crowd_labels[hidden]
+            x_train, x_heldout = x[~hidden], x[hidden]
 
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
@@ -220,11 +234,11 @@ def train_crowd_classifier(
         if method in AGGREGATION_METHODS and noise_model is None:
             noise_model = DawidSkene(num_classes=num_classes).fit(train_labels).confusion_matrices_
         selector = HeldOutCrowdLikelihood(
-            x, heldout_labels, confusion_matrices=noise_model, patience=patience
+            x_heldout, heldout_labels, confusion_matrices=noise_model, patience=patience
         )
         all_callbacks.insert(0, selector)
     history = model.fit(
-        x, targets, batch_size=batch_size, epochs=epochs, verbose=verbose,
+        x_train, targets, batch_size=batch_size, epochs=epochs, verbose=verbose,
         callbacks=all_callbacks, validation_data=validation_data,
     )
     seconds = time.perf_counter() - start
