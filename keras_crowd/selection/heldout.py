@@ -16,6 +16,16 @@ import tensorflow as tf
 MISSING = -1
 
 
+def _checked_split_arguments(crowd_labels, holdout_fraction):
+    """The labels as an (N, M) array, after checking both arguments."""
+    crowd_labels = np.asarray(crowd_labels)
+    if crowd_labels.ndim != 2:
+        raise ValueError(f"crowd_labels must be (N, M); got shape {crowd_labels.shape}.")
+    if not 0.0 <= holdout_fraction < 1.0:
+        raise ValueError(f"holdout_fraction must be in [0, 1); got {holdout_fraction}.")
+    return crowd_labels
+
+
 def split_observed_labels(crowd_labels, holdout_fraction=0.1, seed=None):
     """Hide a random fraction of the observed labels for selection.
 
@@ -36,11 +46,7 @@ def split_observed_labels(crowd_labels, holdout_fraction=0.1, seed=None):
 
     >>> train, heldout = split_observed_labels(crowd_labels, 0.1, seed=0)
     """
-    crowd_labels = np.asarray(crowd_labels)
-    if crowd_labels.ndim != 2:
-        raise ValueError(f"crowd_labels must be (N, M); got shape {crowd_labels.shape}.")
-    if not 0.0 <= holdout_fraction < 1.0:
-        raise ValueError(f"holdout_fraction must be in [0, 1); got {holdout_fraction}.")
+    crowd_labels = _checked_split_arguments(crowd_labels, holdout_fraction)
     rng = np.random.default_rng(seed)
     rows, cols = np.nonzero(crowd_labels != MISSING)
     hide = rng.random(rows.size) < holdout_fraction
@@ -75,11 +81,7 @@ def split_heldout_items(crowd_labels, holdout_fraction=0.1, seed=None):
     >>> model.fit(x[~hidden], crowd_labels[~hidden],
     ...           callbacks=[HeldOutCrowdLikelihood(x[hidden], crowd_labels[hidden])])
     """
-    crowd_labels = np.asarray(crowd_labels)
-    if crowd_labels.ndim != 2:
-        raise ValueError(f"crowd_labels must be (N, M); got shape {crowd_labels.shape}.")
-    if not 0.0 <= holdout_fraction < 1.0:
-        raise ValueError(f"holdout_fraction must be in [0, 1); got {holdout_fraction}.")
+    crowd_labels = _checked_split_arguments(crowd_labels, holdout_fraction)
     rng = np.random.default_rng(seed)
     labelled = np.any(crowd_labels != MISSING, axis=1)
     return labelled & (rng.random(crowd_labels.shape[0]) < holdout_fraction)
