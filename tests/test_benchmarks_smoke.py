@@ -30,3 +30,17 @@ def test_annotator_scaling_benchmark_quick():
     rows = [line.split() for line in done.stdout.splitlines() if line.strip()[:1].isdigit()]
     assert [row[0] for row in rows] == ["10", "1000"]
     assert all(float(row[3]) > 0 for row in rows)
+
+
+def test_keras_crowd_benchmark_subcommand(tmp_path):
+    from click.testing import CliRunner
+
+    from keras_crowd.cli import main
+
+    output = tmp_path / "table.md"
+    result = CliRunner().invoke(main, ["benchmark", "--quick", "--datasets", "music",
+                                       "--methods", "ccem", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "| music | ccem |" in output.read_text()
+    helped = CliRunner().invoke(main, ["benchmark", "--help"])
+    assert helped.exit_code == 0 and "Examples:" in helped.output and "--holdout" in helped.output

@@ -1,7 +1,7 @@
 """The ``keras-crowd`` command line.
 
 Subcommands (one module each): ``train``, ``simulate``, ``aggregate``,
-``evaluate``, ``export`` and ``report``. `main` is the console-script entry
+``evaluate``, ``export``, ``report`` and ``benchmark``. `main` is the console-script entry
 point declared in ``setup.py``.
 
 Example:
@@ -13,6 +13,7 @@ Example:
 import click
 
 from keras_crowd.cli.aggregate import aggregate_command
+from keras_crowd.cli.benchmark import benchmark_command
 from keras_crowd.cli.common import examples_epilog
 from keras_crowd.cli.evaluate import evaluate_command
 from keras_crowd.cli.export import export_command
@@ -31,6 +32,7 @@ from keras_crowd.cli.train import train_command
         "keras-crowd evaluate saved_models/labelme/1 --dataset labelme",
         "keras-crowd export runs/labelme/model.keras --name labelme",
         "keras-crowd report runs/labelme/model.keras --dataset labelme",
+        "keras-crowd benchmark --datasets labelme --seeds 3",
     ),
 )
 @click.version_option(package_name="keras_crowd", prog_name="keras-crowd")
@@ -39,7 +41,7 @@ def main():
 
 
 for _command in (train_command, simulate_command, aggregate_command, evaluate_command,
-                 export_command, report_command):
+                 export_command, report_command, benchmark_command):
     main.add_command(_command)
 
 __all__ = ["main"]
