@@ -14,24 +14,7 @@ import tensorflow as tf
 
 from keras_crowd import CrowdModel
 from keras_crowd import regularizers
-
-N, D, K, M = 256, 6, 4, 16
-BATCH = 64
-STEPS = 4  # N / BATCH
-
-
-def _uneven_crowd(seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(N, D)).astype("float32")
-    truth = rng.integers(0, K, size=N)
-    labels = np.full((N, M), -1, dtype="int64")
-    for n in range(N):
-        dense_half = (n % BATCH) < BATCH // 2
-        count = rng.integers(2, 4) if dense_half else int(rng.random() < 0.3)
-        for m in rng.choice(M, size=count, replace=False):
-            noisy = truth[n] if rng.random() < 0.7 else rng.integers(0, K)
-            labels[n, m] = noisy
-    return x, labels
+from uneven_crowd import BATCH, D, K, M, N, uneven_crowd
 
 
 def _make_model(regularizer):
@@ -76,7 +59,7 @@ REGULARIZERS = {
 
 @pytest.mark.parametrize("name", sorted(REGULARIZERS))
 def test_mirrored_two_replicas_match_one_device(name, strategies):
-    x, labels = _uneven_crowd()
+    x, labels = uneven_crowd()
     observed = labels >= 0
     first = observed[np.arange(N) % BATCH < BATCH // 2].sum()
     second = observed[np.arange(N) % BATCH >= BATCH // 2].sum()
@@ -96,7 +79,7 @@ def test_per_replica_mean_would_be_caught(monkeypatch, strategies):
     """Mutation check: normalising by each replica's own count is detected."""
     from keras_crowd.utils import distribution
 
-    x, labels = _uneven_crowd()
+    x, labels = uneven_crowd()
     initial = _make_model(None).get_weights()
     one_device, mirrored_strategy = strategies
     single = _train(one_device, None, x, labels, initial)
@@ -110,7 +93,7 @@ def test_per_replica_log_det_would_be_caught(monkeypatch, strategies):
     """Mutation check: GeoCrowdNet-F on each replica's half alone is detected."""
     from keras_crowd.utils import distribution
 
-    x, labels = _uneven_crowd()
+    x, labels = uneven_crowd()
     initial = _make_model(regularizers.GeoCrowdNetF(0.05)).get_weights()
     one_device, mirrored_strategy = strategies
     single = _train(one_device, regularizers.GeoCrowdNetF(0.05), x, labels, initial)

@@ -27,23 +27,10 @@ from keras_crowd.distribute import datasets
 from keras_crowd.distribute import multiworker
 from keras_crowd.distribute import strategies
 from keras_crowd.distribute import worker
+from uneven_crowd import BATCH, D, K, M, N, uneven_crowd
 
-N, D, K, M = 256, 6, 4, 16
-BATCH, EPOCHS = 64, 2
+EPOCHS = 2
 WORKER_TIMEOUT = 150  # seconds, both workers together
-
-
-def _uneven_crowd(seed=0):
-    """~90% missing; the first half of every global batch holds most labels."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(N, D)).astype("float32")
-    truth = rng.integers(0, K, size=N)
-    labels = np.full((N, M), -1, dtype="int64")
-    for n in range(N):
-        count = rng.integers(2, 4) if (n % BATCH) < BATCH // 2 else int(rng.random() < 0.3)
-        for m in rng.choice(M, size=count, replace=False):
-            labels[n, m] = truth[n] if rng.random() < 0.7 else rng.integers(0, K)
-    return x, labels
 
 
 def _compiled_model(regularizer=None):
@@ -69,7 +56,7 @@ def mirrored(mirrored_strategy):
 @pytest.mark.parametrize("pipelines, replicas", [(2, 2), (1, 2), (2, 4)])
 def test_replica_chunks_reassemble_the_single_process_batches(pipelines, replicas):
     x = np.arange(N * D, dtype="float32").reshape(N, D)
-    ids, pair_labels = to_padded_pairs(_uneven_crowd()[1])
+    ids, pair_labels = to_padded_pairs(uneven_crowd()[1])
     labels = {"annotator_ids": ids, "labels": pair_labels}
     steps = N // BATCH
     per_replica = BATCH // replicas
@@ -95,7 +82,7 @@ def test_replica_chunks_reassemble_the_single_process_batches(pipelines, replica
 
 
 def test_replica_chunks_refuse_uneven_splits():
-    x, labels = _uneven_crowd()
+    x, labels = uneven_crowd()
     with pytest.raises(ValueError, match="divisible by the number of replicas"):
         datasets.replica_chunks_dataset(x, labels, 63, tf.distribute.InputContext(1, 0, 2))
     with pytest.raises(ValueError, match="fewer than one global batch"):
@@ -104,7 +91,7 @@ def test_replica_chunks_refuse_uneven_splits():
 
 def test_distributed_dataset_training_equals_plain_fit(mirrored):
     """Same path as the workers, with 2 local replicas, padded pairs."""
-    x, dense = _uneven_crowd(seed=1)
+    x, dense = uneven_crowd(seed=1)
     ids, pair_labels = to_padded_pairs(dense)
     labels = {"annotator_ids": ids, "labels": pair_labels}
     reference = _compiled_model(regularizers.GeoCrowdNetF(0.05))
@@ -170,7 +157,7 @@ def _run_cluster(tmp_path, model_path, data_path, output, entry=None):
 
 def _prepare(tmp_path, regularizer, padded_pairs=False):
     """Save the crowd and the initial model; return the 1-process result."""
-    x, labels = _uneven_crowd()
+    x, labels = uneven_crowd()
     observed = labels >= 0
     assert 0.85 < 1 - observed.mean() < 0.95  # ~90% missing
     first = observed[np.arange(N) % BATCH < BATCH // 2].sum()

@@ -118,6 +118,24 @@ class EncodedCrowdLabels(CrowdShape):
         """Class indices -> class names (-1 -> None)."""
         return self.class_names.decode(class_indices)
 
+    def observed_triples(self, use_class_names=False):
+        """The observed labels as `(item_index, annotator_index, labels)`.
+
+        Args:
+            use_class_names: Give the labels as class names, not indices.
+        """
+        item_index, annotator_index, labels = dense.observed_triples(self.crowd_labels)
+        return item_index, annotator_index, (
+            self.decode_labels(labels) if use_class_names else labels)
+
+    @classmethod
+    def coerce(cls, crowd, *, class_names=None, task_ids=None, annotator_ids=None):
+        """`crowd` itself if already encoded, else `from_dense` with these ids."""
+        if isinstance(crowd, cls):
+            return crowd
+        return cls.from_dense(crowd, class_names=class_names, task_ids=task_ids,
+                              annotator_ids=annotator_ids, empty_tasks="ignore")
+
     def __repr__(self):
         return (f"EncodedCrowdLabels(num_items={self.num_items}, num_annotators="
                 f"{self.num_annotators}, num_classes={self.num_classes}, "

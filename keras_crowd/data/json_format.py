@@ -11,7 +11,6 @@ import os
 
 import pandas as pd
 
-from keras_crowd.data import dense
 from keras_crowd.data import errors
 from keras_crowd.data.encoded import EncodedCrowdLabels
 from keras_crowd.data.encoded import encode_triples
@@ -119,12 +118,9 @@ def to_json(crowd, path=None, *, use_class_names=False, task_ids=None, annotator
     >>> to_json([[1, -1], [0, 1]])
     {'0': {'0': 1}, '1': {'0': 0, '1': 1}}
     """
-    if not isinstance(crowd, EncodedCrowdLabels):
-        crowd = EncodedCrowdLabels.from_dense(
-            crowd, class_names=class_names, task_ids=task_ids, annotator_ids=annotator_ids,
-            empty_tasks="ignore")
-    item_index, annotator_index, labels = dense.observed_triples(crowd.crowd_labels)
-    values = crowd.decode_labels(labels) if use_class_names else labels
+    crowd = EncodedCrowdLabels.coerce(
+        crowd, class_names=class_names, task_ids=task_ids, annotator_ids=annotator_ids)
+    item_index, annotator_index, values = crowd.observed_triples(use_class_names)
     result = {str(task): {} for task in crowd.task_ids}
     for n, m, value in zip(item_index, annotator_index, values):
         value = value.item() if hasattr(value, "item") else value

@@ -8,7 +8,6 @@ import os
 
 import pandas as pd
 
-from keras_crowd.data import dense
 from keras_crowd.data import errors
 from keras_crowd.data.encoded import EncodedCrowdLabels
 from keras_crowd.data.encoded import encode_triples
@@ -130,12 +129,9 @@ def to_long(crowd, *, task_ids=None, annotator_ids=None, class_names=None,
     >>> to_long([[1, -1], [0, 1]]).to_dict("list")
     {'task': [0, 1, 1], 'worker': [0, 0, 1], 'label': [1, 0, 1]}
     """
-    if not isinstance(crowd, EncodedCrowdLabels):
-        crowd = EncodedCrowdLabels.from_dense(
-            crowd, class_names=class_names, task_ids=task_ids, annotator_ids=annotator_ids,
-            empty_tasks="ignore")
-    item_index, annotator_index, labels = dense.observed_triples(crowd.crowd_labels)
-    label_column = crowd.decode_labels(labels) if use_class_names else labels
+    crowd = EncodedCrowdLabels.coerce(
+        crowd, class_names=class_names, task_ids=task_ids, annotator_ids=annotator_ids)
+    item_index, annotator_index, label_column = crowd.observed_triples(use_class_names)
     frame = pd.DataFrame({
         TASK_COLUMN: crowd.task_ids.decode(item_index),
         WORKER_COLUMN: crowd.annotator_ids.decode(annotator_index),
