@@ -258,3 +258,46 @@ def test_several_regularizers_add_up_and_round_trip(tmp_path):
     model.save(tmp_path / "pair.keras")
     loaded = keras.saving.load_model(tmp_path / "pair.keras", safe_mode=True)
     assert [type(r) for r in loaded.regularizer] == [regularizers.GeoCrowdNetW, regularizers.DirichletPrior]
+
+
+def test_regularization_warmup_ramps_the_penalty_with_optimizer_steps(tmp_path):
+    x, labels, _ = _crowd(seed=9)
+    keras.utils.set_random_seed(3)
+    model = CrowdModel(_sequential(), M, regularizer=regularizers.GeoCrowdNetW(0.05),
+                       regularization_warmup_steps=10)
+    model.compile(optimizer="adam")
+    full = float(model.regularizer(None, model.crowd_layer.confusion_matrices))
+    assert full != 0.0
+    for step, fraction in [(0, 0.0), (4, 0.4), (10, 1.0), (25, 1.0)]:
+        model.optimizer.iterations.assign(step)
+        logs = model.evaluate(x, labels, verbose=0, return_dict=True)
+        assert logs["regularization"] == pytest.approx(fraction * full, rel=1e-5, abs=1e-7)
+    model.save(tmp_path / "warm.keras")
+    loaded = keras.saving.load_model(tmp_path / "warm.keras", safe_mode=True)
+    assert loaded.regularization_warmup_steps == 10
+
+
+def test_first_warmup_step_trains_as_if_unregularized():
+    """At step 0 the ramp is at 0, so the update equals plain CCEM's."""
+    x, labels, _ = _crowd(seed=10)
+
+    def step(regularizer, warmup):
+        keras.utils.set_random_seed(5)
+        model = CrowdModel(_sequential(), M, regularizer=regularizer,
+                           regularization_warmup_steps=warmup)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        model.fit(x[:64], labels[:64], batch_size=64, epochs=1, shuffle=False, verbose=0)
+        return model.get_weights()
+
+    plain = step(None, 0)
+    warm = step(regularizers.GeoCrowdNetW(1.0), 100)
+    cold = step(regularizers.GeoCrowdNetW(1.0), 0)
+    for a, b in zip(plain, warm):
+        np.testing.assert_allclose(b, a, atol=1e-7)
+    assert not all(np.allclose(a, b, atol=1e-4) for a, b in zip(plain, cold))
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "10", True])
+def test_bad_warmup_steps_are_refused(bad):
+    with pytest.raises(ValueError, match="regularization_warmup_steps"):
+        CrowdModel(_sequential(), M, regularization_warmup_steps=bad)

@@ -5,6 +5,7 @@ import pytest
 
 from keras_crowd import backbones
 from keras_crowd import datasets
+from keras_crowd.training import DEFAULT_WARMUP_EPOCHS
 from keras_crowd.training import METHODS
 from keras_crowd.training import train_crowd_classifier
 
@@ -34,6 +35,10 @@ def test_every_method_trains_and_beats_chance(labelme, method):
         assert np.isfinite(result.heldout_nll)
     if result.model is not None or method == "dl-ds":
         np.testing.assert_allclose(result.confusion_matrices.sum(axis=1), 1.0, atol=1e-5)
+    if result.model is not None:
+        # 1000 items, 10% of the labels held out but every item kept: 10 steps
+        # per epoch.
+        assert result.model.regularization_warmup_steps == DEFAULT_WARMUP_EPOCHS * 10
 
 
 def test_unknown_method_or_selection(labelme):
@@ -41,6 +46,8 @@ def test_unknown_method_or_selection(labelme):
         train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, method="nope")
     with pytest.raises(ValueError, match="Unknown selection"):
         train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, selection="clean")
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, warmup_epochs=-1)
 
 
 def test_item_holdout_trains_on_the_other_items(labelme):

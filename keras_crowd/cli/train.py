@@ -173,7 +173,8 @@ def _train(data, method, settings, backbone_fn, strategy, callbacks, verbose):
         strength=settings["strength"] if method == settings["method"] else None,
         epochs=settings["epochs"], batch_size=settings["batch_size"],
         learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
-        confusion_initializer=settings["init"], selection=settings["selection"],
+        confusion_initializer=settings["init"], warmup_epochs=settings["warmup_epochs"],
+        selection=settings["selection"],
         holdout_fraction=settings["holdout_fraction"], patience=settings["patience"],
         seed=settings["seed"], strategy=strategy, callbacks=callbacks, verbose=verbose,
     )
@@ -262,6 +263,9 @@ def _summary_rows(report):
 @click.option("--init", type=click.Choice(INITIALIZERS),
               default=RECIPE_DEFAULTS["confusion_initializer"], show_default=True,
               help="Initial confusion matrices (crowd methods).")
+@click.option("--warmup-epochs", type=click.IntRange(min=0),
+              default=RECIPE_DEFAULTS["warmup_epochs"], show_default=True,
+              help="Ramp the regularizer weight up from 0 over this many epochs.")
 @click.option("--selection", type=click.Choice(SELECTIONS),
               default=RECIPE_DEFAULTS["selection"], show_default=True,
               help="heldout: keep the epoch that best predicts held-out crowd labels "
@@ -294,7 +298,7 @@ def _summary_rows(report):
 @common.cli_errors
 def train_command(dataset, features, labels, test_features, test_labels, task_ids,
                   class_names, num_classes, duplicates, method, strength, epochs, batch_size,
-                  learning_rate, seed, init, selection, holdout_fraction, patience, strategy,
+                  learning_rate, seed, init, warmup_epochs, selection, holdout_fraction, patience, strategy,
                   baseline, output_dir, export_dir, name, version, overwrite, tensorboard_dir,
                   plots, verbose):
     """Train a classifier from crowd labels, evaluate it and export it.
@@ -335,7 +339,8 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
         "strength": strength,
         "strength_source": strength_source,
         "epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
-        "weight_decay": RECIPE_DEFAULTS["weight_decay"], "init": init, "selection": selection,
+        "weight_decay": RECIPE_DEFAULTS["weight_decay"], "init": init,
+        "warmup_epochs": warmup_epochs, "selection": selection,
         "holdout_fraction": holdout_fraction if selection == "heldout" else None,
         "patience": patience, "seed": seed, "strategy": strategy,
         "num_replicas": strategies.num_replicas(distribution),

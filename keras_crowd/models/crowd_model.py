@@ -67,6 +67,12 @@ class CrowdModel(keras.Model):
         check_probabilities: Before training, run the backbone on a few
             rows (or the first batch of a dataset) and fail with a clear
             message if its outputs are not probabilities.
+        regularization_warmup_steps: Ramp the regularizer's weight linearly
+            from 0 to its full strength over this many optimizer steps (0:
+            full strength from the first step). Letting the coupled
+            cross-entropy shape `f` before the log-det term pulls on it
+            keeps GeoCrowdNet-F from collapsing classes at large lambda
+            (benchmarks/RESULTS.md).
         **kwargs: Base `keras.Model` arguments, such as `name`.
 
     Example:
@@ -91,9 +97,21 @@ class CrowdModel(keras.Model):
         confusion_initializer="identity",
         from_logits=False,
         check_probabilities=True,
+        regularization_warmup_steps=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        warmup_steps = regularization_warmup_steps
+        if (
+            isinstance(warmup_steps, bool)
+            or not isinstance(warmup_steps, (int, np.integer))
+            or warmup_steps < 0
+        ):
+            raise ValueError(
+                "`regularization_warmup_steps` must be a non-negative integer; "
+                f"got {regularization_warmup_steps!r}."
+            )
+        self.regularization_warmup_steps = int(warmup_steps)
         if not isinstance(backbone, keras.Model):
             raise ValueError(
                 "`backbone` must be a keras.Model that outputs class "
@@ -302,6 +320,8 @@ class CrowdModel(keras.Model):
                     global_batch = distribution.gather_global_batch(probabilities)
                 batch = global_batch
             regularization += ops.cast(regularizer(batch, confusion_matrices), "float32")
+        if self._regularizer_list:
+            regularization = regularization * self.regularization_scale()
         layer_losses = ops.zeros((), "float32")
         if self.losses:
             layer_losses = ops.cast(ops.sum(ops.stack(self.losses)), "float32")
@@ -314,6 +334,17 @@ class CrowdModel(keras.Model):
             "regularization": regularization,
             "loss": crowd_loss + regularization + layer_losses,
         }
+
+    def regularization_scale(self):
+        """The factor in [0, 1] on the regularizer at the current step.
+
+        `min(1, step / regularization_warmup_steps)`, where `step` counts the
+        optimizer's updates so far; 1 without warm-up or before compiling.
+        """
+        if not self.regularization_warmup_steps or getattr(self, "optimizer", None) is None:
+            return ops.ones((), "float32")
+        step = ops.cast(self.optimizer.iterations, "float32")
+        return ops.minimum(1.0, step / float(self.regularization_warmup_steps))
 
     def _log_objective(self, objective):
         self.crowd_loss_tracker.update_state(objective["crowd_loss"])
@@ -496,6 +527,7 @@ class CrowdModel(keras.Model):
                 ),
                 "from_logits": self.from_logits,
                 "check_probabilities": self.check_probabilities,
+                "regularization_warmup_steps": self.regularization_warmup_steps,
             }
         )
         return config

@@ -52,6 +52,10 @@ DATASET_STRENGTHS = {
     "labelme": {"geocrowdnet-f": 0.1},
     "music": {"geocrowdnet-f": 0.01},
 }
+# Measured on LabelMe (seeds 0-2): without warm-up, F collapsed classes at
+# lambda 0.3 (72.0% test accuracy on seed 1); with lambda ramped up over
+# the first 20 epochs it held 89-91% for lambda from 0.2 to 1.0.
+DEFAULT_WARMUP_EPOCHS = 20
 SELECTIONS = ("heldout", "last")
 HOLDOUTS = ("labels", "items")
 
@@ -123,6 +127,7 @@ def train_crowd_classifier(
     learning_rate=1e-3,
     weight_decay=1e-4,
     confusion_initializer="identity",
+    warmup_epochs=DEFAULT_WARMUP_EPOCHS,
     selection="heldout",
     holdout_fraction=0.1,
     holdout="labels",
@@ -153,6 +158,9 @@ def train_crowd_classifier(
         confusion_initializer: Crowd methods: `"identity"`,
             `"diagonally_dominant"`, `"dawid_skene"` (estimated on the
             training labels), or an `(M, K, K)` array.
+        warmup_epochs: Crowd methods with a regularizer: ramp lambda
+            linearly from 0 over this many epochs
+            (`CrowdModel(regularization_warmup_steps=...)`); 0 disables it.
         selection: `"heldout"` (hide `holdout_fraction` of the observed
             labels and keep the epoch that predicts them best) or `"last"`.
         holdout_fraction: Fraction of observed labels (or items) hidden for
@@ -188,6 +196,8 @@ def train_crowd_classifier(
         raise ValueError(f"Unknown selection {selection!r}; choose one of {SELECTIONS}.")
     if holdout not in HOLDOUTS:
         raise ValueError(f"Unknown holdout {holdout!r}; choose one of {HOLDOUTS}.")
+    if not warmup_epochs >= 0:
+        raise ValueError(f"warmup_epochs must be >= 0; got {warmup_epochs!r}.")
     crowd_labels = np.asarray(crowd_labels)
     x_train = x_heldout = x
     train_labels, heldout_labels = crowd_labels, None
@@ -213,10 +223,12 @@ def train_crowd_classifier(
             if isinstance(init, str) and init == "dawid_skene":
                 init = DawidSkene(num_classes=num_classes).fit(train_labels).confusion_matrices_
             strength = DEFAULT_STRENGTHS[method] if strength is None else strength
+            steps_per_epoch = -(-len(train_labels) // batch_size)
             model = CrowdModel(
                 classifier, crowd_labels.shape[1],
                 regularizer=_regularizer(method, strength),
                 confusion_initializer=init,
+                regularization_warmup_steps=int(warmup_epochs) * steps_per_epoch,
             )
             model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
             targets = train_labels
