@@ -4,14 +4,14 @@ What it shows: `keras_crowd.training.train_crowd_classifier` trains each
 method on the bundled real crowds (Music: 44 Mechanical Turk workers, 700
 songs; LabelMe: 59 annotators, 1000 images) with the authors' classifiers
 (`music_classifier`, `labelme_classifier`). No clean label is used to
-choose the epoch: 10% of the crowd labels are held out and the epoch that
-predicts them best is kept. The table reports test accuracy (the true test
+choose the epoch or lambda: 10% of the crowd labels are held out, the epoch
+that predicts them best is kept, and for the regularized methods lambda is
+chosen the same way (`strength="auto"`). The table reports test accuracy (the true test
 labels are used only there) and the selected epoch.
 
 Methods: ccem (crowd layer), geocrowdnet-f, geocrowdnet-w, trace (crowd
-layer + regularizer; lambda from `keras_crowd.training.DATASET_STRENGTHS`
-where the library has tuned it for the dataset, else `DEFAULT_STRENGTHS`,
-as `keras-crowd train` does), dl-mv and dl-ds (the same classifier trained
+layer + regularizer, lambda chosen label-free as `keras-crowd train` does),
+dl-mv and dl-ds (the same classifier trained
 on majority-vote / Dawid-Skene labels).
 
 Time on 2 CPU cores (measured): 140 s by default (100 epochs, 12
@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from keras_crowd import backbones  # noqa: E402
 from keras_crowd import datasets  # noqa: E402
 from keras_crowd.metrics import aggregation_accuracy  # noqa: E402
-from keras_crowd.training import DATASET_STRENGTHS  # noqa: E402
+from keras_crowd.training import STRENGTH_GRIDS  # noqa: E402
 from keras_crowd.training import train_crowd_classifier  # noqa: E402
 
 ALL_METHODS = ("ccem", "geocrowdnet-f", "geocrowdnet-w", "trace", "dl-mv", "dl-ds")
@@ -49,7 +49,7 @@ def evaluate_method(data, classifier_fn, method, epochs, seed):
     result = train_crowd_classifier(
         data.x_train, data.crowd_labels, data.num_classes,
         lambda: classifier_fn(data.x_train.shape[1], data.num_classes, seed=seed),
-        method=method, strength=DATASET_STRENGTHS.get(data.name, {}).get(method),
+        method=method, strength="auto" if method in STRENGTH_GRIDS else None,
         epochs=epochs, seed=seed)
     probabilities = result.classifier.predict(data.x_test, verbose=0)
     return aggregation_accuracy(probabilities, data.y_test), result.selected_epoch

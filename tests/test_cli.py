@@ -14,9 +14,8 @@ from click.testing import CliRunner
 from keras_crowd.cli import main
 from keras_crowd.cli import inputs
 from keras_crowd.cli import strategies
-from keras_crowd.training import DATASET_STRENGTHS
 from keras_crowd.training import DEFAULT_METHOD
-from keras_crowd.training import DEFAULT_STRENGTHS
+from keras_crowd.training import STRENGTH_GRIDS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SUBCOMMANDS = ("train", "simulate", "aggregate", "evaluate", "export", "report")
@@ -75,9 +74,13 @@ def test_train_reports_exports_and_draws(music_run):
     report = json.loads((root / "run" / "report.json").read_text())
     assert report["method"] == report["settings"]["method"] == DEFAULT_METHOD
     assert report["settings"]["epochs"] == 2 and report["settings"]["num_replicas"] == 1
-    expected_strength = DATASET_STRENGTHS.get("music", {}).get(
-        DEFAULT_METHOD, DEFAULT_STRENGTHS.get(DEFAULT_METHOD))
-    assert report["settings"]["strength"] == expected_strength
+    # Label-free lambda by default: every grid value tried, the chosen one reported.
+    assert report["settings"]["strength"] == "auto"
+    candidates = report["result"]["strength_candidates"]
+    assert [c["strength"] for c in candidates] == list(STRENGTH_GRIDS[DEFAULT_METHOD])
+    assert report["result"]["strength"] == max(
+        c["strength"] for c in candidates if c["within_tolerance"])
+    assert "chosen from" in output
     assert report["dataset"]["num_annotators"] == 44 and report["dataset"]["num_items"] == 700
     labels = report["labels"]
     assert labels["total"] == 2945 == labels["training"] + labels["heldout"]
@@ -234,6 +237,10 @@ def bad_files(tmp_path_factory):
      "--selection last"),
     (["train", "--dataset", "music", "--features", "{root}/x.npy"], "not both"),
     (["train", "--strategy", "warp"], "Invalid value for '--strategy'"),
+    (["train", "--lambda", "lots"], "neither a number nor 'auto'"),
+    (["train", "--lambda", "-1"], "finite number >= 0"),
+    (["train", "--lambda", "auto", "--selection", "last"], "needs --selection heldout"),
+    (["train", "--method", "ccem", "--lambda", "0.1"], "ccem has no regularizer"),
     (["aggregate", "{root}/missing.csv"], "does not exist"),
     (["evaluate", "{root}/nowhere", "--dataset", "music"], "does not exist"),
     (["report", "{root}/x.npy"], "not a .keras model"),

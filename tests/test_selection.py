@@ -6,7 +6,9 @@ import pytest
 
 from keras_crowd import CrowdModel
 from keras_crowd.selection import HeldOutCrowdLikelihood
+from keras_crowd.selection import choose_strength
 from keras_crowd.selection import heldout_crowd_nll
+from keras_crowd.selection import heldout_label_nlls
 from keras_crowd.selection import split_observed_labels
 
 
@@ -50,6 +52,9 @@ def test_heldout_nll_matches_direct_computation():
         np.log(confusion[2, 0] @ probabilities[3]),
     ])
     assert heldout_crowd_nll(probabilities, confusion, heldout) == pytest.approx(expected)
+    per_label = heldout_label_nlls(probabilities, confusion, heldout)
+    np.testing.assert_allclose(per_label, [-np.log(confusion[1, 2] @ probabilities[0]),
+                                           -np.log(confusion[2, 0] @ probabilities[3])])
     assert np.isnan(heldout_crowd_nll(probabilities, confusion, np.full((5, m), -1)))
 
 
@@ -70,6 +75,8 @@ def test_callback_restores_best_epoch_weights():
     assert selector.best_epoch < 12, "noise labels should overfit, so a late epoch is worse"
     restored = heldout_crowd_nll(model.predict(x, verbose=0), model.confusion_matrices, heldout)
     assert restored == pytest.approx(selector.best_score, rel=1e-4)
+    assert np.mean(selector.best_label_nlls) == pytest.approx(selector.best_score)
+    assert selector.best_label_nlls.shape == (int((heldout >= 0).sum()),)
 
 
 def test_callback_needs_noise_model_for_plain_classifier():
@@ -97,3 +104,50 @@ def test_item_holdout_hides_whole_labelled_items():
     np.testing.assert_array_equal(hidden, split_heldout_items(labels, 0.3, seed=2))
     with pytest.raises(ValueError, match="holdout_fraction"):
         split_heldout_items(labels, -0.1)
+
+
+def test_choose_strength_takes_the_largest_lambda_within_one_standard_error():
+    rng = np.random.default_rng(7)
+    base = rng.exponential(1.0, size=400)
+    noise = rng.normal(0.0, 0.2, size=400)
+    noise -= noise.mean()  # paired differences of mean exactly `shift`, s.e. 0.01
+    se = noise.std(ddof=1) / np.sqrt(400)
+    nlls = [base + shift + noise for shift in (0.0, 0.5 * se, 0.9 * se, 3 * se)]
+    nlls[0] = base
+    chosen, table = choose_strength([0.0, 0.1, 0.3, 1.0], nlls)
+    assert chosen == 0.3
+    assert [c.within_tolerance for c in table] == [True, True, True, False]
+    assert table[2].excess_nll == pytest.approx(0.9 * se)
+    assert table[2].standard_error == pytest.approx(se)
+    # A stricter tolerance keeps a smaller lambda; a looser one the largest.
+    assert choose_strength([0.0, 0.1, 0.3, 1.0], nlls, num_standard_errors=0.7)[0] == 0.1
+    assert choose_strength([0.0, 0.1, 0.3, 1.0], nlls, num_standard_errors=5)[0] == 1.0
+    # The best candidate need not be lambda = 0, and order does not matter.
+    chosen, _ = choose_strength([1.0, 0.3, 0.0], [base + 1.0, base - 0.2, base])
+    assert chosen == 0.3
+
+
+def test_choose_strength_never_picks_a_diverged_run():
+    good = np.linspace(0.5, 1.5, 50)
+    diverged = good.copy()
+    diverged[3] = np.nan
+    chosen, table = choose_strength([0.0, 1.0], [good, diverged])
+    assert chosen == 0.0 and not table[1].within_tolerance
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        choose_strength([0.0], [diverged])
+
+
+@pytest.mark.parametrize(
+    "strengths, nlls, message",
+    [
+        ([], [], "at least one"),
+        ([0.1, 0.1], [np.ones(3), np.ones(3)], "distinct"),
+        ([-1.0], [np.ones(3)], "distinct and >= 0"),
+        ([0.0, 0.1], [np.ones(3)], "per-label NLL arrays for 2"),
+        ([0.0, 0.1], [np.ones(3), np.ones(4)], "same held-out labels"),
+        ([0.0], [np.ones(1)], "same held-out labels"),
+    ],
+)
+def test_choose_strength_refuses_bad_input(strengths, nlls, message):
+    with pytest.raises(ValueError, match=message):
+        choose_strength(strengths, nlls)

@@ -7,6 +7,7 @@ from keras_crowd import backbones
 from keras_crowd import datasets
 from keras_crowd.training import DEFAULT_WARMUP_EPOCHS
 from keras_crowd.training import METHODS
+from keras_crowd.training import STRENGTH_GRIDS
 from keras_crowd.training import train_crowd_classifier
 
 
@@ -61,3 +62,29 @@ def test_item_holdout_trains_on_the_other_items(labelme):
     assert 0.04 * total < result.num_heldout_labels < 0.2 * total
     with pytest.raises(ValueError, match="Unknown holdout"):
         train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, holdout="rows")
+
+
+def test_auto_strength_tries_the_grid_and_keeps_the_largest_tolerated(labelme):
+    result = train_crowd_classifier(
+        labelme.x_train, labelme.crowd_labels, labelme.num_classes,
+        lambda: backbones.labelme_classifier(seed=0), method="geocrowdnet-w",
+        strength="auto", epochs=2, batch_size=100, seed=1,
+    )
+    grid = STRENGTH_GRIDS["geocrowdnet-w"]
+    assert [c.strength for c in result.strength_candidates] == list(grid)
+    tolerated = [c.strength for c in result.strength_candidates if c.within_tolerance]
+    assert result.strength == max(tolerated)
+    chosen = result.strength_candidates[grid.index(result.strength)]
+    assert chosen.heldout_nll == pytest.approx(result.heldout_nll)
+    expected = None if result.strength == 0 else result.strength
+    assert (result.model.regularizer and result.model.regularizer.strength) == expected
+
+
+def test_auto_strength_needs_a_regularized_method_and_held_out_labels(labelme):
+    args = (labelme.x_train, labelme.crowd_labels, 8, None)
+    with pytest.raises(ValueError, match="ccem has none"):
+        train_crowd_classifier(*args, method="ccem", strength="auto")
+    with pytest.raises(ValueError, match="needs selection='heldout'"):
+        train_crowd_classifier(*args, strength="auto", selection="last")
+    with pytest.raises(ValueError, match="'auto'"):
+        train_crowd_classifier(*args, strength="large")

@@ -1,12 +1,13 @@
 """``keras-crowd train``: crowd labels in, a denoised, exported classifier out.
 
-With no arguments it trains `keras_crowd.training.DEFAULT_METHOD` (with its
-`DEFAULT_STRENGTHS`) on the bundled LabelMe crowd with the authors' LabelMe
-classifier and label-free model selection, compares it with the
+With no arguments it trains `keras_crowd.training.DEFAULT_METHOD` on the
+bundled LabelMe crowd with the authors' LabelMe classifier and label-free
+model selection (lambda and epoch from held-out crowd labels), compares it with the
 majority-vote baseline, draws what each annotator does and exports the
 classifier for TF Serving.
 """
 
+import dataclasses
 import datetime
 import inspect
 import pathlib
@@ -24,10 +25,10 @@ from keras_crowd.cli import strategies
 from keras_crowd.cli.annotator_report import summarize_annotators
 from keras_crowd.cli.annotator_report import write_annotator_report
 from keras_crowd.metrics import aggregation_accuracy
-from keras_crowd.training import DATASET_STRENGTHS
 from keras_crowd.training import DEFAULT_METHOD
 from keras_crowd.training import DEFAULT_STRENGTHS
 from keras_crowd.training import METHODS
+from keras_crowd.training import STRENGTH_GRIDS
 from keras_crowd.training import train_crowd_classifier
 from keras_crowd.training.recipes import CROWD_METHODS
 from keras_crowd.training.recipes import SELECTIONS
@@ -72,24 +73,46 @@ def backbone_factory(data, seed):
     return lambda: builder(input_dim, num_classes, seed=seed)
 
 
-def regularizer_strength(method, strength, data):
+def regularizer_strength(method, strength, selection):
     """The lambda to train with, and where it comes from.
 
-    ``--lambda`` wins; else the library's tuned strength for a bundled
-    dataset (`keras_crowd.training.DATASET_STRENGTHS`); else the method's
-    default (`keras_crowd.training.DEFAULT_STRENGTHS`).
+    ``--lambda`` wins; else ``auto`` (chosen from held-out crowd labels by
+    `keras_crowd.selection.choose_strength`) under ``--selection heldout``;
+    else the method's default (`keras_crowd.training.DEFAULT_STRENGTHS`).
 
     Returns:
         `(strength, source)`, both None for methods without a regularizer.
     """
-    if method not in CROWD_METHODS:
+    if method not in STRENGTH_GRIDS:
+        if strength is not None:
+            raise click.UsageError(f"--lambda is for {', '.join(STRENGTH_GRIDS)}; "
+                                   f"{method} has no regularizer.")
         return None, None
+    if strength == "auto" and selection != "heldout":
+        raise click.UsageError("--lambda auto scores each lambda on held-out crowd labels; "
+                               "it needs --selection heldout.")
     if strength is not None:
         return strength, "--lambda"
-    tuned = DATASET_STRENGTHS.get(data.name, {}) if data.source == "bundled" else {}
-    if method in tuned:
-        return tuned[method], f"keras_crowd.training.DATASET_STRENGTHS[{data.name!r}]"
+    if selection == "heldout":
+        return "auto", "label-free (keras_crowd.selection.choose_strength)"
     return DEFAULT_STRENGTHS[method], "keras_crowd.training.DEFAULT_STRENGTHS"
+
+
+class StrengthParameter(click.ParamType):
+    """A non-negative float, or ``auto``."""
+
+    name = "LAMBDA|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float) or value == "auto":
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number nor 'auto'.", param, ctx)
+        if not number >= 0 or number == float("inf"):
+            self.fail(f"{value!r} must be a finite number >= 0.", param, ctx)
+        return number
 
 
 def check_labels_can_be_held_out(crowd_labels, holdout_fraction, seed):
@@ -186,9 +209,15 @@ def _summary_rows(report):
     rows = [("dataset", f"{report['dataset']['name']}: {report['dataset']['num_items']} "
                         f"items, {report['dataset']['num_annotators']} annotators, "
                         f"{report['dataset']['num_classes']} classes")]
-    strength = settings["strength"]
-    rows.append(("method", report["method"] + (
-        f" (lambda={strength:g})" if strength is not None else "")))
+    strength = result.get("strength")
+    if strength is None:
+        rows.append(("method", report["method"]))
+    elif settings["strength"] == "auto":
+        tried = ", ".join(f"{c['strength']:g}" for c in result["strength_candidates"])
+        rows.append(("method", f"{report['method']} (lambda={strength:g}, chosen from {tried} "
+                               "by held-out crowd labels)"))
+    else:
+        rows.append(("method", f"{report['method']} (lambda={strength:g})"))
     if result["test_accuracy"] is not None:
         rows.append(("test accuracy", f"{result['test_accuracy']:.4f} "
                                       f"({report['dataset']['num_test_items']} test items)"))
@@ -249,9 +278,11 @@ def _summary_rows(report):
 @common.duplicates_option()
 @click.option("--method", type=click.Choice(TRAIN_METHODS), default=DEFAULT_METHOD,
               show_default=True, help="Training method.")
-@click.option("--lambda", "strength", type=float, default=None,
-              help="Regularizer weight [default: the library's tuned value for a bundled "
-                   "dataset (keras_crowd.training.DATASET_STRENGTHS), else "
+@click.option("--lambda", "strength", type=StrengthParameter(), default=None,
+              help="Regularizer weight, or 'auto': train once per lambda of "
+                   "keras_crowd.training.STRENGTH_GRIDS and keep the largest one whose "
+                   "held-out crowd-label likelihood is within one standard error of the best "
+                   "[default: auto with --selection heldout, else "
                    "keras_crowd.training.DEFAULT_STRENGTHS for the method].")
 @click.option("--epochs", type=click.IntRange(min=1), default=RECIPE_DEFAULTS["epochs"],
               show_default=True, help="Maximum number of epochs.")
@@ -333,7 +364,7 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
 
     if selection == "heldout":
         check_labels_can_be_held_out(data.crowd_labels, holdout_fraction, seed)
-    strength, strength_source = regularizer_strength(method, strength, data)
+    strength, strength_source = regularizer_strength(method, strength, selection)
     settings = {
         "method": method,
         "strength": strength,
@@ -415,6 +446,8 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
             "selected_epoch": result.selected_epoch,
             "epochs_run": result.epochs_run,
             "heldout_crowd_nll": result.heldout_nll,
+            "strength": result.strength,
+            "strength_candidates": [dataclasses.asdict(c) for c in result.strength_candidates],
         },
         "baseline": baseline_report,
         "majority_vote_label_accuracy": _majority_vote_label_accuracy(data),

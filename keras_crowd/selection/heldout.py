@@ -96,6 +96,32 @@ def _give_back_last_labels(hide, owner, num_owners):
     hide[np.flatnonzero(stranded)[first]] = False
 
 
+def heldout_label_nlls(probabilities, confusion_matrices, heldout_labels):
+    """Negative log-likelihood of each held-out crowd label.
+
+    Args:
+        probabilities: `(N, K)` classifier probabilities.
+        confusion_matrices: `(M, K, K)` column-stochastic matrices.
+        heldout_labels: `(N, M)` int labels, -1 for missing.
+
+    Returns:
+        A float64 `(S,)` array, `-log sum_j A_m[y, j] f_j(x_n)` for each
+        observed held-out label `(n, m, y)` in row-major order of
+        `(n, m)` (empty if there are none). Likelihoods are clipped to
+        `[1e-7, 1]`.
+
+    Example:
+
+    >>> nlls = heldout_label_nlls(f.predict(x), model.confusion_matrices, heldout)
+    """
+    heldout_labels = np.asarray(heldout_labels)
+    rows, cols = np.nonzero(heldout_labels != MISSING)
+    labels = heldout_labels[rows, cols]
+    label_rows = np.asarray(confusion_matrices)[cols, labels, :]  # (S, K)
+    likelihood = np.sum(label_rows * np.asarray(probabilities)[rows], axis=1)
+    return -np.log(np.clip(likelihood.astype("float64"), 1e-7, 1.0))
+
+
 def heldout_crowd_nll(probabilities, confusion_matrices, heldout_labels):
     """Mean negative log-likelihood of held-out crowd labels.
 
@@ -105,16 +131,11 @@ def heldout_crowd_nll(probabilities, confusion_matrices, heldout_labels):
         heldout_labels: `(N, M)` int labels, -1 for missing.
 
     Returns:
-        `-mean log sum_j A_m[y, j] f_j(x_n)` over the observed held-out
-        labels (a float; `nan` if there are none).
+        The mean of `heldout_label_nlls` (a float; `nan` if there are no
+        held-out labels).
     """
-    rows, cols = np.nonzero(np.asarray(heldout_labels) != MISSING)
-    if rows.size == 0:
-        return float("nan")
-    labels = heldout_labels[rows, cols]
-    label_rows = np.asarray(confusion_matrices)[cols, labels, :]  # (S, K)
-    likelihood = np.sum(label_rows * np.asarray(probabilities)[rows], axis=1)
-    return float(-np.mean(np.log(np.clip(likelihood, 1e-7, 1.0))))
+    nlls = heldout_label_nlls(probabilities, confusion_matrices, heldout_labels)
+    return float(np.mean(nlls)) if nlls.size else float("nan")
 
 
 class HeldOutCrowdLikelihood(keras.callbacks.Callback):
@@ -141,6 +162,8 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
     Attributes:
         best_epoch: 1-based index of the best epoch.
         best_score: Its held-out negative log-likelihood.
+        best_label_nlls: The per-label values behind `best_score`
+            (`heldout_label_nlls`), for comparing runs label by label.
         scores: The score of every epoch.
 
     Example:
@@ -171,6 +194,7 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         self.batch_size = batch_size
         self.best_epoch = None
         self.best_score = np.inf
+        self.best_label_nlls = None
         self.best_weights = None
         self.scores = []
         self._predict_function = None
@@ -191,6 +215,7 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.best_epoch, self.best_score, self.best_weights = None, np.inf, None
+        self.best_label_nlls = None
         self.scores = []
         self._predict_function = None
 
@@ -206,12 +231,16 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         probabilities = self._predict()
-        score = heldout_crowd_nll(probabilities, self._confusion_matrices(), self.heldout_labels)
+        nlls = heldout_label_nlls(
+            probabilities, self._confusion_matrices(), self.heldout_labels
+        )
+        score = float(np.mean(nlls))
         self.scores.append(score)
         if logs is not None:
             logs["heldout_crowd_nll"] = score
         if score < self.best_score:
             self.best_score, self.best_epoch = score, epoch + 1
+            self.best_label_nlls = nlls
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
         elif self.patience is not None and epoch + 1 - self.best_epoch >= self.patience:

@@ -27,19 +27,19 @@ from keras_crowd.aggregation import DawidSkene
 from keras_crowd.aggregation import MajorityVote
 from keras_crowd.models import CrowdModel
 from keras_crowd.selection import HeldOutCrowdLikelihood
+from keras_crowd.selection import choose_strength
 from keras_crowd.selection import split_heldout_items
 from keras_crowd.selection import split_observed_labels
 
 CROWD_METHODS = ("ccem", "geocrowdnet-f", "geocrowdnet-w", "trace")
 AGGREGATION_METHODS = ("dl-mv", "dl-ds")
 METHODS = CROWD_METHODS + AGGREGATION_METHODS + ("oracle",)
-# Measured (benchmarks/RESULTS.md, 3 seeds, label-free selection): on
-# LabelMe, F at lambda 0.1 gave 87.7% test accuracy against 83.3% for CCEM;
-# on Music F at 0.01 and CCEM were level (66.8% / 67.2%); on Fashion-MNIST
-# with one good annotator among near-uniform ones, F at 0.01 fell to 62.9%
-# against 81.5% for CCEM. The F term's pull grows with lambda * K and
-# depends on the data, so the generic default is the authors' MNIST value,
-# 1e-3, and tuned values live in DATASET_STRENGTHS.
+# The best lambda depends on the data: on LabelMe F gained most at 0.3, on
+# Music every F lambda above 0.01 cost accuracy, and on Fashion-MNIST with
+# one good annotator among near-uniform ones F at 0.01 fell to 62.9% against
+# 81.5% for CCEM (benchmarks/RESULTS.md). So `strength="auto"` (the default
+# of `keras-crowd train`) chooses it from held-out crowd labels, and a fixed
+# `strength=None` falls back to the authors' MNIST value for F, 1e-3.
 DEFAULT_METHOD = "geocrowdnet-f"
 DEFAULT_STRENGTHS = {
     "ccem": 0.0,
@@ -47,10 +47,11 @@ DEFAULT_STRENGTHS = {
     "geocrowdnet-w": 1e-2,
     "trace": 1e-2,
 }
-# Tuned strengths for the bundled datasets (see benchmarks/RESULTS.md).
-DATASET_STRENGTHS = {
-    "labelme": {"geocrowdnet-f": 0.1},
-    "music": {"geocrowdnet-f": 0.01},
+# The lambdas that strength="auto" tries, 0 (plain CCEM) included.
+STRENGTH_GRIDS = {
+    "geocrowdnet-f": (0.0, 0.01, 0.03, 0.1, 0.3, 1.0),
+    "geocrowdnet-w": (0.0, 0.001, 0.01, 0.1),
+    "trace": (0.0, 0.001, 0.01, 0.1),
 }
 # Measured on LabelMe (seeds 0-2): without warm-up, F collapsed classes at
 # lambda 0.3 (72.0% test accuracy on seed 1); with lambda ramped up over
@@ -75,8 +76,13 @@ class TrainingResult:
         heldout_nll: Its held-out crowd-label NLL (`nan` without selection).
         num_train_labels: Crowd labels used for training.
         num_heldout_labels: Crowd labels hidden for selection.
-        seconds: Wall time of the fit, aggregation included.
+        seconds: Wall time of the fit, aggregation included (all
+            candidate fits with `strength="auto"`).
         history: The Keras history dict.
+        strength: The regularizer weight used (`None` without one).
+        strength_candidates: With `strength="auto"`, the
+            `keras_crowd.selection.StrengthCandidate` table of every lambda
+            tried; else an empty tuple.
     """
 
     method: str
@@ -90,9 +96,13 @@ class TrainingResult:
     num_heldout_labels: int
     seconds: float
     history: dict
+    strength: object = None
+    strength_candidates: tuple = ()
 
 
 def _regularizer(method, strength):
+    if not strength:
+        return None
     if method == "geocrowdnet-f":
         return regularizers.GeoCrowdNetF(strength)
     if method == "geocrowdnet-w":
@@ -139,6 +149,7 @@ def train_crowd_classifier(
     verbose=0,
     validation_data=None,
     steps_per_execution=1,
+    num_standard_errors=1.0,
 ):
     """Train a classifier from crowd labels with one of `METHODS`.
 
@@ -150,7 +161,11 @@ def train_crowd_classifier(
             classifier (`(B, K)` probabilities), e.g.
             `lambda: keras_crowd.backbones.labelme_classifier(seed=0)`.
         method: One of `METHODS`.
-        strength: Regularizer weight lambda (default `DEFAULT_STRENGTHS`).
+        strength: Regularizer weight lambda (default `DEFAULT_STRENGTHS`),
+            or `"auto"`: train once per lambda of `STRENGTH_GRIDS[method]`
+            (0, plain CCEM, included) and keep the largest lambda whose
+            held-out crowd NLL is within `num_standard_errors` standard
+            errors of the best (`keras_crowd.selection.choose_strength`).
         epochs: Maximum number of epochs.
         batch_size: Batch size.
         learning_rate: Adam's learning rate.
@@ -178,6 +193,7 @@ def train_crowd_classifier(
         validation_data: Optional `(x, true_labels)` to log `val_accuracy`
             (for reporting only; it never influences selection).
         steps_per_execution: Passed to `compile`.
+        num_standard_errors: Tolerance of `strength="auto"`.
 
     Returns:
         A `TrainingResult`.
@@ -211,6 +227,54 @@ def train_crowd_classifier(
             train_labels, heldout_labels = crowd_labels[~hidden], crowd_labels[hidden]
             x_train, x_heldout = x[~hidden], x[hidden]
 
+    if isinstance(strength, str):
+        if strength != "auto":
+            raise ValueError(f"strength must be a number, None or 'auto'; got {strength!r}.")
+        if method not in STRENGTH_GRIDS:
+            raise ValueError(
+                f"strength='auto' chooses a regularizer weight; {method} has none. Use one of "
+                f"{', '.join(STRENGTH_GRIDS)}."
+            )
+        if heldout_labels is None:
+            raise ValueError("strength='auto' scores each lambda on held-out crowd labels; "
+                             "it needs selection='heldout'.")
+    elif method in STRENGTH_GRIDS:
+        strength = DEFAULT_STRENGTHS[method] if strength is None else float(strength)
+    else:
+        strength = None
+
+    def fit(value):
+        return _fit_and_select(
+            method, value, x_train, train_labels, x_heldout, heldout_labels,
+            crowd_labels.shape[1], num_classes, backbone_fn, epochs=epochs,
+            batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
+            confusion_initializer=confusion_initializer, warmup_epochs=warmup_epochs,
+            patience=patience, seed=seed, true_labels=true_labels, strategy=strategy,
+            callbacks=callbacks, verbose=verbose, validation_data=validation_data,
+            steps_per_execution=steps_per_execution,
+        )
+
+    if strength != "auto":
+        return fit(strength)[0]
+    grid = STRENGTH_GRIDS[method]
+    fits = [fit(value) for value in grid]
+    chosen, candidates = choose_strength(
+        grid, [label_nlls for _, label_nlls in fits], num_standard_errors
+    )
+    result = fits[grid.index(chosen)][0]
+    return dataclasses.replace(
+        result,
+        seconds=sum(candidate_result.seconds for candidate_result, _ in fits),
+        strength_candidates=tuple(candidates),
+    )
+
+
+def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_labels,
+                    num_annotators, num_classes, backbone_fn, *, epochs, batch_size,
+                    learning_rate, weight_decay, confusion_initializer, warmup_epochs,
+                    patience, seed, true_labels, strategy, callbacks, verbose,
+                    validation_data, steps_per_execution):
+    """One training run; returns `(TrainingResult, held-out per-label NLLs)`."""
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
     scope = strategy.scope() if strategy is not None else _null_scope()
@@ -222,10 +286,9 @@ def train_crowd_classifier(
             init = confusion_initializer
             if isinstance(init, str) and init == "dawid_skene":
                 init = DawidSkene(num_classes=num_classes).fit(train_labels).confusion_matrices_
-            strength = DEFAULT_STRENGTHS[method] if strength is None else strength
             steps_per_epoch = -(-len(train_labels) // batch_size)
             model = CrowdModel(
-                classifier, crowd_labels.shape[1],
+                classifier, num_annotators,
                 regularizer=_regularizer(method, strength),
                 confusion_initializer=init,
                 regularization_warmup_steps=int(warmup_epochs) * steps_per_epoch,
@@ -256,7 +319,7 @@ def train_crowd_classifier(
     seconds = time.perf_counter() - start
     epochs_run = len(history.history.get("loss", []))
     crowd_model = model if method in CROWD_METHODS else None
-    return TrainingResult(
+    result = TrainingResult(
         method=method,
         classifier=classifier,
         model=crowd_model,
@@ -271,7 +334,9 @@ def train_crowd_classifier(
         num_heldout_labels=0 if heldout_labels is None else int((heldout_labels >= 0).sum()),
         seconds=seconds,
         history=history.history,
+        strength=strength,
     )
+    return result, selector.best_label_nlls if selector else None
 
 
 class _null_scope:
