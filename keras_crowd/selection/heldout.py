@@ -125,14 +125,12 @@ def heldout_label_nlls(probabilities, confusion_matrices, heldout_labels):
 def heldout_crowd_nll(probabilities, confusion_matrices, heldout_labels):
     """Mean negative log-likelihood of held-out crowd labels.
 
-    Args:
-        probabilities: `(N, K)` classifier probabilities.
-        confusion_matrices: `(M, K, K)` column-stochastic matrices.
-        heldout_labels: `(N, M)` int labels, -1 for missing.
+    Takes the arguments of `heldout_label_nlls` and returns the mean of its
+    values as a float (`nan` if there are no held-out labels).
 
-    Returns:
-        The mean of `heldout_label_nlls` (a float; `nan` if there are no
-        held-out labels).
+    Example:
+
+    >>> heldout_crowd_nll(f.predict(x), model.confusion_matrices, heldout)
     """
     nlls = heldout_label_nlls(probabilities, confusion_matrices, heldout_labels)
     return float(np.mean(nlls)) if nlls.size else float("nan")
