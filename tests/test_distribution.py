@@ -17,7 +17,7 @@ from keras_crowd import regularizers
 from uneven_crowd import BATCH, D, K, M, N, uneven_crowd
 
 
-def _make_model(regularizer):
+def _make_model(regularizer, warmup_steps=0):
     keras.utils.set_random_seed(7)
     backbone = keras.Sequential(
         [
@@ -28,7 +28,7 @@ def _make_model(regularizer):
     )
     model = CrowdModel(
         backbone, num_annotators=M, regularizer=regularizer,
-        confusion_initializer="diagonally_dominant",
+        confusion_initializer="diagonally_dominant", regularization_warmup_steps=warmup_steps,
     )
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     return model
@@ -41,9 +41,9 @@ def strategies(mirrored_strategy):
     return tf.distribute.OneDeviceStrategy(devices[0]), mirrored_strategy
 
 
-def _train(strategy, regularizer, x, labels, initial_weights):
+def _train(strategy, regularizer, x, labels, initial_weights, warmup_steps=0):
     with strategy.scope():
-        model = _make_model(regularizer)
+        model = _make_model(regularizer, warmup_steps)
     model.set_weights(initial_weights)
     model.fit(x, labels, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
     return model.get_weights()
@@ -54,7 +54,9 @@ REGULARIZERS = {
     "geocrowdnet_f": lambda: regularizers.GeoCrowdNetF(0.05),
     "geocrowdnet_w": lambda: regularizers.GeoCrowdNetW(0.05),
     "trace": lambda: regularizers.TraceRegularizer(0.05),
+    "geocrowdnet_f_warmup": lambda: regularizers.GeoCrowdNetF(0.05),
 }
+WARMUP_STEPS = {"geocrowdnet_f_warmup": 5}
 
 
 @pytest.mark.parametrize("name", sorted(REGULARIZERS))
@@ -67,8 +69,9 @@ def test_mirrored_two_replicas_match_one_device(name, strategies):
 
     initial = _make_model(REGULARIZERS[name]()).get_weights()
     one_device, mirrored_strategy = strategies
-    single = _train(one_device, REGULARIZERS[name](), x, labels, initial)
-    mirrored = _train(mirrored_strategy, REGULARIZERS[name](), x, labels, initial)
+    warmup = WARMUP_STEPS.get(name, 0)
+    single = _train(one_device, REGULARIZERS[name](), x, labels, initial, warmup)
+    mirrored = _train(mirrored_strategy, REGULARIZERS[name](), x, labels, initial, warmup)
     moved = max(np.abs(a - b).max() for a, b in zip(single, initial))
     assert moved > 1e-2, "training must actually change the weights"
     for w_single, w_mirrored in zip(single, mirrored):
