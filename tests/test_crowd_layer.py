@@ -6,6 +6,7 @@ import pytest
 
 from keras_crowd import CrowdLayer
 from keras_crowd import initializers
+from keras_crowd.losses import coupled_cross_entropy
 from keras_crowd.losses import observed_label_cross_entropy
 
 K, M = 4, 5
@@ -96,7 +97,10 @@ def _reference_cross_entropy(probabilities, confusion, labels):
     return out
 
 
-def test_gather_loss_matches_naive_dense_and_pairs():
+@pytest.mark.parametrize("dense_path", ["product", "gather"])
+def test_gather_loss_matches_naive_dense_and_pairs(dense_path, monkeypatch):
+    if dense_path == "gather":  # force the large-crowd path on this small crowd
+        monkeypatch.setattr(coupled_cross_entropy, "DENSE_PRODUCT_MAX_SIZE", 0)
     rng = np.random.default_rng(2)
     layer = _built_layer(initializers.DiagonallyDominant(0.6))
     layer.confusion_logits.assign(rng.normal(size=(M, K, K)).astype("float32"))
