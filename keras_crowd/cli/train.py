@@ -329,9 +329,9 @@ def _summary_rows(report):
 @common.cli_errors
 def train_command(dataset, features, labels, test_features, test_labels, task_ids,
                   class_names, num_classes, duplicates, method, strength, epochs, batch_size,
-                  learning_rate, seed, init, warmup_epochs, selection, holdout_fraction, patience, strategy,
-                  baseline, output_dir, export_dir, name, version, overwrite, tensorboard_dir,
-                  plots, verbose):
+                  learning_rate, seed, init, warmup_epochs, selection, holdout_fraction, patience,
+                  strategy, baseline, output_dir, export_dir, name, version, overwrite,
+                  tensorboard_dir, plots, verbose):
     """Train a classifier from crowd labels, evaluate it and export it.
 
     Trains on a bundled dataset (LabelMe by default) or on your files, picks
