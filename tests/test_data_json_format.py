@@ -54,3 +54,15 @@ def test_bad_labels():
         data.from_json({"0": {"w": "dog"}}, class_names=["cat"])
     with pytest.raises(data.CrowdDataError, match="object"):
         data.from_json({"0": [1, 2]})
+
+
+def test_unreadable_paths_and_non_scalar_labels_are_crowd_data_errors(tmp_path):
+    """Found by the reader fuzzing: these escaped as OSError / TypeError."""
+    from keras_crowd.data import CrowdDataError
+    from keras_crowd.data import from_json
+
+    for path in ("", "\x00", str(tmp_path / "missing.json")):
+        with pytest.raises(CrowdDataError, match="Cannot read the JSON file"):
+            from_json(path)
+    with pytest.raises(CrowdDataError, match="got a list"):
+        from_json({"t1": {"w1": [1, 2]}})

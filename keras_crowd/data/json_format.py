@@ -39,6 +39,11 @@ def _flatten(tasks):
     for task, answers in _items(tasks):
         all_tasks.append(task)
         for worker, label in _items(answers):
+            if isinstance(label, (list, tuple, dict, set)):
+                raise errors.CrowdDataError(
+                    f"Task {task!r}, worker {worker!r}: a label must be a class index or name; "
+                    f"got a {type(label).__name__}."
+                )
             task_column.append(task)
             worker_column.append(worker)
             label_column.append(label)
@@ -58,6 +63,8 @@ def _load_json(source):
             f"{name}: not valid UTF-8 text ({error.reason} at byte {error.start}).") from None
     except json.JSONDecodeError as error:
         raise errors.CrowdDataError(f"{name}: not valid JSON ({error}).") from None
+    except (OSError, ValueError) as error:  # missing file, a name with a NUL byte, ...
+        raise errors.CrowdDataError(f"Cannot read the JSON file {str(name)!r}: {error}.") from None
 
 
 def from_json(data, *, class_names=None, num_classes=None, task_ids=None, annotator_ids=None,
