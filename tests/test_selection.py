@@ -38,6 +38,41 @@ def test_split_refuses_bad_arguments():
         split_observed_labels(np.zeros(5, int))
     with pytest.raises(ValueError, match="holdout_fraction"):
         split_observed_labels(_labels(), 1.0)
+    for fold in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="fold"):
+            split_observed_labels(_labels(), 0.1, fold=fold)
+
+
+def test_folds_of_one_seed_hide_disjoint_labels_and_keep_everyone():
+    labels = _labels(seed=3)
+    observed = labels >= 0
+    hidden = []
+    for fold in range(5):
+        train, heldout = split_observed_labels(labels, 0.2, seed=9, fold=fold)
+        np.testing.assert_array_equal(np.where(train >= 0, train, heldout), labels)
+        assert np.all((train >= 0).any(axis=1)[observed.any(axis=1)])
+        assert np.all((train >= 0).any(axis=0)[observed.any(axis=0)])
+        hidden.append(heldout >= 0)
+    for i in range(5):
+        assert 0.1 * observed.sum() < hidden[i].sum() <= 0.2 * observed.sum() + 1
+        for j in range(i):
+            assert not np.any(hidden[i] & hidden[j]), (i, j)
+    # Together the five folds of 20% hide most labels (all but those given back).
+    assert np.any(hidden, axis=0).sum() > 0.8 * observed.sum()
+    # Past the last disjoint fold, the slices wrap around.
+    _, wrapped = split_observed_labels(labels, 0.2, seed=9, fold=5)
+    assert np.any((wrapped >= 0) & hidden[0])
+
+
+def test_item_folds_are_disjoint():
+    from keras_crowd.selection import split_heldout_items
+
+    labels = _labels(seed=6)
+    folds = [split_heldout_items(labels, 0.25, seed=1, fold=f) for f in range(4)]
+    for i in range(4):
+        assert 0.2 * len(labels) < folds[i].sum() < 0.3 * len(labels)
+        for j in range(i):
+            assert not np.any(folds[i] & folds[j])
 
 
 def test_heldout_nll_matches_direct_computation():

@@ -13,30 +13,57 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_crowd.data.dense import observed_triples
+
 MISSING = -1
 
 
-def _checked_split_arguments(crowd_labels, holdout_fraction):
-    """The labels as an (N, M) array, after checking both arguments."""
+def _checked_split_arguments(crowd_labels, holdout_fraction, fold):
+    """The labels as an (N, M) array, after checking the arguments."""
     crowd_labels = np.asarray(crowd_labels)
     if crowd_labels.ndim != 2:
         raise ValueError(f"crowd_labels must be (N, M); got shape {crowd_labels.shape}.")
     if not 0.0 <= holdout_fraction < 1.0:
         raise ValueError(f"holdout_fraction must be in [0, 1); got {holdout_fraction}.")
+    if isinstance(fold, bool) or not isinstance(fold, (int, np.integer)) or fold < 0:
+        raise ValueError(f"fold must be a non-negative integer; got {fold!r}.")
     return crowd_labels
 
 
-def split_observed_labels(crowd_labels, holdout_fraction=0.1, seed=None):
+def _fold_mask(num_candidates, holdout_fraction, seed, fold):
+    """Which of `num_candidates` things fold `fold` hides.
+
+    The candidates are shuffled once with `seed` and cut into consecutive
+    slices of `floor(holdout_fraction * num_candidates)`; fold `f` is slice
+    `f` (wrapping around the end), so folds `0 .. floor(1 / holdout_fraction)
+    - 1` of one seed are disjoint.
+    """
+    hide = np.zeros(num_candidates, dtype=bool)
+    size = int(holdout_fraction * num_candidates + 1e-9)
+    if size == 0:
+        return hide
+    order = np.random.default_rng(seed).permutation(num_candidates)
+    hide[order[(fold * size + np.arange(size)) % num_candidates]] = True
+    return hide
+
+
+def split_observed_labels(crowd_labels, holdout_fraction=0.1, seed=None, fold=0):
     """Hide a random fraction of the observed labels for selection.
 
-    Every item and every annotator keeps at least one training label (a
-    hidden label is given back when it was the last one), so no item is left
-    without a target and every annotator's confusion matrix is still learned.
+    The observed labels are shuffled with `seed` and cut into slices of
+    `holdout_fraction` of them; `fold` picks the slice to hide. Folds
+    `0, 1, ..., floor(1 / holdout_fraction) - 1` of one seed hide disjoint
+    labels (cross-validation: `train_crowd_classifier(ensemble_size=...)`
+    gives each member its own fold). Every item and every annotator keeps
+    at least one training label (a hidden label is given back when it was
+    the last one), so no item is left without a target and every
+    annotator's confusion matrix is still learned.
 
     Args:
         crowd_labels: `(N, M)` int labels, -1 for missing.
         holdout_fraction: Fraction of observed labels to hide, in [0, 1).
-        seed: Seed of the random choice.
+        seed: Seed of the shuffle.
+        fold: Which slice to hide (a non-negative integer).
 
     Returns:
         `(train_labels, heldout_labels)`, both `(N, M)`, -1 where absent;
@@ -45,11 +72,13 @@ def split_observed_labels(crowd_labels, holdout_fraction=0.1, seed=None):
     Example:
 
     >>> train, heldout = split_observed_labels(crowd_labels, 0.1, seed=0)
+    >>> _, other = split_observed_labels(crowd_labels, 0.1, seed=0, fold=1)
+    >>> bool(((heldout >= 0) & (other >= 0)).any())   # disjoint folds
+    False
     """
-    crowd_labels = _checked_split_arguments(crowd_labels, holdout_fraction)
-    rng = np.random.default_rng(seed)
+    crowd_labels = _checked_split_arguments(crowd_labels, holdout_fraction, fold)
     rows, cols = np.nonzero(crowd_labels != MISSING)
-    hide = rng.random(rows.size) < holdout_fraction
+    hide = _fold_mask(rows.size, holdout_fraction, seed, fold)
     for owner, count in ((rows, crowd_labels.shape[0]), (cols, crowd_labels.shape[1])):
         _give_back_last_labels(hide, owner, count)
     train = crowd_labels.copy()
@@ -59,17 +88,19 @@ def split_observed_labels(crowd_labels, holdout_fraction=0.1, seed=None):
     return train, heldout
 
 
-def split_heldout_items(crowd_labels, holdout_fraction=0.1, seed=None):
+def split_heldout_items(crowd_labels, holdout_fraction=0.1, seed=None, fold=0):
     """Choose whole items (with all their labels) to hide for selection.
 
     Unlike `split_observed_labels`, the network never sees the hidden items
     at all, so their crowd labels measure how the classifier generalises
     to new items rather than how well it memorised the ones it trained on.
+    Folds of one seed hide disjoint items, as in `split_observed_labels`.
 
     Args:
         crowd_labels: `(N, M)` int labels, -1 for missing.
         holdout_fraction: Fraction of the labelled items to hide, in [0, 1).
-        seed: Seed of the random choice.
+        seed: Seed of the shuffle.
+        fold: Which slice of the labelled items to hide.
 
     Returns:
         A boolean `(N,)` mask of the hidden items; only items with at least
@@ -81,10 +112,11 @@ def split_heldout_items(crowd_labels, holdout_fraction=0.1, seed=None):
     >>> model.fit(x[~hidden], crowd_labels[~hidden],
     ...           callbacks=[HeldOutCrowdLikelihood(x[hidden], crowd_labels[hidden])])
     """
-    crowd_labels = _checked_split_arguments(crowd_labels, holdout_fraction)
-    rng = np.random.default_rng(seed)
-    labelled = np.any(crowd_labels != MISSING, axis=1)
-    return labelled & (rng.random(crowd_labels.shape[0]) < holdout_fraction)
+    crowd_labels = _checked_split_arguments(crowd_labels, holdout_fraction, fold)
+    labelled = np.flatnonzero(np.any(crowd_labels != MISSING, axis=1))
+    hidden = np.zeros(crowd_labels.shape[0], dtype=bool)
+    hidden[labelled[_fold_mask(labelled.size, holdout_fraction, seed, fold)]] = True
+    return hidden
 
 
 def _give_back_last_labels(hide, owner, num_owners):
@@ -114,9 +146,11 @@ def heldout_label_nlls(probabilities, confusion_matrices, heldout_labels):
 
     >>> nlls = heldout_label_nlls(f.predict(x), model.confusion_matrices, heldout)
     """
-    heldout_labels = np.asarray(heldout_labels)
-    rows, cols = np.nonzero(heldout_labels != MISSING)
-    labels = heldout_labels[rows, cols]
+    return _observed_nlls(probabilities, confusion_matrices, observed_triples(heldout_labels))
+
+
+def _observed_nlls(probabilities, confusion_matrices, triples):
+    rows, cols, labels = triples
     label_rows = np.asarray(confusion_matrices)[cols, labels, :]  # (S, K)
     likelihood = np.sum(label_rows * np.asarray(probabilities)[rows], axis=1)
     return -np.log(np.clip(likelihood.astype("float64"), 1e-7, 1.0))
@@ -196,6 +230,8 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         self.best_weights = None
         self.scores = []
         self._predict_function = None
+        # The held-out (item, annotator, label) triples, found once.
+        self._triples = observed_triples(self.heldout_labels)
 
     def _predict(self):
         # A cached tf.function call is much cheaper per epoch than
@@ -228,10 +264,7 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         return self.model.confusion_matrices
 
     def on_epoch_end(self, epoch, logs=None):
-        probabilities = self._predict()
-        nlls = heldout_label_nlls(
-            probabilities, self._confusion_matrices(), self.heldout_labels
-        )
+        nlls = _observed_nlls(self._predict(), self._confusion_matrices(), self._triples)
         score = float(np.mean(nlls))
         self.scores.append(score)
         if logs is not None:
