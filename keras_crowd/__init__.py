@@ -7,6 +7,7 @@ The core pieces:
 - `CrowdModel`: a `keras.Model` that trains a backbone from crowd labels
   with `fit`, masks missing labels, is exact under `tf.distribute`, and
   exports the classifier alone for TF Serving.
+- `ClassifierEnsemble`: several trained classifiers averaged into one.
 - `keras_crowd.regularizers`: GeoCrowdNet (F), GeoCrowdNet (W) and trace.
 
 Around them: `data` (label formats), `datasets` (bundled real crowds),
@@ -34,6 +35,7 @@ from keras_crowd import simulators  # noqa: E402
 from keras_crowd import training  # noqa: E402
 from keras_crowd.export import export_classifier  # noqa: E402
 from keras_crowd.layers import CrowdLayer  # noqa: E402
+from keras_crowd.models import ClassifierEnsemble  # noqa: E402
 from keras_crowd.models import CrowdModel  # noqa: E402
 
 __version__ = "0.1.0"

@@ -1,0 +1,115 @@
+"""`ClassifierEnsemble`: several trained classifiers that predict as one."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_crowd.export.classifier_export import export_classifier
+
+
+@keras.saving.register_keras_serializable(package="keras_crowd")
+class ClassifierEnsemble(keras.Model):
+    """The mean of the class probabilities of several classifiers.
+
+    Classifiers trained from the same crowd labels with different initial
+    weights and different held-out slices (`train_crowd_classifier(...,
+    ensemble_size=E)`) make different mistakes; averaging their
+    probabilities cancels part of them. On the bundled crowds an ensemble
+    of 5 was 1-3 points more accurate than its members
+    (benchmarks/RESULTS.md).
+
+    The ensemble is itself a Keras classifier: `predict` returns `(B, K)`
+    probabilities, `export_classifier` writes one SavedModel that TF Serving
+    loads as it is, and `.keras` files round-trip.
+
+    Args:
+        members: A non-empty list of Keras models with the same input and
+            `(B, K)` probability outputs.
+        **kwargs: Base `keras.Model` arguments, such as `name`.
+
+    Example:
+
+    >>> ensemble = ClassifierEnsemble([f1, f2, f3])
+    >>> ensemble.predict(x_test)            # mean of the three members' outputs
+    >>> ensemble.export_classifier("saved_models/labelme/1")
+    """
+
+    def __init__(self, members, **kwargs):
+        super().__init__(**kwargs)
+        members = list(members)
+        if not members:
+            raise ValueError("ClassifierEnsemble needs at least one member classifier.")
+        for member in members:
+            if not isinstance(member, keras.Model):
+                raise ValueError(
+                    "Every ensemble member must be a keras.Model; got "
+                    f"{type(member).__name__}."
+                )
+        self.members = members
+        if all(member.built for member in members):
+            self.built = True
+
+    @property
+    def ensemble_size(self):
+        """The number of member classifiers."""
+        return len(self.members)
+
+    def build(self, input_shape):
+        for member in self.members:
+            if not member.built:
+                member.build(input_shape)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        outputs = [ops.cast(member(inputs, training=training), "float32")
+                   for member in self.members]
+        if len({tuple(output.shape[1:]) for output in outputs}) != 1:
+            raise ValueError(
+                "Ensemble members must all output (batch, K) probabilities with the "
+                f"same K; got shapes {[tuple(output.shape) for output in outputs]}."
+            )
+        return ops.mean(ops.stack(outputs, axis=0), axis=0)
+
+    def _input_signature(self):
+        try:
+            inputs = self.members[0].inputs
+        except (AttributeError, ValueError):
+            inputs = None
+        if not inputs or len(inputs) != 1:
+            return None
+        tensor = inputs[0]
+        return tf.TensorSpec((None,) + tuple(tensor.shape[1:]), tensor.dtype, name=tensor.name)
+
+    def export_classifier(self, path, input_signature=None, overwrite=False):
+        """Write the ensemble as one TF Serving SavedModel (see `CrowdModel`).
+
+        Args:
+            path: `<base>/<version>` directory.
+            input_signature: Optional `tf.TensorSpec` of the input; by default
+                the first member's input (name, dtype, shape).
+            overwrite: Replace an existing export at `path`.
+
+        Returns:
+            The path written.
+        """
+        spec = input_signature or self._input_signature()
+        if spec is None:
+            raise ValueError(
+                "Cannot infer the ensemble's input signature from its first member; "
+                "pass `input_signature`."
+            )
+        return export_classifier(self, path, input_signature=spec, overwrite=overwrite)
+
+    def get_config(self):
+        config = super().get_config()
+        config["members"] = [keras.saving.serialize_keras_object(m) for m in self.members]
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["members"] = [
+            keras.saving.deserialize_keras_object(member, custom_objects=custom_objects)
+            for member in config["members"]
+        ]
+        return cls(**config)

@@ -1,0 +1,77 @@
+"""ClassifierEnsemble: averaged probabilities, .keras round trip, one SavedModel."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_crowd import ClassifierEnsemble
+from keras_crowd import backbones
+from test_export import FRESH_PROCESS
+
+
+def _members(count=3, input_dim=6, num_classes=4):
+    return [backbones.mlp_classifier(input_dim, num_classes, hidden_units=8, seed=seed)
+            for seed in range(count)]
+
+
+def _features(rows=7, input_dim=6):
+    return np.random.default_rng(1).normal(size=(rows, input_dim)).astype("float32")
+
+
+def test_predicts_the_mean_of_its_members_probabilities():
+    members = _members()
+    ensemble = ClassifierEnsemble(members)
+    x = _features()
+    expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(ensemble.predict(x, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(ensemble.predict(x, verbose=0).sum(axis=1), 1.0, atol=1e-5)
+    assert ensemble.ensemble_size == 3
+    # The members differ, so the mean is not any one of them.
+    assert not np.allclose(members[0].predict(x, verbose=0), expected, atol=1e-3)
+
+
+def test_keras_file_round_trip_in_safe_mode(tmp_path):
+    ensemble = ClassifierEnsemble(_members(), name="ensemble_of_3")
+    x = _features()
+    path = tmp_path / "ensemble.keras"
+    ensemble.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(loaded, ClassifierEnsemble) and loaded.ensemble_size == 3
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), ensemble.predict(x, verbose=0),
+                               atol=1e-6)
+
+
+def test_exports_one_saved_model_served_without_keras_crowd(tmp_path):
+    ensemble = ClassifierEnsemble(_members())
+    x = _features()
+    path = ensemble.export_classifier(tmp_path / "ensemble" / "1")
+    np.save(tmp_path / "x.npy", x)
+    run = subprocess.run([sys.executable, "-c", FRESH_PROCESS, path, "features",
+                          str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    served = json.loads(run.stdout.strip().splitlines()[-1])
+    assert served["keras_crowd_imported"] is False
+    assert served["inputs"] == {"features": ["float32", [None, 6]]}
+    np.testing.assert_allclose(served["probabilities"], ensemble.predict(x, verbose=0),
+                               atol=1e-6)
+    with pytest.raises(FileExistsError):
+        ensemble.export_classifier(tmp_path / "ensemble" / "1")
+
+
+@pytest.mark.parametrize("members, message", [
+    ([], "at least one member"),
+    (["not a model"], "keras.Model"),
+])
+def test_refuses_bad_members(members, message):
+    with pytest.raises(ValueError, match=message):
+        ClassifierEnsemble(members)
+
+
+def test_members_with_different_classes_are_refused():
+    ensemble = ClassifierEnsemble(_members(1) + _members(1, num_classes=5))
+    with pytest.raises(ValueError, match="same K"):
+        ensemble.predict(_features(), verbose=0)
