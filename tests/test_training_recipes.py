@@ -88,3 +88,52 @@ def test_auto_strength_needs_a_regularized_method_and_held_out_labels(labelme):
         train_crowd_classifier(*args, strength="auto", selection="last")
     with pytest.raises(ValueError, match="'auto'"):
         train_crowd_classifier(*args, strength="large")
+
+
+def test_ensemble_averages_members_that_differ_in_seed_and_held_out_fold(labelme):
+    x, labels = labelme.x_train, labelme.crowd_labels
+    result = train_crowd_classifier(
+        x, labels, labelme.num_classes,
+        lambda seed: backbones.labelme_classifier(seed=seed), method="geocrowdnet-w",
+        strength="auto", epochs=2, batch_size=100, seed=2, ensemble_size=3,
+    )
+    assert len(result.members) == 3 and result.model is None
+    first = result.members[0]
+    # The first member chose lambda on its held-out fold; the others reuse it.
+    assert [c.strength for c in first.strength_candidates] == list(
+        STRENGTH_GRIDS["geocrowdnet-w"])
+    assert result.strength == first.strength
+    assert all(m.strength == first.strength and not m.strength_candidates
+               for m in result.members[1:])
+    assert result.strength_candidates == first.strength_candidates
+    # Different initial weights, so different classifiers ...
+    test = labelme.x_test[:50]
+    predictions = [m.classifier.predict(test, verbose=0) for m in result.members]
+    assert not np.allclose(predictions[0], predictions[1], atol=1e-3)
+    # ... whose probabilities the ensemble averages.
+    np.testing.assert_allclose(result.classifier.predict(test, verbose=0),
+                               np.mean(predictions, axis=0), atol=1e-6)
+    np.testing.assert_allclose(result.confusion_matrices,
+                               np.mean([m.confusion_matrices for m in result.members], axis=0))
+    assert result.seconds == pytest.approx(sum(m.seconds for m in result.members))
+    assert result.heldout_nll == pytest.approx(np.mean([m.heldout_nll for m in result.members]))
+    # Each member hid its own fold of the same split: disjoint held-out labels.
+    from keras_crowd.selection import split_observed_labels
+
+    hidden = [split_observed_labels(labels, 0.1, seed=2, fold=f)[1] >= 0 for f in range(3)]
+    assert [m.num_heldout_labels for m in result.members] == [int(h.sum()) for h in hidden]
+    assert not np.any(hidden[0] & hidden[1]) and not np.any(hidden[1] & hidden[2])
+
+
+def test_ensemble_needs_members_that_start_differently(labelme):
+    args = (labelme.x_train[:200], labelme.crowd_labels[:200], labelme.num_classes)
+    with pytest.raises(ValueError, match="same initial weights"):
+        train_crowd_classifier(*args, lambda: backbones.labelme_classifier(seed=0),
+                               method="ccem", epochs=1, batch_size=100, ensemble_size=2)
+    # A zero-argument backbone without fixed seeds draws from the run's seed.
+    result = train_crowd_classifier(*args, lambda: backbones.labelme_classifier(),
+                                    method="dl-mv", epochs=1, batch_size=100, ensemble_size=2)
+    assert len(result.members) == 2
+    for size in (0, 1.5, True):
+        with pytest.raises(ValueError, match="ensemble_size"):
+            train_crowd_classifier(*args, lambda seed: None, ensemble_size=size)

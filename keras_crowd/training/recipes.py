@@ -17,6 +17,7 @@ is kept (`keras_crowd.selection`).
 """
 
 import dataclasses
+import inspect
 import time
 
 import keras
@@ -25,11 +26,14 @@ import numpy as np
 from keras_crowd import regularizers
 from keras_crowd.aggregation import DawidSkene
 from keras_crowd.aggregation import MajorityVote
+from keras_crowd.models import ClassifierEnsemble
 from keras_crowd.models import CrowdModel
+from keras_crowd.models import label_validation
 from keras_crowd.selection import HeldOutCrowdLikelihood
 from keras_crowd.selection import choose_strength
 from keras_crowd.selection import split_heldout_items
 from keras_crowd.selection import split_observed_labels
+from keras_crowd.training.input_pipeline import epoch_dataset
 
 CROWD_METHODS = ("ccem", "geocrowdnet-f", "geocrowdnet-w", "trace")
 AGGREGATION_METHODS = ("dl-mv", "dl-ds")
@@ -57,6 +61,13 @@ STRENGTH_GRIDS = {
 # lambda 0.3 (72.0% test accuracy on seed 1); with lambda ramped up over
 # the first 20 epochs it held 89-91% for lambda from 0.2 to 1.0.
 DEFAULT_WARMUP_EPOCHS = 20
+# `keras-crowd train` and the accuracy benchmark average 5 classifiers: on
+# LabelMe and Music an ensemble of 5 was 1-3 points more accurate than one
+# model (benchmarks/RESULTS.md). The library function defaults to 1.
+DEFAULT_ENSEMBLE_SIZE = 5
+# Ensemble member e trains from seed + e * MEMBER_SEED_STRIDE, so that the
+# members of one seed never share initial weights with another seed's.
+MEMBER_SEED_STRIDE = 1000
 SELECTIONS = ("heldout", "last")
 HOLDOUTS = ("labels", "items")
 
@@ -83,6 +94,11 @@ class TrainingResult:
         strength_candidates: With `strength="auto"`, the
             `keras_crowd.selection.StrengthCandidate` table of every lambda
             tried; else an empty tuple.
+        members: With `ensemble_size > 1`, one `TrainingResult` per member
+            (the first one chose lambda); `classifier` is then their
+            `ClassifierEnsemble`, `model` is `None`, `confusion_matrices`
+            is the members' mean, `heldout_nll` their mean score and
+            `seconds` their total. Else an empty tuple.
     """
 
     method: str
@@ -98,6 +114,7 @@ class TrainingResult:
     history: dict
     strength: object = None
     strength_candidates: tuple = ()
+    members: tuple = ()
 
 
 def _regularizer(method, strength):
@@ -148,8 +165,9 @@ def train_crowd_classifier(
     callbacks=(),
     verbose=0,
     validation_data=None,
-    steps_per_execution=1,
+    steps_per_execution=None,
     num_standard_errors=1.0,
+    ensemble_size=1,
 ):
     """Train a classifier from crowd labels with one of `METHODS`.
 
@@ -157,9 +175,11 @@ def train_crowd_classifier(
         x: `(N, ...)` training features.
         crowd_labels: `(N, M)` int crowd labels, -1 for missing.
         num_classes: K.
-        backbone_fn: Zero-argument callable returning a fresh, uncompiled
-            classifier (`(B, K)` probabilities), e.g.
-            `lambda: keras_crowd.backbones.labelme_classifier(seed=0)`.
+        backbone_fn: Callable returning a fresh, uncompiled classifier
+            (`(B, K)` probabilities). If it takes a `seed` keyword it is
+            called with each run's seed, e.g.
+            `lambda seed: keras_crowd.backbones.labelme_classifier(seed=seed)`;
+            otherwise with no argument (after `keras.utils.set_random_seed`).
         method: One of `METHODS`.
         strength: Regularizer weight lambda (default `DEFAULT_STRENGTHS`),
             or `"auto"`: train once per lambda of `STRENGTH_GRIDS[method]`
@@ -192,8 +212,20 @@ def train_crowd_classifier(
         verbose: Keras `fit` verbosity.
         validation_data: Optional `(x, true_labels)` to log `val_accuracy`
             (for reporting only; it never influences selection).
-        steps_per_execution: Passed to `compile`.
+        steps_per_execution: Batches per call of the compiled train
+            function (`compile`); it must divide the number of batches in an
+            epoch. `None` (default): one whole epoch per call, the fastest
+            on small data (`keras_crowd.training.input_pipeline`); 1 under
+            a strategy with several replicas, where Keras 3.15 fails with
+            larger values.
         num_standard_errors: Tolerance of `strength="auto"`.
+        ensemble_size: Train this many classifiers and average their
+            probabilities (`keras_crowd.models.ClassifierEnsemble`). Member
+            `e` trains from seed `seed + 1000 * e` and hides fold `e` of the
+            held-out split (`split_observed_labels(..., fold=e)`), so that
+            together the members train on every label; with
+            `strength="auto"` the first member chooses lambda and the
+            others train with it. Costs `ensemble_size - 1` more fits.
 
     Returns:
         A `TrainingResult`.
@@ -203,7 +235,8 @@ def train_crowd_classifier(
     >>> data = keras_crowd.datasets.labelme()
     >>> result = train_crowd_classifier(
     ...     data.x_train, data.crowd_labels, data.num_classes,
-    ...     lambda: keras_crowd.backbones.labelme_classifier(seed=0))
+    ...     lambda seed: keras_crowd.backbones.labelme_classifier(seed=seed),
+    ...     strength="auto", ensemble_size=5)
     >>> result.classifier.predict(data.x_test)
     """
     if method not in METHODS:
@@ -214,19 +247,51 @@ def train_crowd_classifier(
         raise ValueError(f"Unknown holdout {holdout!r}; choose one of {HOLDOUTS}.")
     if not warmup_epochs >= 0:
         raise ValueError(f"warmup_epochs must be >= 0; got {warmup_epochs!r}.")
+    if isinstance(ensemble_size, bool) or not isinstance(ensemble_size, (int, np.integer)) \
+            or ensemble_size < 1:
+        raise ValueError(f"ensemble_size must be a positive integer; got {ensemble_size!r}.")
     crowd_labels = np.asarray(crowd_labels)
-    x_train = x_heldout = x
-    train_labels, heldout_labels = crowd_labels, None
-    if selection == "heldout" and method != "oracle":
-        if holdout == "labels":
-            train_labels, heldout_labels = split_observed_labels(
-                crowd_labels, holdout_fraction, seed=seed
-            )
-        else:
-            hidden = split_heldout_items(crowd_labels, holdout_fraction, seed=seed)
-            train_labels, heldout_labels = crowd_labels[~hidden], crowd_labels[hidden]
-            x_train, x_heldout = x[~hidden], x[hidden]
+    strength = _checked_strength(method, strength, selection == "heldout" and method != "oracle")
+    build_classifier = _classifier_builder(backbone_fn)
+    fit_options = dict(
+        num_annotators=crowd_labels.shape[1], num_classes=num_classes, epochs=epochs,
+        batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
+        confusion_initializer=confusion_initializer, warmup_epochs=warmup_epochs,
+        patience=patience, true_labels=true_labels, strategy=strategy, callbacks=callbacks,
+        verbose=verbose, validation_data=validation_data,
+        steps_per_execution=steps_per_execution,
+    )
+    members = []
+    first_weights = []
+    for member in range(int(ensemble_size)):
+        member_seed = seed + MEMBER_SEED_STRIDE * member
 
+        def member_classifier(member=member, member_seed=member_seed):
+            classifier = build_classifier(member_seed)
+            weights = classifier.get_weights()
+            if member == 0 and not first_weights:
+                first_weights.extend(weights)
+            elif member > 0 and _same_weights(weights, first_weights):
+                raise ValueError(
+                    "backbone_fn built the same initial weights for two ensemble members, so "
+                    "the ensemble would be one model repeated. Let it take the seed: "
+                    "backbone_fn=lambda seed: labelme_classifier(seed=seed)."
+                )
+            return classifier
+
+        members.append(_train_member(
+            method, strength if member == 0 else members[0].strength, x, crowd_labels,
+            member_classifier, selection=selection, holdout=holdout,
+            holdout_fraction=holdout_fraction, split_seed=seed, fold=member,
+            member_seed=member_seed, num_standard_errors=num_standard_errors, **fit_options,
+        ))
+    if ensemble_size == 1:
+        return members[0]
+    return _ensemble_result(members)
+
+
+def _checked_strength(method, strength, heldout):
+    """The lambda to train with: a float, `None`, or `"auto"` (checked)."""
     if isinstance(strength, str):
         if strength != "auto":
             raise ValueError(f"strength must be a number, None or 'auto'; got {strength!r}.")
@@ -235,24 +300,53 @@ def train_crowd_classifier(
                 f"strength='auto' chooses a regularizer weight; {method} has none. Use one of "
                 f"{', '.join(STRENGTH_GRIDS)}."
             )
-        if heldout_labels is None:
+        if not heldout:
             raise ValueError("strength='auto' scores each lambda on held-out crowd labels; "
                              "it needs selection='heldout'.")
-    elif method in STRENGTH_GRIDS:
-        strength = DEFAULT_STRENGTHS[method] if strength is None else float(strength)
-    else:
-        strength = None
+        return strength
+    if method in STRENGTH_GRIDS:
+        return DEFAULT_STRENGTHS[method] if strength is None else float(strength)
+    return None
+
+
+def _classifier_builder(backbone_fn):
+    """`build(seed)` from a `backbone_fn` that takes a `seed` keyword or nothing."""
+    try:
+        takes_seed = "seed" in inspect.signature(backbone_fn).parameters
+    except (TypeError, ValueError):
+        takes_seed = False
+    if takes_seed:
+        return lambda seed: backbone_fn(seed=seed)
+    return lambda seed: backbone_fn()
+
+
+def _same_weights(weights, reference):
+    return len(weights) == len(reference) and all(
+        np.shape(a) == np.shape(b) and np.array_equal(a, b) for a, b in zip(weights, reference)
+    )
+
+
+def _train_member(method, strength, x, crowd_labels, build_classifier, *, selection, holdout,
+                  holdout_fraction, split_seed, fold, member_seed, num_standard_errors,
+                  **fit_options):
+    """One classifier: its held-out fold, its lambda (one fit per candidate if
+    `"auto"`) and its training run."""
+    x_train = x_heldout = x
+    train_labels, heldout_labels = crowd_labels, None
+    if selection == "heldout" and method != "oracle":
+        if holdout == "labels":
+            train_labels, heldout_labels = split_observed_labels(
+                crowd_labels, holdout_fraction, seed=split_seed, fold=fold
+            )
+        else:
+            hidden = split_heldout_items(crowd_labels, holdout_fraction, seed=split_seed,
+                                         fold=fold)
+            train_labels, heldout_labels = crowd_labels[~hidden], crowd_labels[hidden]
+            x_train, x_heldout = x[~hidden], x[hidden]
 
     def fit(value):
-        return _fit_and_select(
-            method, value, x_train, train_labels, x_heldout, heldout_labels,
-            crowd_labels.shape[1], num_classes, backbone_fn, epochs=epochs,
-            batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
-            confusion_initializer=confusion_initializer, warmup_epochs=warmup_epochs,
-            patience=patience, seed=seed, true_labels=true_labels, strategy=strategy,
-            callbacks=callbacks, verbose=verbose, validation_data=validation_data,
-            steps_per_execution=steps_per_execution,
-        )
+        return _fit_and_select(method, value, x_train, train_labels, x_heldout, heldout_labels,
+                               build_classifier, seed=member_seed, **fit_options)
 
     if strength != "auto":
         return fit(strength)[0]
@@ -269,8 +363,24 @@ def train_crowd_classifier(
     )
 
 
+def _ensemble_result(members):
+    """One `TrainingResult` for the averaged members (the first one's lambda)."""
+    first = members[0]
+    matrices = [m.confusion_matrices for m in members if m.confusion_matrices is not None]
+    return dataclasses.replace(
+        first,
+        classifier=ClassifierEnsemble([m.classifier for m in members],
+                                      name=f"ensemble_of_{len(members)}"),
+        model=None,
+        confusion_matrices=np.mean(matrices, axis=0) if matrices else None,
+        heldout_nll=float(np.mean([m.heldout_nll for m in members])),
+        seconds=sum(m.seconds for m in members),
+        members=tuple(members),
+    )
+
+
 def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_labels,
-                    num_annotators, num_classes, backbone_fn, *, epochs, batch_size,
+                    build_classifier, *, num_annotators, num_classes, epochs, batch_size,
                     learning_rate, weight_decay, confusion_initializer, warmup_epochs,
                     patience, seed, true_labels, strategy, callbacks, verbose,
                     validation_data, steps_per_execution):
@@ -279,14 +389,15 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
     keras.utils.set_random_seed(seed)
     scope = strategy.scope() if strategy is not None else _null_scope()
     noise_model = None
+    steps_per_epoch = -(-len(x_train) // batch_size)
+    steps_per_execution = _steps_per_execution(steps_per_execution, steps_per_epoch, strategy)
     with scope:
-        classifier = backbone_fn()
+        classifier = build_classifier()
         optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
         if method in CROWD_METHODS:
             init = confusion_initializer
             if isinstance(init, str) and init == "dawid_skene":
                 init = DawidSkene(num_classes=num_classes).fit(train_labels).confusion_matrices_
-            steps_per_epoch = -(-len(train_labels) // batch_size)
             model = CrowdModel(
                 classifier, num_annotators,
                 regularizer=_regularizer(method, strength),
@@ -294,6 +405,10 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
                 regularization_warmup_steps=int(warmup_epochs) * steps_per_epoch,
             )
             model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
+            # fit() checks arrays itself, but here it gets a tf.data pipeline.
+            label_validation.validate_features(
+                x_train, label_validation.validate_crowd_labels(
+                    train_labels, num_annotators, model.num_classes))
             targets = train_labels
         else:
             targets, noise_model = _targets(method, train_labels, num_classes, true_labels)
@@ -312,9 +427,10 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
             x_heldout, heldout_labels, confusion_matrices=noise_model, patience=patience
         )
         all_callbacks.insert(0, selector)
+    dataset, _ = epoch_dataset(x_train, targets, batch_size, seed=seed)
     history = model.fit(
-        x_train, targets, batch_size=batch_size, epochs=epochs, verbose=verbose,
-        callbacks=all_callbacks, validation_data=validation_data,
+        dataset, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+        callbacks=all_callbacks, validation_data=validation_data, shuffle=False,
     )
     seconds = time.perf_counter() - start
     epochs_run = len(history.history.get("loss", []))
@@ -337,6 +453,31 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
         strength=strength,
     )
     return result, selector.best_label_nlls if selector else None
+
+
+def _steps_per_execution(steps_per_execution, steps_per_epoch, strategy):
+    """Batches per compiled call: a divisor of the epoch, `None` for all of it.
+
+    Under a strategy with several replicas `None` means 1: there, Keras 3.15
+    on TensorFlow 2.21 fails with "You must feed a value for placeholder
+    tensor" as soon as `steps_per_execution > 1`, even for a plain Keras
+    classifier (seen with MirroredStrategy on two logical CPUs).
+    """
+    if steps_per_execution is None:
+        if strategy is not None and strategy.num_replicas_in_sync > 1:
+            return 1
+        return steps_per_epoch
+    if (
+        isinstance(steps_per_execution, bool)
+        or not isinstance(steps_per_execution, (int, np.integer))
+        or steps_per_execution < 1
+        or steps_per_epoch % steps_per_execution
+    ):
+        raise ValueError(
+            "steps_per_execution must be None (one epoch per call) or a positive integer "
+            f"dividing the {steps_per_epoch} batches of an epoch; got {steps_per_execution!r}."
+        )
+    return int(steps_per_execution)
 
 
 class _null_scope:

@@ -1,0 +1,75 @@
+"""The input pipeline of the training recipes: whole epochs, few Python calls.
+
+Keras `fit` on numpy arrays builds a fresh `tf.data` iterator every epoch
+and calls the compiled train function once per batch. On the small crowd
+datasets (LabelMe: 10 batches an epoch; Music: 11) those fixed costs are
+most of the run time: a 100-epoch Music run spent 8 s in `fit`, against
+2-3 s for the GeoCrowdNet authors' PyTorch loop. `epoch_dataset` keeps the
+same epochs (every item once per epoch, reshuffled each epoch, the last
+batch partial) in one endless pipeline, so that `fit` keeps a single
+iterator and can run a whole epoch per call
+(`steps_per_execution=steps_per_epoch`).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+
+def epoch_dataset(x, targets, batch_size, seed=None):
+    """An endless dataset of shuffled epochs, and the steps in one epoch.
+
+    Epoch `e` visits the items in the order of a permutation drawn from the
+    stateless seed `(seed, e)`, so every iterator over the dataset sees the
+    same batches, however many iterators were made before it (a peek at the
+    first batch does not shift the order, and a `MirroredStrategy` run sees
+    the batches of a one-device run).
+
+    Args:
+        x: `(N, ...)` features (a numpy array).
+        targets: `(N, ...)` targets: crowd labels or class probabilities.
+        batch_size: Items per batch.
+        seed: Seed of the epochs' orders (an integer; `None` draws one).
+
+    Returns:
+        `(dataset, steps_per_epoch)`: pass both to `model.fit(dataset,
+        steps_per_epoch=steps_per_epoch, ...)`. Each run of
+        `steps_per_epoch = ceil(N / batch_size)` batches is one epoch: a
+        permutation of the N items, the last batch holding the remainder.
+
+    Example:
+
+    >>> dataset, steps = epoch_dataset(x, crowd_labels, batch_size=64, seed=0)
+    >>> model.fit(dataset, steps_per_epoch=steps, epochs=100)
+    """
+    x = np.asarray(x)
+    targets = np.asarray(targets)
+    if len(x) != len(targets):
+        raise ValueError(
+            f"Features and targets have different numbers of rows: {len(x)} and "
+            f"{len(targets)}."
+        )
+    num_items = len(x)
+    if num_items == 0:
+        raise ValueError("Cannot train on an empty dataset (0 rows).")
+    batch_size = int(batch_size)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31 - 1))
+    steps_per_epoch = -(-num_items // batch_size)
+    features, labels = tf.constant(x), tf.constant(targets)
+
+    def epoch_batches(epoch):
+        noise = tf.random.stateless_uniform(
+            [num_items], seed=tf.stack([tf.constant(int(seed), tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(tf.argsort(noise)).batch(batch_size)
+
+    dataset = (
+        tf.data.Dataset.counter()
+        .flat_map(epoch_batches)
+        .map(lambda index: (tf.gather(features, index), tf.gather(labels, index)),
+             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return dataset, steps_per_epoch
