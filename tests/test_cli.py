@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from keras_crowd.cli import main
 from keras_crowd.cli import inputs
 from keras_crowd.cli import strategies
+from keras_crowd.training import DEFAULT_ENSEMBLE_SIZE
 from keras_crowd.training import DEFAULT_METHOD
 from keras_crowd.training import STRENGTH_GRIDS
 
@@ -87,6 +88,30 @@ def test_train_reports_exports_and_draws(music_run):
     assert labels["heldout"] > 0
     assert 0.0 <= report["result"]["test_accuracy"] <= 1.0
     assert 1 <= report["result"]["selected_epoch"] <= 2
+    # An ensemble of DEFAULT_ENSEMBLE_SIZE classifiers by default: the
+    # averaged classifier in model.keras, each member's CrowdModel beside it.
+    size = report["settings"]["ensemble_size"]
+    assert size == DEFAULT_ENSEMBLE_SIZE > 1
+    assert len(report["result"]["member_selected_epochs"]) == size
+    assert report["model_kind"] == f"ClassifierEnsemble of {size}"
+    assert f"mean of {size} classifiers" in output
+    metadata = json.loads((root / "run" / "crowd_metadata.json").read_text())
+    assert metadata["ensemble_members"] == [f"member_{i}.keras" for i in range(size)]
+    assert report["artifacts"]["members"] == [
+        str(root / "run" / name) for name in metadata["ensemble_members"]]
+    import keras
+
+    ensemble = keras.saving.load_model(root / "run" / "model.keras", safe_mode=True)
+    assert type(ensemble).__name__ == "ClassifierEnsemble" and ensemble.ensemble_size == size
+    members = [keras.saving.load_model(root / "run" / name, safe_mode=True)
+               for name in metadata["ensemble_members"]]
+    x = np.random.default_rng(0).normal(size=(5, 124)).astype("float32")
+    np.testing.assert_allclose(
+        ensemble.predict(x, verbose=0),
+        np.mean([m.predict(x, verbose=0) for m in members], axis=0), atol=1e-6)
+    np.testing.assert_allclose(
+        np.load(root / "run" / "confusion_matrices.npy"),
+        np.mean([m.confusion_matrices for m in members], axis=0), atol=1e-6)
     assert report["baseline"]["method"] == "dl-mv"
     assert 0.0 <= report["baseline"]["test_accuracy"] <= 1.0
     assert set(report["timings_seconds"]) >= {"train", "baseline", "total"}
@@ -191,6 +216,15 @@ def test_report_draws_pictures_and_text(music_run, tmp_path):
     result = invoke("report", root / "run" / "model.keras", "--dataset", "music",
                     "--output-dir", tmp_path, "--individual", 2)
     assert result.exit_code == 0, result.output
+    # The ensemble run's report shows its members' mean confusion matrices.
+    from keras_crowd.cli.annotator_report import summarize_annotators
+
+    music = inputs.load_bundled("music")
+    expected = summarize_annotators(np.load(root / "run" / "confusion_matrices.npy"),
+                                    crowd=music.crowd, true_labels=music.y_train)
+    summary = pd.read_csv(tmp_path / "annotator_summary.csv", index_col=0)
+    np.testing.assert_allclose(summary["estimated_accuracy"], expected["estimated_accuracy"],
+                               atol=1e-5)
     pictures = sorted(p.name for p in tmp_path.glob("*.png"))
     assert len(pictures) == 4 and "confusion_matrices.png" in pictures
     for picture in tmp_path.glob("*.png"):
@@ -323,7 +357,7 @@ def test_console_script_help_and_tiny_train(tmp_path):
     assert "Examples:" in help_run.stdout and "train" in help_run.stdout
     train_run = subprocess.run(
         cli_command() + ["train", "--dataset", "music", "--epochs", "2", "--no-baseline",
-                         "--no-plots", "--strategy", "mirrored",
+                         "--no-plots", "--strategy", "mirrored", "--ensemble-size", "1",
                          "--output-dir", str(tmp_path / "run"),
                          "--export-dir", str(tmp_path / "models")],
         capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
@@ -333,6 +367,7 @@ def test_console_script_help_and_tiny_train(tmp_path):
     assert (tmp_path / "models" / "music" / "1" / "saved_model.pb").is_file()
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["result"]["epochs_run"] == 2
+    assert report["model_kind"] == "CrowdModel" and not report["artifacts"].get("members")
     assert report["settings"]["strategy"] == "mirrored"
     assert report["settings"]["num_replicas"] >= 1
 

@@ -14,13 +14,18 @@ from keras_crowd.cli.annotator_report import write_annotator_report
 SHOWN_ANNOTATORS = 10
 
 
-def _learned_confusions(model, path):
-    if not hasattr(model, "confusion_matrices"):
+def _learned_confusions(model, path, metadata):
+    """The model's confusion matrices; for an ensemble run, its members' mean."""
+    if hasattr(model, "confusion_matrices"):
+        return np.asarray(model.confusion_matrices)
+    members = metadata.get("ensemble_members") or []
+    if not members:
         raise ValueError(
             f"{path} is a plain classifier (a dl-mv/dl-ds run) with no learned confusion "
             "matrices; report needs a CrowdModel."
         )
-    return np.asarray(model.confusion_matrices)
+    return np.mean([_learned_confusions(models.load_keras_model(path.parent / name),
+                                        path.parent / name, {}) for name in members], axis=0)
 
 
 @click.command(
@@ -48,15 +53,15 @@ def report_command(model, labels, dataset, class_names, output_dir, individual):
     """Draw the confusion matrices and annotator reliability of a CrowdModel.
 
     MODEL is a .keras CrowdModel saved by `keras-crowd train` (or its run
-    folder). Writes confusion_matrices.png, confusion_<annotator>.png,
+    folder; for an ensemble run, the mean of its members' matrices). Writes confusion_matrices.png, confusion_<annotator>.png,
     annotator_reliability.png, confusion_matrices.txt and
     annotator_summary.{txt,csv}.
     """
     if labels is not None and dataset is not None:
         raise click.UsageError("Give --labels or --dataset, not both.")
     path = models.keras_model_path(model)
-    matrices = _learned_confusions(models.load_keras_model(path), path)
     metadata = models.run_metadata(path)
+    matrices = _learned_confusions(models.load_keras_model(path), path, metadata)
     names = class_names or metadata.get("class_names")
     crowd, truth = None, None
     if dataset is not None:

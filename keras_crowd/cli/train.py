@@ -25,6 +25,7 @@ from keras_crowd.cli import strategies
 from keras_crowd.cli.annotator_report import summarize_annotators
 from keras_crowd.cli.annotator_report import write_annotator_report
 from keras_crowd.metrics import aggregation_accuracy
+from keras_crowd.training import DEFAULT_ENSEMBLE_SIZE
 from keras_crowd.training import DEFAULT_METHOD
 from keras_crowd.training import DEFAULT_STRENGTHS
 from keras_crowd.training import METHODS
@@ -44,6 +45,7 @@ BASELINE_DESCRIPTION = (
 INITIALIZERS = ("identity", "diagonally_dominant", "dawid_skene")
 DEFAULT_DATASET = "labelme"
 MODEL_FILE = "model.keras"
+MEMBER_MODEL_FILE = "member_{index}.keras"
 METADATA_FILE = "crowd_metadata.json"
 REPORT_FILE = "report.json"
 # The recipe's own defaults, so the CLI follows the library when they change.
@@ -54,15 +56,15 @@ RECIPE_DEFAULTS = {
 }
 
 
-def backbone_factory(data, seed):
+def backbone_factory(data):
     """The classifier to train: the authors' one for a bundled dataset, else an MLP.
 
     Args:
         data: The `inputs.CrowdData`.
-        seed: Seed of the initial weights.
 
     Returns:
-        A zero-argument callable building a fresh classifier.
+        A callable `backbone_fn(seed)` building a fresh classifier with
+        initial weights drawn from `seed`.
     """
     from keras_crowd import backbones
 
@@ -70,7 +72,7 @@ def backbone_factory(data, seed):
     builder = builders.get(data.name) if data.source == "bundled" else None
     builder = builder or backbones.mlp_classifier
     input_dim, num_classes = data.x.shape[1], data.num_classes
-    return lambda: builder(input_dim, num_classes, seed=seed)
+    return lambda seed: builder(input_dim, num_classes, seed=seed)
 
 
 def regularizer_strength(method, strength, selection):
@@ -157,12 +159,25 @@ def _save_run_files(output_dir, result, data, settings):
     with atomic_path(model_path) as temporary:
         model.save(temporary)
     files = {"model": str(model_path)}
+    # An ensemble's model.keras is the averaged classifier; each member's
+    # CrowdModel is kept beside it (for its confusion matrices, or to resume).
+    member_files = []
+    for index, member in enumerate(result.members):
+        if member.model is None:
+            continue
+        member_path = output_dir / MEMBER_MODEL_FILE.format(index=index)
+        with atomic_path(member_path) as temporary:
+            member.model.save(temporary)
+        member_files.append(member_path.name)
+    if member_files:
+        files["members"] = [str(output_dir / name) for name in member_files]
     common.write_json({
         "dataset": data.name,
         "method": settings["method"],
         "class_names": list(data.crowd.class_names),
         "annotator_ids": list(data.crowd.annotator_ids),
-        "model_kind": "CrowdModel" if result.model is not None else "classifier",
+        "model_kind": _model_kind(result),
+        "ensemble_members": member_files,
     }, output_dir / METADATA_FILE)
     files["metadata"] = str(output_dir / METADATA_FILE)
     if result.confusion_matrices is not None:
@@ -176,6 +191,12 @@ def _save_run_files(output_dir, result, data, settings):
     return files
 
 
+def _model_kind(result):
+    if result.members:
+        return f"ClassifierEnsemble of {len(result.members)}"
+    return "CrowdModel" if result.model is not None else "classifier"
+
+
 def _annotator_pictures(output_dir, result, data, method):
     """The annotator report files, from the learned (or Dawid-Skene) matrices."""
     if result.confusion_matrices is None:
@@ -184,6 +205,8 @@ def _annotator_pictures(output_dir, result, data, method):
     summary = summarize_annotators(result.confusion_matrices, crowd=data.crowd,
                                    class_prior=prior, true_labels=data.y_train)
     source = "learned" if method in CROWD_METHODS else "Dawid-Skene"
+    if len(result.members) > 1:
+        source += f", mean of {len(result.members)} members"
     files = write_annotator_report(output_dir, result.confusion_matrices, summary,
                                    class_names=data.crowd.class_names,
                                    title=f"{data.name}, {method} ({source})")
@@ -200,6 +223,7 @@ def _train(data, method, settings, backbone_fn, strategy, callbacks, verbose):
         selection=settings["selection"],
         holdout_fraction=settings["holdout_fraction"], patience=settings["patience"],
         seed=settings["seed"], strategy=strategy, callbacks=callbacks, verbose=verbose,
+        ensemble_size=settings["ensemble_size"],
     )
 
 
@@ -218,6 +242,9 @@ def _summary_rows(report):
                                "by held-out crowd labels)"))
     else:
         rows.append(("method", f"{report['method']} (lambda={strength:g})"))
+    if settings["ensemble_size"] > 1:
+        rows.append(("ensemble", f"mean of {settings['ensemble_size']} classifiers (seeds "
+                                 f"and held-out folds differ)"))
     if result["test_accuracy"] is not None:
         rows.append(("test accuracy", f"{result['test_accuracy']:.4f} "
                                       f"({report['dataset']['num_test_items']} test items)"))
@@ -232,7 +259,8 @@ def _summary_rows(report):
                                              "correct on the training items"))
     rows.append(("labels", f"{labels['total']} total: {labels['training']} for training, "
                            f"{labels['heldout']} held out for selection"))
-    rows.append(("selected epoch", f"{result['selected_epoch']} of {result['epochs_run']} "
+    epochs = result.get("member_selected_epochs") or [result["selected_epoch"]]
+    rows.append(("selected epoch", f"{', '.join(map(str, epochs))} of {result['epochs_run']} "
                                    f"(selection: {settings['selection']})"))
     rows.append(("time", f"{timings['total']:.1f} s (training {timings['train']:.1f} s"
                          + (f", baseline {timings['baseline']:.1f} s"
@@ -241,6 +269,9 @@ def _summary_rows(report):
     rows.append(("exported classifier", artifacts["export"]))
     rows.append(("CrowdModel" if report["model_kind"] == "CrowdModel" else "model",
                  artifacts["model"]))
+    if artifacts.get("members"):
+        rows.append(("member CrowdModels", f"{len(artifacts['members'])} beside it "
+                                           f"({pathlib.Path(artifacts['members'][0]).name}, ...)"))
     rows.append(("report", artifacts["report"]))
     if artifacts.get("confusion_grid"):
         rows.append(("pictures", f"{artifacts['confusion_grid']}, {artifacts['reliability']}"))
@@ -251,7 +282,8 @@ def _summary_rows(report):
     "train",
     short_help="Train, evaluate and export a classifier from crowd labels.",
     epilog=common.examples_epilog(
-        "keras-crowd train                      # LabelMe, default method: ~30 s",
+        "keras-crowd train                      # LabelMe, default method",
+        "keras-crowd train --ensemble-size 1 --lambda 0.1   # one model, one run",
         "keras-crowd train --dataset music --method geocrowdnet-f --lambda 1e-3",
         "keras-crowd train --features x.npy --labels answers.csv \\",
         "    --test-features x_test.npy --test-labels y_test.npy --name mymodel",
@@ -284,6 +316,10 @@ def _summary_rows(report):
                    "held-out crowd-label likelihood is within one standard error of the best "
                    "[default: auto with --selection heldout, else "
                    "keras_crowd.training.DEFAULT_STRENGTHS for the method].")
+@click.option("--ensemble-size", type=click.IntRange(min=1), default=DEFAULT_ENSEMBLE_SIZE,
+              show_default=True,
+              help="Train this many classifiers (other seeds, other held-out folds) and export "
+                   "their average; 1 trains a single model.")
 @click.option("--epochs", type=click.IntRange(min=1), default=RECIPE_DEFAULTS["epochs"],
               show_default=True, help="Maximum number of epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1),
@@ -328,7 +364,8 @@ def _summary_rows(report):
                    "[default: 1 on a terminal, else 2].")
 @common.cli_errors
 def train_command(dataset, features, labels, test_features, test_labels, task_ids,
-                  class_names, num_classes, duplicates, method, strength, epochs, batch_size,
+                  class_names, num_classes, duplicates, method, strength, ensemble_size, epochs,
+                  batch_size,
                   learning_rate, seed, init, warmup_epochs, selection, holdout_fraction, patience,
                   strategy, baseline, output_dir, export_dir, name, version, overwrite,
                   tensorboard_dir, plots, verbose):
@@ -375,9 +412,10 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
         "holdout_fraction": holdout_fraction if selection == "heldout" else None,
         "patience": patience, "seed": seed, "strategy": strategy,
         "num_replicas": strategies.num_replicas(distribution),
+        "ensemble_size": ensemble_size,
     }
     verbose = _verbosity(verbose)
-    backbone_fn = backbone_factory(data, seed)
+    backbone_fn = backbone_factory(data)
     crowd = data.crowd
     click.echo(f"Training {method} on {data.name}: {crowd.num_items} items, "
                f"{crowd.num_annotators} annotators, {crowd.num_classes} classes, "
@@ -435,7 +473,7 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
             "num_test_items": None if data.y_test is None else int(len(data.y_test)),
         },
         "method": method,
-        "model_kind": "CrowdModel" if result.model is not None else "classifier",
+        "model_kind": _model_kind(result),
         "confusion_matrices": (None if result.confusion_matrices is None else
                                "learned" if method in CROWD_METHODS else "Dawid-Skene"),
         "settings": settings,
@@ -448,6 +486,7 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
             "heldout_crowd_nll": result.heldout_nll,
             "strength": result.strength,
             "strength_candidates": [dataclasses.asdict(c) for c in result.strength_candidates],
+            "member_selected_epochs": [m.selected_epoch for m in result.members],
         },
         "baseline": baseline_report,
         "majority_vote_label_accuracy": _majority_vote_label_accuracy(data),
