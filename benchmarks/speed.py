@@ -5,16 +5,22 @@ this times, alternating in one process (the machines are noisy, so only
 ratios measured side by side are reported):
 
 - an epoch of CrowdModel (CCEM, GeoCrowdNet-F, GeoCrowdNet-W) against an
-  epoch of the same backbone fit on majority-vote labels (goal: <= 1.2);
-- the F and W terms against CCEM (goal: <= 1.1);
+  epoch of the same backbone fit on majority-vote labels (goal: <= 1.2), and
+  the F and W terms against CCEM (goal: <= 1.1), each with two input
+  pipelines: Keras's own over numpy arrays (one compiled call per batch,
+  a new iterator per epoch) and `keras_crowd.training.epoch_dataset` with
+  one compiled call per epoch (what `train_crowd_classifier` uses);
 - a whole 100-epoch CCEM run under training options that cut per-step
-  overhead: `steps_per_execution`, `jit_compile`, a cached `tf.data`
-  pipeline. (The authors' PyTorch code, 1 thread: LabelMe CCEM ~9.7 s,
-  Music ~2-3 s for 100 epochs.)
+  overhead: `steps_per_execution`, `jit_compile`, the whole-epoch pipeline,
+  and the recipe itself with and without the per-epoch held-out selection
+  callback. (The authors' PyTorch code, 1 thread: LabelMe CCEM ~9.7 s,
+  Music ~2-3 s for 100 epochs; `--threads 1` runs TensorFlow on one thread
+  too.)
 
 Usage:
-    python benchmarks/speed.py            # full
-    python benchmarks/speed.py --quick    # smoke test
+    python benchmarks/speed.py                 # full
+    python benchmarks/speed.py --threads 1     # one intra- and inter-op thread
+    python benchmarks/speed.py --quick         # smoke test
 """
 
 import argparse
@@ -32,6 +38,8 @@ from keras_crowd import backbones  # noqa: E402
 from keras_crowd import datasets  # noqa: E402
 from keras_crowd import regularizers  # noqa: E402
 from keras_crowd.aggregation import MajorityVote  # noqa: E402
+from keras_crowd.training import epoch_dataset  # noqa: E402
+from keras_crowd.training import train_crowd_classifier  # noqa: E402
 
 PROBLEMS = {
     "labelme": (datasets.labelme, backbones.labelme_classifier, 100),
@@ -42,6 +50,7 @@ VARIANTS = {
     "geocrowdnet-f": lambda: regularizers.GeoCrowdNetF(0.01),
     "geocrowdnet-w": lambda: regularizers.GeoCrowdNetW(0.01),
 }
+PIPELINES = ("numpy fit", "epoch_dataset")
 
 
 def _build(kind, backbone_fn, num_annotators, compile_options):
@@ -56,62 +65,103 @@ def _build(kind, backbone_fn, num_annotators, compile_options):
     return model
 
 
-def _epoch_seconds(model, x, y, batch_size, epochs):
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0)
-    return (time.perf_counter() - start) / epochs
+class _Trainer:
+    """One model and one input pipeline; `epochs(n)` times n epochs of `fit`."""
+
+    def __init__(self, kind, pipeline, problem, data, targets):
+        _, backbone_fn, batch_size = problem
+        self.x, self.y, self.batch_size = data.x_train, targets, batch_size
+        self.dataset, self.steps = None, None
+        options = {}
+        if pipeline == "epoch_dataset":
+            self.dataset, self.steps = epoch_dataset(self.x, self.y, batch_size, seed=0)
+            options = {"steps_per_execution": self.steps}
+        self.model = _build(kind, backbone_fn, data.num_annotators, options)
+        self.epochs(1)  # trace
+
+    def epochs(self, count):
+        start = time.perf_counter()
+        if self.dataset is None:
+            self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=count, verbose=0)
+        else:
+            self.model.fit(self.dataset, steps_per_epoch=self.steps, epochs=count, verbose=0,
+                           shuffle=False)
+        return (time.perf_counter() - start) / count
 
 
 def epoch_ratios(name, repeats, epochs):
-    load, backbone_fn, batch_size = PROBLEMS[name]
-    data = load()
+    problem = PROBLEMS[name]
+    data = problem[0]()
     mv = MajorityVote(num_classes=data.num_classes).fit(data.crowd_labels).labels_
-    models = {kind: _build(kind, backbone_fn, data.num_annotators, {})
-              for kind in ["mv", *VARIANTS]}
-    targets = {kind: (mv if kind == "mv" else data.crowd_labels) for kind in models}
-    for kind, model in models.items():
-        _epoch_seconds(model, data.x_train, targets[kind], batch_size, 1)  # trace
-    times = {kind: [] for kind in models}
-    for _ in range(repeats):
-        for kind, model in models.items():
-            times[kind].append(_epoch_seconds(model, data.x_train, targets[kind], batch_size, epochs))
-    median = {kind: statistics.median(values) for kind, values in times.items()}
-    print(f"\n{name}: median seconds per epoch over {repeats} alternating repeats of {epochs} epochs")
-    for kind in VARIANTS:
-        print(f"  {kind:14s} {1e3 * median[kind]:7.1f} ms/epoch   vs MV backbone "
-              f"{median[kind] / median['mv']:5.2f}x   vs CCEM {median[kind] / median['ccem']:5.2f}x")
-    print(f"  {'mv backbone':14s} {1e3 * median['mv']:7.1f} ms/epoch")
+    for pipeline in PIPELINES:
+        trainers = {kind: _Trainer(kind, pipeline, problem, data,
+                                   mv if kind == "mv" else data.crowd_labels)
+                    for kind in ["mv", *VARIANTS]}
+        times = {kind: [] for kind in trainers}
+        for _ in range(repeats):
+            for kind, trainer in trainers.items():
+                times[kind].append(trainer.epochs(epochs))
+        median = {kind: statistics.median(values) for kind, values in times.items()}
+        print(f"\n{name}, {pipeline}: median seconds per epoch over {repeats} alternating "
+              f"repeats of {epochs} epochs")
+        for kind in VARIANTS:
+            print(f"  {kind:14s} {1e3 * median[kind]:7.1f} ms/epoch   vs MV backbone "
+                  f"{median[kind] / median['mv']:5.2f}x   vs CCEM "
+                  f"{median[kind] / median['ccem']:5.2f}x")
+        print(f"  {'mv backbone':14s} {1e3 * median['mv']:7.1f} ms/epoch", flush=True)
+
+
+def _recipe_run(data, backbone_fn, batch_size, epochs, selection):
+    result = train_crowd_classifier(
+        data.x_train, data.crowd_labels, data.num_classes,
+        lambda seed: backbone_fn(seed=seed), method="ccem", epochs=epochs,
+        batch_size=batch_size, selection=selection, seed=0)
+    return result.seconds
 
 
 def whole_run_options(name, epochs):
     load, backbone_fn, batch_size = PROBLEMS[name]
     data = load()
-    options = {
-        "default fit": ({}, False),
-        "steps_per_execution=10": ({"steps_per_execution": 10}, False),
-        "steps_per_execution=50": ({"steps_per_execution": 50}, False),
-        "jit_compile=True": ({"jit_compile": True}, False),
-        "cached tf.data + spe=10": ({"steps_per_execution": 10}, True),
-    }
-    print(f"\n{name}: {epochs}-epoch CCEM run, batch {batch_size} (includes tracing)")
-    for label, (compile_options, use_dataset) in options.items():
+    print(f"\n{name}: {epochs}-epoch CCEM run, batch {batch_size} (tracing included)")
+
+    def keras_fit(compile_options, pipeline="numpy fit"):
         model = _build("ccem", backbone_fn, data.num_annotators, compile_options)
         start = time.perf_counter()
-        if use_dataset:
-            dataset = tf.data.Dataset.from_tensor_slices((data.x_train, data.crowd_labels))
-            dataset = dataset.cache().shuffle(len(data.x_train), seed=0).batch(batch_size)
-            model.fit(dataset.prefetch(2), epochs=epochs, verbose=0)
+        if pipeline == "numpy fit":
+            model.fit(data.x_train, data.crowd_labels, batch_size=batch_size, epochs=epochs,
+                      verbose=0)
         else:
-            model.fit(data.x_train, data.crowd_labels, batch_size=batch_size, epochs=epochs, verbose=0)
-        print(f"  {label:26s} {time.perf_counter() - start:6.1f} s", flush=True)
+            dataset, steps = epoch_dataset(data.x_train, data.crowd_labels, batch_size, seed=0)
+            model.fit(dataset, steps_per_epoch=steps, epochs=epochs, verbose=0, shuffle=False)
+        return time.perf_counter() - start
+
+    steps = -(-len(data.x_train) // batch_size)
+    runs = {
+        "numpy fit (Keras default)": lambda: keras_fit({}),
+        "numpy fit, steps_per_execution=10": lambda: keras_fit({"steps_per_execution": 10}),
+        "numpy fit, jit_compile=True": lambda: keras_fit({"jit_compile": True}),
+        "epoch_dataset, one call per epoch": lambda: keras_fit(
+            {"steps_per_execution": steps}, "epoch_dataset"),
+        "recipe, last epoch": lambda: _recipe_run(data, backbone_fn, batch_size, epochs, "last"),
+        "recipe, held-out selection": lambda: _recipe_run(
+            data, backbone_fn, batch_size, epochs, "heldout"),
+    }
+    for label, run in runs.items():
+        print(f"  {label:36s} {run():6.1f} s", flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="intra- and inter-op threads (default: TensorFlow's choice)")
     args = parser.parse_args(argv)
-    repeats, epochs, run_epochs = (1, 1, 2) if args.quick else (5, 5, 100)
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} cores")
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    repeats, epochs, run_epochs = (1, 1, 2) if args.quick else (5, 10, 100)
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} cores, "
+          f"threads: {args.threads or 'default'}")
     for name in PROBLEMS:
         epoch_ratios(name, repeats, epochs)
         whole_run_options(name, run_epochs)

@@ -254,9 +254,9 @@ def write_results(rows, args, path, total_seconds, previous=""):
         "items, which label-free runs do train on), once per lambda of the same grid; the "
         "(lambda, epoch) with the best clean validation accuracy is kept.",
         "- **Last epoch**: the label-free model's chosen lambda at its last epoch.",
-        "- Confusion error: mean relative Frobenius error after permutation matching, against the "
-        "true confusions (simulated) or the *empirical* confusions from ground truth (real data).",
-        "- Confusion error of the ensemble's mean confusion matrices.",
+        "- Confusion error (of the ensemble's mean confusion matrices): mean relative Frobenius "
+        "error after permutation matching, against the true confusions (simulated) or the "
+        "*empirical* confusions from ground truth (real data).",
         "- Seconds: the label-free ensemble, all candidate lambdas included.",
         "",
         f"| dataset | method | lambda per seed | label-free, ensemble of {args.ensemble_size} | "
