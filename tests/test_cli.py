@@ -362,7 +362,11 @@ def test_console_script_help_and_tiny_train(tmp_path):
                          "--export-dir", str(tmp_path / "models")],
         capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert train_run.returncode == 0, train_run.stderr[-2000:]
-    assert "Epoch 2/2" in train_run.stdout and "test accuracy" in train_run.stdout
+    # By default one line per fit, not Keras's per-epoch log.
+    assert "fit 1: CrowdModel, no regularizer, 2 epochs, best heldout_crowd_nll" \
+        in train_run.stdout  # lambda = 0, then the rest of the grid
+    assert "fit 2: CrowdModel, GeoCrowdNetF(strength=0.01), 2 epochs" in train_run.stdout
+    assert "Epoch 2/2" not in train_run.stdout and "test accuracy" in train_run.stdout
     assert "Traceback" not in train_run.stderr
     assert (tmp_path / "models" / "music" / "1" / "saved_model.pb").is_file()
     report = json.loads((tmp_path / "run" / "report.json").read_text())

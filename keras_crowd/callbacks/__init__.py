@@ -2,7 +2,10 @@
 
 - `ConfusionMatrixImages`: logs the learned confusion matrices as TensorBoard
   images while a `CrowdModel` trains.
+- `RunSummary`: one line per `fit` (model, epochs, best held-out score, time)
+  instead of one per epoch.
 """
 
 from keras_crowd.callbacks.confusion_images import ConfusionMatrixImages
 from keras_crowd.callbacks.confusion_images import confusion_matrix_images
+from keras_crowd.callbacks.run_summary import RunSummary

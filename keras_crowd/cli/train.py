@@ -11,13 +11,13 @@ import dataclasses
 import datetime
 import inspect
 import pathlib
-import sys
 import time
 
 import click
 import numpy as np
 import pandas as pd
 
+from keras_crowd.callbacks import RunSummary
 from keras_crowd.cli import common
 from keras_crowd.cli import inputs
 from keras_crowd.cli import saved_models
@@ -130,10 +130,11 @@ def check_labels_can_be_held_out(crowd_labels, holdout_fraction, seed):
         )
 
 
-def _verbosity(verbose):
+def _fit_callbacks(verbose):
+    """Keras verbosity and progress callbacks: by default one line per fit."""
     if verbose is not None:
-        return verbose
-    return 1 if sys.stdout.isatty() else 2
+        return verbose, []
+    return 0, [RunSummary(print_fn=click.echo)]
 
 
 def _test_accuracy(classifier, data):
@@ -361,7 +362,7 @@ def _summary_rows(report):
               help="Draw the confusion matrices and the annotator reliability chart.")
 @click.option("--verbose", type=click.IntRange(0, 2), default=None,
               help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch "
-                   "[default: 1 on a terminal, else 2].")
+                   "[default: one line per trained model, with its best held-out score].")
 @common.cli_errors
 def train_command(dataset, features, labels, test_features, test_labels, task_ids,
                   class_names, num_classes, duplicates, method, strength, ensemble_size, epochs,
@@ -414,7 +415,7 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
         "num_replicas": strategies.num_replicas(distribution),
         "ensemble_size": ensemble_size,
     }
-    verbose = _verbosity(verbose)
+    verbose, progress = _fit_callbacks(verbose)
     backbone_fn = backbone_factory(data)
     crowd = data.crowd
     click.echo(f"Training {method} on {data.name}: {crowd.num_items} items, "
@@ -422,7 +423,7 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
                f"{crowd.num_labels} crowd labels"
                + (f"; holding out {holdout_fraction:.0%} of them for label-free selection."
                   if selection == "heldout" else "."))
-    callbacks = []
+    callbacks = list(progress)
     if tensorboard_dir is not None:
         from keras_crowd.callbacks import ConfusionMatrixImages
 
@@ -441,7 +442,7 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
                        "settings).")
             tic = time.perf_counter()
             baseline_result = _train(data, BASELINE_METHOD, settings, backbone_fn,
-                                     distribution, (), verbose)
+                                     distribution, progress, verbose)
             timings["baseline"] = time.perf_counter() - tic
         baseline_report = {
             "method": BASELINE_METHOD,

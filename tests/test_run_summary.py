@@ -1,0 +1,64 @@
+"""RunSummary: one line per fit, with the best monitored score."""
+
+import keras
+import numpy as np
+
+from keras_crowd import CrowdModel
+from keras_crowd import regularizers
+from keras_crowd.backbones import mlp_classifier
+from keras_crowd.callbacks import RunSummary
+from keras_crowd.callbacks.run_summary import describe_model
+from keras_crowd.selection import HeldOutCrowdLikelihood
+from keras_crowd.selection import split_observed_labels
+
+K, M, N = 3, 4, 96
+
+
+def noisy_crowd(seed=0):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, K, N)
+    x = np.eye(K)[truth] + 0.5 * rng.normal(size=(N, K))
+    noisy = np.where(rng.random((N, M)) < 0.7, truth[:, None], rng.integers(0, K, (N, M)))
+    return x.astype("float32"), noisy.astype("int32")
+
+
+def crowd_model(strength):
+    keras.utils.set_random_seed(0)
+    regularizer = regularizers.GeoCrowdNetF(strength) if strength else None
+    model = CrowdModel(mlp_classifier(K, K, hidden_units=8, seed=0), M, regularizer=regularizer)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    return model
+
+
+def test_one_line_per_fit_with_the_selectors_best_epoch_and_score():
+    x, labels = noisy_crowd()
+    train, heldout = split_observed_labels(labels, 0.2, seed=0)
+    lines = []
+    summary = RunSummary(print_fn=lines.append)
+    selectors = []
+    for strength in (0.0, 0.1):
+        selector = HeldOutCrowdLikelihood(x, heldout)
+        selectors.append(selector)
+        crowd_model(strength).fit(x, train, epochs=6, batch_size=32, verbose=0,
+                                  callbacks=[selector, summary])
+    assert len(lines) == 2 and summary.fits_ended == 2
+    assert lines[0].startswith("fit 1: CrowdModel, no regularizer, 6 epochs, ")
+    assert lines[1].startswith("fit 2: CrowdModel, GeoCrowdNetF(strength=0.1), 6 epochs, ")
+    for line, selector in zip(lines, selectors):
+        assert (f"best heldout_crowd_nll {selector.best_score:.4f} "
+                f"at epoch {selector.best_epoch}," in line), line
+        assert line.endswith(" s")
+
+
+def test_without_the_monitored_key_it_reports_the_last_loss():
+    x, labels = noisy_crowd(1)
+    lines = []
+    history = crowd_model(0.0).fit(x, labels, epochs=3, batch_size=32, verbose=0,
+                                   callbacks=[RunSummary(print_fn=lines.append)])
+    assert lines == [lines[0]] and f"last loss {history.history['loss'][-1]:.4f}" in lines[0]
+    assert "3 epochs" in lines[0]
+
+
+def test_describes_plain_models_by_class_name():
+    assert describe_model(mlp_classifier(K, K, hidden_units=4)) == "Sequential"
+    assert describe_model(None) == "no model"
