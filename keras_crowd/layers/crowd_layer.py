@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_crowd import initializers as confusion_initializers
 from keras_crowd.losses.coupled_cross_entropy import observed_label_cross_entropy
+from keras_crowd.utils.column_softmax import column_softmax
 
 
 @keras.saving.register_keras_serializable(package="keras_crowd")
@@ -76,7 +77,7 @@ class CrowdLayer(keras.layers.Layer):
     @property
     def confusion_matrices(self):
         """The `(M, K, K)` column-stochastic confusion matrices (a tensor)."""
-        return ops.softmax(self.confusion_logits, axis=-2)
+        return column_softmax(self.confusion_logits)
 
     def call(self, probabilities):
         probabilities = ops.cast(probabilities, "float32")
