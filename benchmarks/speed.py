@@ -31,6 +31,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_crowd import CrowdModel  # noqa: E402
@@ -65,6 +66,19 @@ def _build(kind, backbone_fn, num_annotators, compile_options):
     return model
 
 
+class _EpochTimes(keras.callbacks.Callback):
+    """Wall time of each epoch, from `on_epoch_begin` to `on_epoch_end`."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
 class _Trainer:
     """One model and one input pipeline; `epochs(n)` times n epochs of `fit`."""
 
@@ -77,16 +91,20 @@ class _Trainer:
             self.dataset, self.steps = epoch_dataset(self.x, self.y, batch_size, seed=0)
             options = {"steps_per_execution": self.steps}
         self.model = _build(kind, backbone_fn, data.num_annotators, options)
+        self.timer = _EpochTimes()
         self.epochs(1)  # trace
 
     def epochs(self, count):
+        """`(median seconds per epoch, seconds of the fit call outside its epochs)`."""
         start = time.perf_counter()
         if self.dataset is None:
-            self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=count, verbose=0)
+            self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=count, verbose=0,
+                           callbacks=[self.timer])
         else:
             self.model.fit(self.dataset, steps_per_epoch=self.steps, epochs=count, verbose=0,
-                           shuffle=False)
-        return (time.perf_counter() - start) / count
+                           shuffle=False, callbacks=[self.timer])
+        total = time.perf_counter() - start
+        return statistics.median(self.timer.seconds), total - sum(self.timer.seconds)
 
 
 def epoch_ratios(name, repeats, epochs):
@@ -98,17 +116,31 @@ def epoch_ratios(name, repeats, epochs):
                                    mv if kind == "mv" else data.crowd_labels)
                     for kind in ["mv", *VARIANTS]}
         times = {kind: [] for kind in trainers}
+        overheads = {kind: [] for kind in trainers}
         for _ in range(repeats):
             for kind, trainer in trainers.items():
-                times[kind].append(trainer.epochs(epochs))
-        median = {kind: statistics.median(values) for kind, values in times.items()}
-        print(f"\n{name}, {pipeline}: median seconds per epoch over {repeats} alternating "
-              f"repeats of {epochs} epochs")
-        for kind in VARIANTS:
-            print(f"  {kind:14s} {1e3 * median[kind]:7.1f} ms/epoch   vs MV backbone "
-                  f"{median[kind] / median['mv']:5.2f}x   vs CCEM "
-                  f"{median[kind] / median['ccem']:5.2f}x")
-        print(f"  {'mv backbone':14s} {1e3 * median['mv']:7.1f} ms/epoch", flush=True)
+                epoch_seconds, fit_overhead = trainer.epochs(epochs)
+                times[kind].append(epoch_seconds)
+                overheads[kind].append(fit_overhead)
+        print(f"\n{name}, {pipeline}: {repeats} rounds of {epochs} epochs per model, "
+              f"alternating. Epoch: on_epoch_begin to on_epoch_end; ratios: median [and "
+              f"interquartile range] over rounds of the ratio within a round; fit overhead: "
+              f"the rest of each fit call (data adapter, checks, callbacks), median")
+        for kind in ["mv", *VARIANTS]:
+            label = "mv backbone" if kind == "mv" else kind
+            ratios = ("" if kind == "mv" else
+                      f"   vs MV backbone {_ratio(times[kind], times['mv'])}   "
+                      f"vs CCEM {_ratio(times[kind], times['ccem'])}")
+            print(f"  {label:14s} {1e3 * statistics.median(times[kind]):7.1f} ms/epoch{ratios}"
+                  f"   fit overhead {1e3 * statistics.median(overheads[kind]):6.1f} ms",
+                  flush=True)
+
+
+def _ratio(numerators, denominators):
+    """Median and interquartile range of paired ratios, as `1.23x [1.10-1.31]`."""
+    ratios = np.asarray(numerators) / np.asarray(denominators)
+    low, median, high = np.percentile(ratios, [25, 50, 75])
+    return f"{median:5.2f}x [{low:.2f}-{high:.2f}]"
 
 
 def _recipe_run(data, backbone_fn, batch_size, epochs, selection):
@@ -119,10 +151,11 @@ def _recipe_run(data, backbone_fn, batch_size, epochs, selection):
     return result.seconds
 
 
-def whole_run_options(name, epochs):
+def whole_run_options(name, epochs, repeats):
     load, backbone_fn, batch_size = PROBLEMS[name]
     data = load()
-    print(f"\n{name}: {epochs}-epoch CCEM run, batch {batch_size} (tracing included)")
+    print(f"\n{name}: {epochs}-epoch CCEM run, batch {batch_size} (tracing included); "
+          f"median [min-max] of {repeats} alternating runs")
 
     def keras_fit(compile_options, pipeline="numpy fit"):
         model = _build("ccem", backbone_fn, data.num_annotators, compile_options)
@@ -146,8 +179,13 @@ def whole_run_options(name, epochs):
         "recipe, held-out selection": lambda: _recipe_run(
             data, backbone_fn, batch_size, epochs, "heldout"),
     }
-    for label, run in runs.items():
-        print(f"  {label:36s} {run():6.1f} s", flush=True)
+    seconds = {label: [] for label in runs}
+    for _ in range(repeats):
+        for label, run in runs.items():
+            seconds[label].append(run())
+    for label, values in seconds.items():
+        print(f"  {label:36s} {statistics.median(values):6.1f} s  "
+              f"[{min(values):.1f}-{max(values):.1f}]", flush=True)
 
 
 def main(argv=None):
@@ -159,12 +197,12 @@ def main(argv=None):
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    repeats, epochs, run_epochs = (1, 1, 2) if args.quick else (5, 10, 100)
+    repeats, epochs, run_epochs, run_repeats = (1, 1, 2, 1) if args.quick else (9, 5, 100, 3)
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} cores, "
           f"threads: {args.threads or 'default'}")
     for name in PROBLEMS:
         epoch_ratios(name, repeats, epochs)
-        whole_run_options(name, run_epochs)
+        whole_run_options(name, run_epochs, run_repeats)
 
 
 if __name__ == "__main__":
