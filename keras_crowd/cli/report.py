@@ -53,9 +53,9 @@ def report_command(model, labels, dataset, class_names, output_dir, individual):
     """Draw the confusion matrices and annotator reliability of a CrowdModel.
 
     MODEL is a .keras CrowdModel saved by `keras-crowd train` (or its run
-    folder; for an ensemble run, the mean of its members' matrices). Writes confusion_matrices.png, confusion_<annotator>.png,
-    annotator_reliability.png, confusion_matrices.txt and
-    annotator_summary.{txt,csv}.
+    folder; for an ensemble run, the mean of its members' matrices). Writes
+    confusion_matrices.png, confusion_<annotator>.png, annotator_reliability.png,
+    confusion_matrices.txt and annotator_summary.{txt,csv}.
     """
     if labels is not None and dataset is not None:
         raise click.UsageError("Give --labels or --dataset, not both.")

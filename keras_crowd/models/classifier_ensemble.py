@@ -15,7 +15,7 @@ class ClassifierEnsemble(keras.Model):
     weights and different held-out slices (`train_crowd_classifier(...,
     ensemble_size=E)`) make different mistakes; averaging their
     probabilities cancels part of them. On the bundled crowds an ensemble
-    of 5 was 1-3 points more accurate than its members
+    of 5 was 0.5-3 points more accurate than its first member
     (benchmarks/RESULTS.md).
 
     The ensemble is itself a Keras classifier: `predict` returns `(B, K)`

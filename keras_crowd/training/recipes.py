@@ -62,7 +62,7 @@ STRENGTH_GRIDS = {
 # the first 20 epochs it held 89-91% for lambda from 0.2 to 1.0.
 DEFAULT_WARMUP_EPOCHS = 20
 # `keras-crowd train` and the accuracy benchmark average 5 classifiers: on
-# LabelMe and Music an ensemble of 5 was 1-3 points more accurate than one
+# LabelMe and Music an ensemble of 5 was 0.5-3 points more accurate than one
 # model (benchmarks/RESULTS.md). The library function defaults to 1.
 DEFAULT_ENSEMBLE_SIZE = 5
 # Ensemble member e trains from seed + e * MEMBER_SEED_STRIDE, so that the
