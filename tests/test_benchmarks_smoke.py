@@ -39,8 +39,13 @@ def test_keras_crowd_benchmark_subcommand(tmp_path):
 
     output = tmp_path / "table.md"
     result = CliRunner().invoke(main, ["benchmark", "--quick", "--datasets", "music",
-                                       "--methods", "ccem", "--output", str(output)])
+                                       "--methods", "ccem", "--first-seed", "3",
+                                       "--output", str(output)])
     assert result.exit_code == 0, result.output
-    assert "| music | ccem |" in output.read_text()
+    table = output.read_text()
+    assert "| music | ccem |" in table and "Seed 3, up to" in table
+    assert "music" in result.output and "seed 3:" in result.output
+    refused = CliRunner().invoke(main, ["benchmark", "--first-seed", "-1"])
+    assert refused.exit_code != 0 and "--first-seed" in refused.output
     helped = CliRunner().invoke(main, ["benchmark", "--help"])
     assert helped.exit_code == 0 and "Examples:" in helped.output and "--holdout" in helped.output

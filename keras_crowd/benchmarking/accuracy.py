@@ -228,6 +228,11 @@ def _strengths(runs):
     return ", ".join("—" if value is None else f"{value:g}" for value in values)
 
 
+def _seed_range(args):
+    first = getattr(args, "first_seed", 0)
+    return f"seed {first}" if args.seeds == 1 else f"seeds {first}-{first + args.seeds - 1}"
+
+
 def write_results(rows, args, path, total_seconds, previous=""):
     lines = [previous.rstrip("\n") + "\n\n" if previous else "# Accuracy benchmark\n",
         f"Command: `{' '.join([os.path.basename(sys.argv[0])] + sys.argv[1:])}`  ",
@@ -236,7 +241,7 @@ def write_results(rows, args, path, total_seconds, previous=""):
         f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
         f"NumPy {np.__version__}.",
         "",
-        f"{args.seeds} seeds, up to {args.epochs or '100 (real data) / 30 (Fashion-MNIST)'} epochs, "
+        f"{_seed_range(args).capitalize()}, up to {args.epochs or '100 (real data) / 30 (Fashion-MNIST)'} epochs, "
         "Adam (lr 1e-3, weight decay 1e-4), the anchors' classifiers. Test accuracy (%), mean ± std "
         "over seeds.",
         "",
@@ -299,7 +304,10 @@ def main(argv=None, default_output="RESULTS.md", prog=None):
     )
     parser.add_argument("--datasets", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run from this one up (e.g. fresh seeds to check a choice "
+                             "made on seeds 0-4)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs for every dataset (default: 100 on real data, 30 on Fashion-MNIST)")
     parser.add_argument("--output", default=default_output)
@@ -313,6 +321,9 @@ def main(argv=None, default_output="RESULTS.md", prog=None):
     args = parser.parse_args(argv)
     if args.ensemble_size < 1:
         parser.error(f"--ensemble-size must be >= 1; got {args.ensemble_size}")
+    if args.seeds < 1 or args.first_seed < 0:
+        parser.error(f"--seeds must be >= 1 and --first-seed >= 0; got {args.seeds} and "
+                     f"{args.first_seed}")
     if args.quick:
         args.seeds, args.epochs, args.ensemble_size = 1, 2, min(args.ensemble_size, 2)
     rows = {}
@@ -322,7 +333,7 @@ def main(argv=None, default_output="RESULTS.md", prog=None):
         with open(args.output, encoding="utf-8") as handle:
             previous = handle.read()
     for dataset in args.datasets:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             problem = load_problem(dataset, seed, quick=args.quick)
             for method in args.methods:
                 epochs = args.epochs or SETTINGS[dataset].get("epochs", 100)
