@@ -301,3 +301,40 @@ def test_first_warmup_step_trains_as_if_unregularized():
 def test_bad_warmup_steps_are_refused(bad):
     with pytest.raises(ValueError, match="regularization_warmup_steps"):
         CrowdModel(_sequential(), M, regularization_warmup_steps=bad)
+
+
+def test_train_step_is_traced_once_per_fit():
+    """The optimizer is built before tracing, so TensorFlow need not trace the
+    train step again after a first trace that created its variables."""
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), steps_per_execution=3)
+    traces = []
+    train_step = model.train_step
+
+    def counting_train_step(data):
+        traces.append(1)
+        return train_step(data)
+
+    model.train_step = counting_train_step
+    model.fit(x, labels, batch_size=32, epochs=2, verbose=0)
+    assert len(traces) == 1
+    assert model.optimizer.built
+
+
+def test_prebuilt_optimizer_trains_like_keras_lazy_build():
+    """Building the optimizer before `fit` leaves the training unchanged."""
+    x, labels, _ = _crowd(seed=6)
+
+    def train(prebuild):
+        keras.utils.set_random_seed(5)
+        model = CrowdModel(_sequential(), M, regularizer=regularizers.GeoCrowdNetF(1e-2),
+                           regularization_warmup_steps=4)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        if not prebuild:
+            model._build_optimizer = lambda: None  # Keras builds it while tracing
+        model.fit(x, labels, batch_size=32, epochs=2, shuffle=False, verbose=0)
+        return model.get_weights() + [v.numpy() for v in model.optimizer.variables]
+
+    for a, b in zip(train(True), train(False)):
+        np.testing.assert_array_equal(a, b)

@@ -452,11 +452,30 @@ class CrowdModel(keras.Model):
         if isinstance(validation_data, tf.data.Dataset):
             validation_data = self._with_label_checks(validation_data)
         self._check_backbone_outputs(x)
+        self._build_optimizer()
         # The test function may have been traced for the other label layout
         # (true labels vs crowd labels); Keras relaxes shapes on retracing,
         # so start from a fresh trace rather than an unknown-rank one.
         self.test_function = None
         return super().fit(x, y, validation_data=validation_data, **kwargs)
+
+    def _build_optimizer(self):
+        """Create the optimizer's variables before `fit` traces the train step.
+
+        Keras creates them lazily, on the first trace of the train function
+        (without a distribution strategy); a `tf.function` that creates
+        variables is then traced a second time, which doubled the cost of
+        tracing (about 0.5 s of a 3 s Music run). Built here, on an already
+        built model, the train function is traced once. The variables are the
+        ones the lazy build would make, so training is unchanged.
+        """
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is None or optimizer.built or not self.built:
+            return
+        if not all(layer.built for layer in self._flatten_layers()):
+            return
+        with self.distribute_strategy.scope():
+            optimizer.build(self.trainable_variables)
 
     def evaluate(self, x=None, y=None, **kwargs):
         """`keras.Model.evaluate` on crowd labels or 1-D true labels."""
