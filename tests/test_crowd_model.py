@@ -338,3 +338,53 @@ def test_prebuilt_optimizer_trains_like_keras_lazy_build():
 
     for a, b in zip(train(True), train(False)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_validated_epoch_dataset_skips_streaming_checks_but_trains_the_same():
+    from keras_crowd.training import epoch_dataset
+
+    x, labels, _ = _crowd(seed=7)
+
+    def train(num_classes):
+        keras.utils.set_random_seed(8)
+        model = CrowdModel(_sequential(), M)
+        dataset, steps = epoch_dataset(x, labels, 48, seed=0, num_classes=num_classes)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), steps_per_execution=steps)
+        assert (model._with_label_checks(dataset) is dataset) == (num_classes == K)
+        model.fit(dataset, steps_per_epoch=steps, epochs=2, verbose=0)
+        return model.get_weights()
+
+    for a, b in zip(train(K), train(None)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dataset_validated_for_another_model_is_still_checked():
+    """A mark for K=K+3 does not vouch for a model of K classes, and a dataset
+    derived from a validated one is checked again."""
+    from keras_crowd.training import epoch_dataset
+
+    x, labels, _ = _crowd()
+    labels[5, 2] = K + 1
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    dataset, steps = epoch_dataset(x, labels, 32, seed=0, num_classes=K + 3)
+    message = r"Crowd labels must be -1 \(missing\) or in \[0, K\)"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    good = np.where(labels >= K, -1, labels)
+    dataset, steps = epoch_dataset(x, good, 32, seed=0, num_classes=K)
+    corrupted = dataset.map(lambda features, y: (features, y + K))
+    assert model._with_label_checks(corrupted) is not corrupted
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        model.fit(corrupted, steps_per_epoch=steps, epochs=1, verbose=0)
+
+
+def test_logits_backbone_is_detected_on_a_validated_epoch_dataset():
+    from keras_crowd.training import epoch_dataset
+
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(activation=None), M)
+    model.compile()
+    dataset, steps = epoch_dataset(x, labels, 32, seed=0, num_classes=K)
+    with pytest.raises(ValueError, match="not probabilities"):
+        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
