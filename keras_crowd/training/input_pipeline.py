@@ -99,6 +99,6 @@ def epoch_dataset(x, targets, batch_size, seed=None, num_classes=None):
     )
     if num_classes is not None:
         label_validation.mark_validated(
-            dataset, targets.shape[1], num_classes, x[:_FEATURE_SAMPLE_ROWS]
+            dataset, targets.shape[1], num_classes, x[:_FEATURE_SAMPLE_ROWS].copy()
         )
     return dataset, steps_per_epoch
