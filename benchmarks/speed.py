@@ -9,7 +9,8 @@ ratios measured side by side are reported):
   the F and W terms against CCEM (goal: <= 1.1), each with two input
   pipelines: Keras's own over numpy arrays (one compiled call per batch,
   a new iterator per epoch) and `keras_crowd.training.epoch_dataset` with
-  one compiled call per epoch (what `train_crowd_classifier` uses);
+  one compiled call per epoch and the crowd labels validated as arrays
+  (`num_classes=K`; what `train_crowd_classifier` uses);
 - a whole 100-epoch CCEM run under training options that cut per-step
   overhead: `steps_per_execution`, `jit_compile`, the whole-epoch pipeline,
   and the recipe itself with and without the per-epoch held-out selection
@@ -88,7 +89,10 @@ class _Trainer:
         self.dataset, self.steps = None, None
         options = {}
         if pipeline == "epoch_dataset":
-            self.dataset, self.steps = epoch_dataset(self.x, self.y, batch_size, seed=0)
+            # Crowd labels validated as arrays, as train_crowd_classifier does.
+            num_classes = None if kind == "mv" else data.num_classes
+            self.dataset, self.steps = epoch_dataset(self.x, self.y, batch_size, seed=0,
+                                                     num_classes=num_classes)
             options = {"steps_per_execution": self.steps}
         self.model = _build(kind, backbone_fn, data.num_annotators, options)
         self.timer = _EpochTimes()
@@ -164,7 +168,8 @@ def whole_run_options(name, epochs, repeats):
             model.fit(data.x_train, data.crowd_labels, batch_size=batch_size, epochs=epochs,
                       verbose=0)
         else:
-            dataset, steps = epoch_dataset(data.x_train, data.crowd_labels, batch_size, seed=0)
+            dataset, steps = epoch_dataset(data.x_train, data.crowd_labels, batch_size, seed=0,
+                                           num_classes=data.num_classes)
             model.fit(dataset, steps_per_epoch=steps, epochs=epochs, verbose=0, shuffle=False)
         return time.perf_counter() - start
 

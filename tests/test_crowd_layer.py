@@ -163,3 +163,28 @@ def test_layer_saves_inside_a_keras_file(tmp_path):
     loaded = keras.saving.load_model(path, safe_mode=True)
     x = np.random.default_rng(4).dirichlet(np.ones(K), size=3).astype("float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_dense_product_and_gather_paths_have_equal_gradients(monkeypatch):
+    """The product path's flat gather, traced with an unknown batch size,
+    gives the gather path's loss and gradients."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(4)
+    logits = tf.Variable(rng.normal(size=(M, K, K)).astype("float32"))
+    probabilities = tf.Variable(rng.dirichlet(np.ones(K), size=11).astype("float32"))
+    labels = rng.integers(-1, K, size=(11, M)).astype("int32")
+
+    def loss_and_gradients():
+        @tf.function(input_signature=[tf.TensorSpec((None, M), tf.int32)])
+        def run(y):
+            with tf.GradientTape() as tape:
+                ce, mask = observed_label_cross_entropy(probabilities, logits, y)
+                loss = tf.reduce_sum(ce) / tf.reduce_sum(mask)
+            return [loss] + tape.gradient(loss, [probabilities, logits])
+        return [t.numpy() for t in run(labels)]
+
+    product = loss_and_gradients()
+    monkeypatch.setattr(coupled_cross_entropy, "DENSE_PRODUCT_MAX_SIZE", 0)
+    for a, b in zip(product, loss_and_gradients()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)

@@ -301,3 +301,90 @@ def test_first_warmup_step_trains_as_if_unregularized():
 def test_bad_warmup_steps_are_refused(bad):
     with pytest.raises(ValueError, match="regularization_warmup_steps"):
         CrowdModel(_sequential(), M, regularization_warmup_steps=bad)
+
+
+def test_train_step_is_traced_once_per_fit():
+    """The optimizer is built before tracing, so TensorFlow need not trace the
+    train step again after a first trace that created its variables."""
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), steps_per_execution=3)
+    traces = []
+    train_step = model.train_step
+
+    def counting_train_step(data):
+        traces.append(1)
+        return train_step(data)
+
+    model.train_step = counting_train_step
+    model.fit(x, labels, batch_size=32, epochs=2, verbose=0)
+    assert len(traces) == 1
+    assert model.optimizer.built
+
+
+def test_prebuilt_optimizer_trains_like_keras_lazy_build():
+    """Building the optimizer before `fit` leaves the training unchanged."""
+    x, labels, _ = _crowd(seed=6)
+
+    def train(prebuild):
+        keras.utils.set_random_seed(5)
+        model = CrowdModel(_sequential(), M, regularizer=regularizers.GeoCrowdNetF(1e-2),
+                           regularization_warmup_steps=4)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        if not prebuild:
+            model._build_optimizer = lambda: None  # Keras builds it while tracing
+        model.fit(x, labels, batch_size=32, epochs=2, shuffle=False, verbose=0)
+        return model.get_weights() + [v.numpy() for v in model.optimizer.variables]
+
+    for a, b in zip(train(True), train(False)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_validated_epoch_dataset_skips_streaming_checks_but_trains_the_same():
+    from keras_crowd.training import epoch_dataset
+
+    x, labels, _ = _crowd(seed=7)
+
+    def train(num_classes):
+        keras.utils.set_random_seed(8)
+        model = CrowdModel(_sequential(), M)
+        dataset, steps = epoch_dataset(x, labels, 48, seed=0, num_classes=num_classes)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), steps_per_execution=steps)
+        assert (model._with_label_checks(dataset) is dataset) == (num_classes == K)
+        model.fit(dataset, steps_per_epoch=steps, epochs=2, verbose=0)
+        return model.get_weights()
+
+    for a, b in zip(train(K), train(None)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dataset_validated_for_another_model_is_still_checked():
+    """A mark for K=K+3 does not vouch for a model of K classes, and a dataset
+    derived from a validated one is checked again."""
+    from keras_crowd.training import epoch_dataset
+
+    x, labels, _ = _crowd()
+    labels[5, 2] = K + 1
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    dataset, steps = epoch_dataset(x, labels, 32, seed=0, num_classes=K + 3)
+    message = r"Crowd labels must be -1 \(missing\) or in \[0, K\)"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    good = np.where(labels >= K, -1, labels)
+    dataset, steps = epoch_dataset(x, good, 32, seed=0, num_classes=K)
+    corrupted = dataset.map(lambda features, y: (features, y + K))
+    assert model._with_label_checks(corrupted) is not corrupted
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        model.fit(corrupted, steps_per_epoch=steps, epochs=1, verbose=0)
+
+
+def test_logits_backbone_is_detected_on_a_validated_epoch_dataset():
+    from keras_crowd.training import epoch_dataset
+
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(activation=None), M)
+    model.compile()
+    dataset, steps = epoch_dataset(x, labels, 32, seed=0, num_classes=K)
+    with pytest.raises(ValueError, match="not probabilities"):
+        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)

@@ -82,3 +82,33 @@ def test_steps_per_execution_must_divide_the_epoch(value):
                                method="ccem", epochs=1, batch_size=64,
                                steps_per_execution=value)
     keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda x, y: y.__setitem__((3, 1), 4), "only 4 classes"),
+    (lambda x, y: y.__setitem__((3, 1), -2), "found -2"),
+    (lambda x, y: x.__setitem__((2, 0), np.nan), "NaN or inf"),
+])
+def test_num_classes_validates_crowd_labels_and_features_up_front(mutate, message):
+    x = np.zeros((10, 3), "float32")
+    labels = np.full((10, 5), -1)
+    labels[:, 0] = np.arange(10) % 4
+    epoch_dataset(x, labels, 4, seed=0, num_classes=4)  # valid
+    mutate(x, labels)
+    with pytest.raises(ValueError, match=message):
+        epoch_dataset(x, labels, 4, seed=0, num_classes=4)
+
+
+def test_num_classes_needs_crowd_label_matrices():
+    with pytest.raises(ValueError, match=r"\(N, M\) crowd labels"):
+        epoch_dataset(np.zeros((4, 2)), np.zeros(4, "int64"), 2, num_classes=3)
+
+
+def test_validation_does_not_change_the_batches():
+    x = np.arange(30, dtype="float32")[:, None]
+    labels = (np.arange(60).reshape(30, 2) % 3)
+    plain, steps = epoch_dataset(x, labels, 7, seed=2)
+    checked, _ = epoch_dataset(x, labels, 7, seed=2, num_classes=3)
+    for (xa, ya), (xb, yb) in zip(plain.take(2 * steps), checked.take(2 * steps)):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)

@@ -186,3 +186,35 @@ def test_choose_strength_never_picks_a_diverged_run():
 def test_choose_strength_refuses_bad_input(strengths, nlls, message):
     with pytest.raises(ValueError, match=message):
         choose_strength(strengths, nlls)
+
+
+class _EagerScores(keras.callbacks.Callback):
+    """The held-out NLL of each epoch, computed eagerly after the selector's."""
+
+    def __init__(self, x, heldout):
+        super().__init__()
+        self.x, self.heldout, self.scores = x, heldout, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        probabilities = keras.ops.convert_to_numpy(self.model(self.x, training=False))
+        self.scores.append(
+            heldout_crowd_nll(probabilities, self.model.confusion_matrices, self.heldout))
+
+
+@pytest.mark.parametrize("batch_size", [1024, 70])
+def test_callback_scores_equal_the_eager_computation(batch_size):
+    """The selector's one compiled call per epoch (predictions and confusion
+    matrices together) scores exactly as `heldout_crowd_nll` does."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 5)).astype("float32")
+    train, heldout = split_observed_labels(_labels(seed=6), 0.3, seed=1)
+    keras.utils.set_random_seed(2)
+    backbone = keras.Sequential([keras.Input((5,)), keras.layers.Dense(16, activation="relu"),
+                                 keras.layers.Dense(4, activation="softmax")])
+    model = CrowdModel(backbone, train.shape[1])
+    model.compile(optimizer=keras.optimizers.Adam(3e-2))
+    selector = HeldOutCrowdLikelihood(x, heldout, restore_best_weights=False,
+                                      batch_size=batch_size)
+    eager = _EagerScores(x, heldout)
+    model.fit(x, train, batch_size=32, epochs=4, verbose=0, callbacks=[selector, eager])
+    np.testing.assert_allclose(selector.scores, eager.scores, rtol=1e-6)

@@ -201,11 +201,20 @@ class CrowdModel(keras.Model):
         """Fail before training if the backbone's outputs are not probabilities.
 
         Runs the model once on a small sample (the first rows of an array,
-        or the first batch of a `tf.data.Dataset`), so that no per-step cost
-        is paid for the check.
+        or the first batch of a `tf.data.Dataset`, or for a dataset from
+        `epoch_dataset(..., num_classes=K)` the first rows of its features),
+        so that no per-step cost is paid for the check.
         """
         if not self.check_probabilities:
             return
+        validated = (
+            label_validation.validated_dataset_info(x)
+            if isinstance(x, tf.data.Dataset) else None
+        )
+        if validated is not None:
+            # Built from arrays (`epoch_dataset`): their first rows, without
+            # the cost of an iterator over the dataset.
+            x = validated.feature_sample
         if isinstance(x, tf.data.Dataset):
             element = next(iter(x.take(1)), None)
             if element is None:
@@ -247,12 +256,27 @@ class CrowdModel(keras.Model):
             )
         return labels, None
 
+    def _labels_already_validated(self, dataset):
+        """Whether `dataset` came from `epoch_dataset(..., num_classes=K)`
+        with this model's M and K (its labels were validated as arrays)."""
+        validated = label_validation.validated_dataset_info(dataset)
+        return (
+            validated is not None
+            and validated.num_annotators == self.num_annotators
+            and validated.num_classes == self.num_classes
+        )
+
     def _with_label_checks(self, dataset):
         """`dataset` whose crowd labels are range-checked as they stream.
 
-        The check runs in the input pipeline (overlapping with training),
-        not in the train step, and fails at the first bad batch.
+        The check runs in the input pipeline, in parallel with and ahead of
+        training (deterministic order, prefetched), not in the train step,
+        and fails at the first bad batch. A dataset whose labels were
+        validated as arrays when it was built (`epoch_dataset(...,
+        num_classes=K)`) is returned unchanged.
         """
+        if self._labels_already_validated(dataset):
+            return dataset
 
         def check(*element):
             if len(element) < 2 or not (
@@ -263,7 +287,9 @@ class CrowdModel(keras.Model):
             with tf.control_dependencies(self._range_checks(labels, annotator_ids)):
                 return tuple(tree.map_structure(tf.identity, element))
 
-        return dataset.map(check)
+        return dataset.map(
+            check, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        ).prefetch(tf.data.AUTOTUNE)
 
     def _range_checks(self, labels, annotator_ids):
         labels = ops.cast(labels, "int32")
@@ -440,23 +466,46 @@ class CrowdModel(keras.Model):
         Numpy or tensor inputs are validated up front: label values must be
         -1 or in `[0, K)`, the label matrix must have M columns, features
         and labels must have the same number of rows, and features must be
-        finite. See `keras.Model.fit` for the arguments.
+        finite. The crowd labels of a `tf.data.Dataset` are range-checked
+        batch by batch as they stream, unless the dataset was built (and
+        validated) by `keras_crowd.training.epoch_dataset(...,
+        num_classes=K)`. See `keras.Model.fit` for the arguments.
         """
         self._validate_inputs(x, y, true_labels_allowed=False)
         if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
             self._validate_inputs(
                 validation_data[0], validation_data[1], true_labels_allowed=True
             )
+        # First, as it builds the model, whose K the label checks need.
+        self._check_backbone_outputs(x)
         if isinstance(x, tf.data.Dataset):
             x = self._with_label_checks(x)
         if isinstance(validation_data, tf.data.Dataset):
             validation_data = self._with_label_checks(validation_data)
-        self._check_backbone_outputs(x)
+        self._build_optimizer()
         # The test function may have been traced for the other label layout
         # (true labels vs crowd labels); Keras relaxes shapes on retracing,
         # so start from a fresh trace rather than an unknown-rank one.
         self.test_function = None
         return super().fit(x, y, validation_data=validation_data, **kwargs)
+
+    def _build_optimizer(self):
+        """Create the optimizer's variables before `fit` traces the train step.
+
+        Keras creates them lazily, on the first trace of the train function
+        (without a distribution strategy); a `tf.function` that creates
+        variables is then traced a second time, which doubled the cost of
+        tracing (about 0.5 s of a 3 s Music run). Built here, on an already
+        built model, the train function is traced once. The variables are the
+        ones the lazy build would make, so training is unchanged.
+        """
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is None or optimizer.built or not self.built:
+            return
+        if not all(layer.built for layer in self._flatten_layers()):
+            return
+        with self.distribute_strategy.scope():
+            optimizer.build(self.trainable_variables)
 
     def evaluate(self, x=None, y=None, **kwargs):
         """`keras.Model.evaluate` on crowd labels or 1-D true labels."""

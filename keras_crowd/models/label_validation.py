@@ -1,5 +1,8 @@
 """Checks on crowd labels and features, run before training starts."""
 
+import dataclasses
+import weakref
+
 import numpy as np
 
 ANNOTATOR_IDS_KEY = "annotator_ids"
@@ -122,3 +125,41 @@ def validate_features(features, num_items):
             raise ValueError(
                 "Features contain NaN or inf; clean or impute them first."
             )
+
+
+# Datasets whose crowd labels were validated on the in-memory arrays they
+# were built from (`keras_crowd.training.epoch_dataset(..., num_classes=K)`),
+# keyed weakly by the dataset object: a dataset derived from one (by `map`,
+# `take`, ...) is a new object, absent from the registry, and is checked again.
+_VALIDATED_DATASETS = weakref.WeakKeyDictionary()
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidatedDataset:
+    """What is known of a dataset validated when it was built.
+
+    Attributes:
+        num_annotators: M, the annotator columns of its crowd labels.
+        num_classes: K; every label is -1 or in `[0, K)`.
+        feature_sample: The first rows of its features (an array), for
+            checks that need a few real inputs without iterating it.
+    """
+
+    num_annotators: int
+    num_classes: int
+    feature_sample: object
+
+
+def mark_validated(dataset, num_annotators, num_classes, feature_sample):
+    """Record that `dataset` yields only validated crowd labels."""
+    _VALIDATED_DATASETS[dataset] = ValidatedDataset(
+        int(num_annotators), int(num_classes), feature_sample
+    )
+
+
+def validated_dataset_info(dataset):
+    """The `ValidatedDataset` record of `dataset`, or `None`."""
+    try:
+        return _VALIDATED_DATASETS.get(dataset)
+    except TypeError:  # not weak-referenceable or not hashable
+        return None

@@ -234,18 +234,39 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         self._triples = observed_triples(self.heldout_labels)
 
     def _predict(self):
-        # A cached tf.function call is much cheaper per epoch than
-        # `model.predict`, which builds a new data pipeline every time.
+        """`(probabilities, confusion_matrices)` of the current model.
+
+        A cached tf.function call is much cheaper per epoch than
+        `model.predict`, which builds a new data pipeline every time. For a
+        model with a crowd layer the same call also returns its confusion
+        matrices (else `None`): one compiled call per epoch instead of a
+        prediction plus an eager softmax of the confusion logits.
+        """
         if self._predict_function is None:
             model = self.model
-            self._predict_function = tf.function(
-                lambda x: model(x, training=False), reduce_retracing=True
+            crowd_layer = getattr(model, "crowd_layer", None)
+            with_confusion = (
+                self.fixed_confusion_matrices is None
+                and crowd_layer is not None
+                and getattr(crowd_layer, "built", False)
             )
-        batches = [
-            keras.ops.convert_to_numpy(self._predict_function(self.x[i : i + self.batch_size]))
-            for i in range(0, len(self.x), self.batch_size)
-        ]
-        return np.concatenate(batches, axis=0)
+
+            def predict(x):
+                probabilities = model(x, training=False)
+                if with_confusion:
+                    return probabilities, crowd_layer.confusion_matrices
+                return probabilities, None
+
+            self._predict_function = tf.function(predict, reduce_retracing=True)
+        batches, confusion_matrices = [], None
+        for i in range(0, len(self.x), self.batch_size):
+            probabilities, confusion_matrices = self._predict_function(
+                self.x[i : i + self.batch_size]
+            )
+            batches.append(keras.ops.convert_to_numpy(probabilities))
+        if confusion_matrices is not None:
+            confusion_matrices = keras.ops.convert_to_numpy(confusion_matrices)
+        return np.concatenate(batches, axis=0), confusion_matrices
 
     def on_train_begin(self, logs=None):
         self.best_epoch, self.best_score, self.best_weights = None, np.inf, None
@@ -256,15 +277,19 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
     def _confusion_matrices(self):
         if self.fixed_confusion_matrices is not None:
             return self.fixed_confusion_matrices
-        if not hasattr(self.model, "confusion_matrices"):
+        confusion_matrices = getattr(self.model, "confusion_matrices", None)
+        if confusion_matrices is None:
             raise ValueError(
                 "HeldOutCrowdLikelihood on a plain classifier needs "
                 "`confusion_matrices` (e.g. a Dawid-Skene estimate)."
             )
-        return self.model.confusion_matrices
+        return confusion_matrices
 
     def on_epoch_end(self, epoch, logs=None):
-        nlls = _observed_nlls(self._predict(), self._confusion_matrices(), self._triples)
+        probabilities, confusion_matrices = self._predict()
+        if confusion_matrices is None:
+            confusion_matrices = self._confusion_matrices()
+        nlls = _observed_nlls(probabilities, confusion_matrices, self._triples)
         score = float(np.mean(nlls))
         self.scores.append(score)
         if logs is not None:

@@ -14,8 +14,13 @@ iterator and can run a whole epoch per call
 import numpy as np
 import tensorflow as tf
 
+from keras_crowd.models import label_validation
 
-def epoch_dataset(x, targets, batch_size, seed=None):
+# Rows of the features kept for `CrowdModel`'s check of the backbone outputs.
+_FEATURE_SAMPLE_ROWS = 256
+
+
+def epoch_dataset(x, targets, batch_size, seed=None, num_classes=None):
     """An endless dataset of shuffled epochs, and the steps in one epoch.
 
     Epoch `e` visits the items in the order of a permutation drawn from the
@@ -29,6 +34,16 @@ def epoch_dataset(x, targets, batch_size, seed=None):
         targets: `(N, ...)` targets: crowd labels or class probabilities.
         batch_size: Items per batch.
         seed: Seed of the epochs' orders (an integer; `None` draws one).
+        num_classes: Set it when `targets` are `(N, M)` crowd labels for a
+            `CrowdModel` of K = `num_classes` classes: the labels (-1 or in
+            `[0, K)`, integers) and the features (finite, one row per item)
+            are then validated here, once, on the arrays, with a
+            `ValueError` naming the first problem. `CrowdModel.fit` on
+            this dataset, with a model of M annotators and K classes, then
+            skips its batch-by-batch label checks and checks its backbone
+            on the first rows of `x` instead of iterating the dataset. A
+            dataset made from it (by `map`, `take`, ...) is checked again
+            as it streams. `None` (default): nothing is validated here.
 
     Returns:
         `(dataset, steps_per_epoch)`: pass both to `model.fit(dataset,
@@ -38,7 +53,8 @@ def epoch_dataset(x, targets, batch_size, seed=None):
 
     Example:
 
-    >>> dataset, steps = epoch_dataset(x, crowd_labels, batch_size=64, seed=0)
+    >>> dataset, steps = epoch_dataset(x, crowd_labels, batch_size=64, seed=0,
+    ...                                num_classes=10)
     >>> model.fit(dataset, steps_per_epoch=steps, epochs=100)
     """
     x = np.asarray(x)
@@ -56,6 +72,15 @@ def epoch_dataset(x, targets, batch_size, seed=None):
         raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31 - 1))
+    if num_classes is not None:
+        if targets.ndim != 2:
+            raise ValueError(
+                "With num_classes, targets must be (N, M) crowd labels, -1 for missing; "
+                f"got shape {targets.shape}."
+            )
+        label_validation.validate_features(
+            x, label_validation.validate_crowd_labels(targets, targets.shape[1], num_classes)
+        )
     steps_per_epoch = -(-num_items // batch_size)
     features, labels = tf.constant(x), tf.constant(targets)
 
@@ -72,4 +97,8 @@ def epoch_dataset(x, targets, batch_size, seed=None):
              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
+    if num_classes is not None:
+        label_validation.mark_validated(
+            dataset, targets.shape[1], num_classes, x[:_FEATURE_SAMPLE_ROWS].copy()
+        )
     return dataset, steps_per_epoch

@@ -28,7 +28,6 @@ from keras_crowd.aggregation import DawidSkene
 from keras_crowd.aggregation import MajorityVote
 from keras_crowd.models import ClassifierEnsemble
 from keras_crowd.models import CrowdModel
-from keras_crowd.models import label_validation
 from keras_crowd.selection import HeldOutCrowdLikelihood
 from keras_crowd.selection import choose_strength
 from keras_crowd.selection import split_heldout_items
@@ -405,13 +404,13 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
                 regularization_warmup_steps=int(warmup_epochs) * steps_per_epoch,
             )
             model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
-            # fit() checks arrays itself, but here it gets a tf.data pipeline.
-            label_validation.validate_features(
-                x_train, label_validation.validate_crowd_labels(
-                    train_labels, num_annotators, model.num_classes))
-            targets = train_labels
+            # fit() checks arrays itself, but here it gets a tf.data pipeline:
+            # epoch_dataset validates the arrays (num_classes=K) up front, so
+            # that fit need not range-check every batch as it streams.
+            targets, validated_classes = train_labels, model.num_classes
         else:
             targets, noise_model = _targets(method, train_labels, num_classes, true_labels)
+            validated_classes = None
             model = classifier
             model.compile(
                 optimizer=optimizer, loss="categorical_crossentropy",
@@ -427,7 +426,8 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
             x_heldout, heldout_labels, confusion_matrices=noise_model, patience=patience
         )
         all_callbacks.insert(0, selector)
-    dataset, _ = epoch_dataset(x_train, targets, batch_size, seed=seed)
+    dataset, _ = epoch_dataset(x_train, targets, batch_size, seed=seed,
+                               num_classes=validated_classes)
     history = model.fit(
         dataset, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
         callbacks=all_callbacks, validation_data=validation_data, shuffle=False,
