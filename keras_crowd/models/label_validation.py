@@ -1,7 +1,6 @@
 """Checks on crowd labels and features, run before training starts."""
 
 import dataclasses
-import weakref
 
 import numpy as np
 
@@ -127,11 +126,12 @@ def validate_features(features, num_items):
             )
 
 
-# Datasets whose crowd labels were validated on the in-memory arrays they
-# were built from (`keras_crowd.training.epoch_dataset(..., num_classes=K)`),
-# keyed weakly by the dataset object: a dataset derived from one (by `map`,
-# `take`, ...) is a new object, absent from the registry, and is checked again.
-_VALIDATED_DATASETS = weakref.WeakKeyDictionary()
+# The attribute under which `mark_validated` records, on the dataset object
+# itself, that its crowd labels were validated on the in-memory arrays it was
+# built from (`keras_crowd.training.epoch_dataset(..., num_classes=K)`). A
+# dataset derived from it (by `map`, `take`, ...) is a new object without the
+# attribute, and is checked again as it streams.
+_VALIDATED_ATTRIBUTE = "_keras_crowd_validated"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,15 +151,17 @@ class ValidatedDataset:
 
 
 def mark_validated(dataset, num_annotators, num_classes, feature_sample):
-    """Record that `dataset` yields only validated crowd labels."""
-    _VALIDATED_DATASETS[dataset] = ValidatedDataset(
-        int(num_annotators), int(num_classes), feature_sample
-    )
+    """Record on `dataset` that it yields only validated crowd labels.
+
+    Returns:
+        `dataset` itself.
+    """
+    setattr(dataset, _VALIDATED_ATTRIBUTE,
+            ValidatedDataset(int(num_annotators), int(num_classes), feature_sample))
+    return dataset
 
 
 def validated_dataset_info(dataset):
     """The `ValidatedDataset` record of `dataset`, or `None`."""
-    try:
-        return _VALIDATED_DATASETS.get(dataset)
-    except TypeError:  # not weak-referenceable or not hashable
-        return None
+    record = getattr(dataset, _VALIDATED_ATTRIBUTE, None)
+    return record if isinstance(record, ValidatedDataset) else None
