@@ -8,6 +8,7 @@ from keras_crowd import CrowdLayer
 from keras_crowd import initializers
 from keras_crowd.losses import coupled_cross_entropy
 from keras_crowd.losses import observed_label_cross_entropy
+from keras_crowd.utils.column_softmax import column_softmax
 
 K, M = 4, 5
 
@@ -188,3 +189,33 @@ def test_dense_product_and_gather_paths_have_equal_gradients(monkeypatch):
     monkeypatch.setattr(coupled_cross_entropy, "DENSE_PRODUCT_MAX_SIZE", 0)
     for a, b in zip(product, loss_and_gradients()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("path", ["product", "gather", "pairs"])
+def test_given_confusion_matrices_give_the_same_loss_and_gradients(path, monkeypatch):
+    """Reusing matrices computed once in the step (as CrowdModel does for
+    GeoCrowdNet-W) changes neither the loss nor its gradients."""
+    import tensorflow as tf
+
+    if path == "gather":
+        monkeypatch.setattr(coupled_cross_entropy, "DENSE_PRODUCT_MAX_SIZE", 0)
+    rng = np.random.default_rng(5)
+    logits = tf.Variable(rng.normal(size=(M, K, K)).astype("float32"))
+    probabilities = tf.Variable(rng.dirichlet(np.ones(K), size=7).astype("float32"))
+    labels = rng.integers(-1, K, size=(7, M)).astype("int32")
+    annotator_ids = None
+    if path == "pairs":
+        annotator_ids = np.argsort(rng.random((7, M)), axis=1).astype("int32")
+        labels = np.take_along_axis(labels, annotator_ids, axis=1)
+
+    def loss_and_gradients(share):
+        with tf.GradientTape() as tape:
+            matrices = column_softmax(logits) if share else None
+            ce, mask = observed_label_cross_entropy(
+                probabilities, logits, labels, annotator_ids, confusion_matrices=matrices)
+            loss = tf.reduce_sum(ce) / tf.reduce_sum(mask)
+        gradients = tape.gradient(loss, [probabilities, logits])
+        return [loss.numpy()] + [tf.convert_to_tensor(g).numpy() for g in gradients]
+
+    for shared, own in zip(loss_and_gradients(True), loss_and_gradients(False)):
+        np.testing.assert_allclose(shared, own, rtol=1e-5, atol=1e-7)

@@ -83,7 +83,8 @@ class CrowdLayer(keras.layers.Layer):
         probabilities = ops.cast(probabilities, "float32")
         return ops.einsum("mkj,bj->bmk", self.confusion_matrices, probabilities)
 
-    def cross_entropy(self, probabilities, labels, annotator_ids=None):
+    def cross_entropy(self, probabilities, labels, annotator_ids=None,
+                      confusion_matrices=None):
         """Per-label cross-entropy of observed crowd labels.
 
         Args:
@@ -92,12 +93,15 @@ class CrowdLayer(keras.layers.Layer):
                 marks a missing label.
             annotator_ids: `None` (dense layout) or `(B, R)` annotator
                 indices of the padded pairs.
+            confusion_matrices: Optional `self.confusion_matrices`, already
+                computed in this step, to reuse instead of recomputing.
 
         Returns:
             `(cross_entropy, observed_mask)`, shaped like `labels`.
         """
         return observed_label_cross_entropy(
-            probabilities, self.confusion_logits, labels, annotator_ids
+            probabilities, self.confusion_logits, labels, annotator_ids,
+            confusion_matrices=confusion_matrices,
         )
 
     def compute_output_shape(self, input_shape):

@@ -42,7 +42,7 @@ def _small_crowd(confusion_logits):
     return None not in shape and shape[0] * shape[1] * shape[2] <= DENSE_PRODUCT_MAX_SIZE
 
 
-def _dense_label_probability(probabilities, confusion_logits, labels):
+def _dense_label_probability(probabilities, confusion_matrices, labels):
     """`(A_m f(x_n))[y_nm]` for dense labels via every `A_m f(x_n)`: `(B, M)`.
 
     One matmul gives all `B * M * K` label probabilities, flattened as
@@ -52,9 +52,9 @@ def _dense_label_probability(probabilities, confusion_logits, labels):
     it broadcasts, transposes and batch-gathers, and its gradient undoes all
     of that: the loss and its gradient took about 10% longer per step.)
     """
-    num_annotators, num_classes = confusion_logits.shape[0], confusion_logits.shape[-1]
+    num_annotators, num_classes = confusion_matrices.shape[0], confusion_matrices.shape[-1]
     row_size = num_annotators * num_classes
-    rows = ops.reshape(column_softmax(confusion_logits), (row_size, num_classes))  # (M*K, K)
+    rows = ops.reshape(confusion_matrices, (row_size, num_classes))  # (M*K, K)
     label_distributions = ops.matmul(probabilities, ops.transpose(rows))  # (B, M*K)
     batch_size = ops.shape(labels)[0]
     index = (
@@ -65,19 +65,23 @@ def _dense_label_probability(probabilities, confusion_logits, labels):
     return ops.take(ops.reshape(label_distributions, (-1,)), index)
 
 
-def _gather_dense_rows(confusion_logits, labels):
+def _gather_dense_rows(confusion_matrices, labels):
     """Rows `A_m[y_nm, :]` for dense labels: `(B, M, K)`."""
-    num_annotators = ops.shape(confusion_logits)[0]
-    num_classes = ops.shape(confusion_logits)[-1]
-    confusion = column_softmax(confusion_logits)  # (M, K, K)
-    flat_rows = ops.reshape(confusion, (-1, num_classes))  # (M*K, K)
-    safe_labels = ops.maximum(labels, 0)
-    row_index = ops.arange(num_annotators, dtype=labels.dtype) * num_classes
-    return ops.take(flat_rows, safe_labels + row_index[None, :], axis=0)
+    num_annotators = ops.shape(confusion_matrices)[0]
+    return _gather_rows(confusion_matrices, ops.arange(num_annotators, dtype="int32")[None, :],
+                        labels)
+
+
+def _gather_rows(confusion_matrices, annotator_ids, labels):
+    """Rows `A_m[y, :]` of given `(M, K, K)` matrices, shaped like `labels` + `(K,)`."""
+    num_classes = ops.shape(confusion_matrices)[-1]
+    flat_rows = ops.reshape(confusion_matrices, (-1, num_classes))  # (M*K, K)
+    return ops.take(flat_rows, ops.maximum(labels, 0) + annotator_ids * num_classes, axis=0)
 
 
 def _gather_pair_rows(confusion_logits, annotator_ids, labels):
-    """Rows `A_m[y, :]` for padded (annotator, label) pairs: `(B, R, K)`."""
+    """Rows `A_m[y, :]` for padded (annotator, label) pairs: `(B, R, K)`,
+    normalising only the gathered annotators' logits."""
     safe_ids = ops.maximum(annotator_ids, 0)
     safe_labels = ops.maximum(labels, 0)
     logits = ops.take(confusion_logits, safe_ids, axis=0)  # (B, R, K, K)
@@ -89,7 +93,7 @@ def _gather_pair_rows(confusion_logits, annotator_ids, labels):
 
 
 def observed_label_cross_entropy(
-    probabilities, confusion_logits, labels, annotator_ids=None
+    probabilities, confusion_logits, labels, annotator_ids=None, confusion_matrices=None
 ):
     """Cross-entropy of every crowd label, and which ones are observed.
 
@@ -101,6 +105,11 @@ def observed_label_cross_entropy(
             layout, or `(B, R)` in the padded-pair layout.
         annotator_ids: `None` for the dense layout, else the `(B, R)`
             annotator index of each label.
+        confusion_matrices: Optional `column_softmax(confusion_logits)`,
+            `(M, K, K)`, when the caller has it already (for a regularizer
+            on the confusion matrices, such as GeoCrowdNet-W): the rows are
+            then read from it instead of normalising the logits again. The
+            values and gradients are the same.
 
     Returns:
         A tuple `(cross_entropy, observed_mask)`, both shaped like `labels`
@@ -115,13 +124,20 @@ def observed_label_cross_entropy(
     labels = ops.cast(labels, "int32")
     probabilities = ops.cast(probabilities, "float32")
     confusion_logits = ops.cast(confusion_logits, "float32")
+    if annotator_ids is not None:
+        annotator_ids = ops.cast(annotator_ids, "int32")
+    if confusion_matrices is None and annotator_ids is None:
+        confusion_matrices = column_softmax(confusion_logits)  # (M, K, K)
+    if confusion_matrices is not None:
+        confusion_matrices = ops.cast(confusion_matrices, "float32")
     if annotator_ids is None and _small_crowd(confusion_logits):
-        label_probability = _dense_label_probability(probabilities, confusion_logits, labels)
+        label_probability = _dense_label_probability(probabilities, confusion_matrices, labels)
     else:
         if annotator_ids is None:
-            rows = _gather_dense_rows(confusion_logits, labels)
+            rows = _gather_dense_rows(confusion_matrices, labels)
+        elif confusion_matrices is not None:
+            rows = _gather_rows(confusion_matrices, ops.maximum(annotator_ids, 0), labels)
         else:
-            annotator_ids = ops.cast(annotator_ids, "int32")
             rows = _gather_pair_rows(confusion_logits, annotator_ids, labels)
         label_probability = ops.sum(rows * probabilities[:, None, :], axis=-1)
     label_probability = ops.clip(label_probability, PROBABILITY_FLOOR, 1.0)

@@ -326,8 +326,15 @@ class CrowdModel(keras.Model):
         `regularization` values (identical on all replicas, for logging).
         """
         labels, annotator_ids = self._split_labels(y)
+        # Computed once, for the regularizers and the loss alike.
+        confusion_matrices = (
+            self.crowd_layer.confusion_matrices
+            if any(getattr(regularizer, "uses_confusion_matrices", True)
+                   for regularizer in self._regularizer_list)
+            else None
+        )
         cross_entropy, observed_mask = self.crowd_layer.cross_entropy(
-            probabilities, labels, annotator_ids
+            probabilities, labels, annotator_ids, confusion_matrices=confusion_matrices
         )
         local_sum = ops.sum(cross_entropy)
         observed_count = distribution.global_sum(ops.sum(observed_mask))
@@ -336,9 +343,6 @@ class CrowdModel(keras.Model):
 
         regularization = ops.zeros((), "float32")
         global_batch = None
-        confusion_matrices = (
-            self.crowd_layer.confusion_matrices if self._regularizer_list else None
-        )
         for regularizer in self._regularizer_list:
             batch = probabilities
             if regularizer.uses_batch_predictions:

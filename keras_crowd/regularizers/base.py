@@ -11,13 +11,17 @@ class CrowdRegularizer:
     A regularizer that reads `probabilities` must set
     `uses_batch_predictions = True`: under `tf.distribute`, `CrowdModel`
     then hands it the predictions of the *global* batch, so that N replicas
-    train exactly like one device.
+    train exactly like one device. One that never reads
+    `confusion_matrices` may set `uses_confusion_matrices = False`: it is
+    then called with `None` for them, and a model whose regularizers all do
+    so skips computing the matrices in its train step.
 
     Args:
         strength: The weight lambda, a non-negative float.
     """
 
     uses_batch_predictions = False
+    uses_confusion_matrices = True
 
     def __init__(self, strength):
         strength = float(strength)

@@ -51,6 +51,7 @@ class GeoCrowdNetF(_LogDetRegularizer):
     """
 
     uses_batch_predictions = True
+    uses_confusion_matrices = False
 
     def call(self, probabilities, confusion_matrices):
         probabilities = ops.cast(probabilities, "float32")
