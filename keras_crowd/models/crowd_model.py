@@ -11,6 +11,7 @@ from keras_crowd.export.classifier_export import export_classifier
 from keras_crowd.layers.crowd_layer import CrowdLayer
 from keras_crowd.models import label_validation
 from keras_crowd.utils import distribution
+from keras_crowd.utils.optimizer_build import build_optimizer_before_fit
 
 # Rows of a probability output may sum to 1 only up to float error.
 _PROBABILITY_TOLERANCE = 1e-2
@@ -494,22 +495,9 @@ class CrowdModel(keras.Model):
         return super().fit(x, y, validation_data=validation_data, **kwargs)
 
     def _build_optimizer(self):
-        """Create the optimizer's variables before `fit` traces the train step.
-
-        Keras creates them lazily, on the first trace of the train function
-        (without a distribution strategy); a `tf.function` that creates
-        variables is then traced a second time, which doubled the cost of
-        tracing (about 0.5 s of a 3 s Music run). Built here, on an already
-        built model, the train function is traced once. The variables are the
-        ones the lazy build would make, so training is unchanged.
-        """
-        optimizer = getattr(self, "optimizer", None)
-        if optimizer is None or optimizer.built or not self.built:
-            return
-        if not all(layer.built for layer in self._flatten_layers()):
-            return
-        with self.distribute_strategy.scope():
-            optimizer.build(self.trainable_variables)
+        """Create the optimizer's variables before `fit` traces the train step
+        (`keras_crowd.utils.optimizer_build.build_optimizer_before_fit`)."""
+        build_optimizer_before_fit(self)
 
     def evaluate(self, x=None, y=None, **kwargs):
         """`keras.Model.evaluate` on crowd labels or 1-D true labels."""

@@ -33,6 +33,7 @@ from keras_crowd.selection import choose_strength
 from keras_crowd.selection import split_heldout_items
 from keras_crowd.selection import split_observed_labels
 from keras_crowd.training.input_pipeline import epoch_dataset
+from keras_crowd.utils.optimizer_build import build_optimizer_before_fit
 
 CROWD_METHODS = ("ccem", "geocrowdnet-f", "geocrowdnet-w", "trace")
 AGGREGATION_METHODS = ("dl-mv", "dl-ds")
@@ -417,6 +418,8 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
                 metrics=["accuracy"] if validation_data is not None else None,
                 steps_per_execution=steps_per_execution,
             )
+            # CrowdModel.fit does this itself: one trace of the train step, not two.
+            build_optimizer_before_fit(model)
     all_callbacks = list(callbacks)
     selector = None
     if heldout_labels is not None:
