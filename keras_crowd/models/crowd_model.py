@@ -208,10 +208,7 @@ class CrowdModel(keras.Model):
         """
         if not self.check_probabilities:
             return
-        validated = (
-            label_validation.validated_dataset_info(x)
-            if isinstance(x, tf.data.Dataset) else None
-        )
+        validated = label_validation.validated_dataset_info(x)
         if validated is not None:
             # Built from arrays (`epoch_dataset`): their first rows, without
             # the cost of an iterator over the dataset.
@@ -330,8 +327,7 @@ class CrowdModel(keras.Model):
         # Computed once, for the regularizers and the loss alike.
         confusion_matrices = (
             self.crowd_layer.confusion_matrices
-            if any(getattr(regularizer, "uses_confusion_matrices", True)
-                   for regularizer in self._regularizer_list)
+            if any(regularizer.uses_confusion_matrices for regularizer in self._regularizer_list)
             else None
         )
         cross_entropy, observed_mask = self.crowd_layer.cross_entropy(
