@@ -49,3 +49,28 @@ def test_keras_crowd_benchmark_subcommand(tmp_path):
     assert refused.exit_code != 0 and "--first-seed" in refused.output
     helped = CliRunner().invoke(main, ["benchmark", "--help"])
     assert helped.exit_code == 0 and "Examples:" in helped.output and "--holdout" in helped.output
+
+
+def test_speed_benchmark_quick_times_every_option():
+    done = _run(["benchmarks/speed.py", "--quick"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    for name in ("labelme", "music"):
+        for pipeline in ("numpy fit", "epoch_dataset"):
+            header = next(i for i, line in enumerate(lines)
+                          if line.startswith(f"{name}, {pipeline}:"))
+            rows = {line.split()[0]: line for line in lines[header + 1:header + 5]}
+            assert set(rows) == {"mv", "ccem", "geocrowdnet-f", "geocrowdnet-w"}, rows
+            for kind in ("ccem", "geocrowdnet-f", "geocrowdnet-w"):
+                assert "vs MV backbone" in rows[kind] and "vs CCEM" in rows[kind]
+        header = next(i for i, line in enumerate(lines)
+                      if line.startswith(f"{name}: 2-epoch CCEM run"))
+        options = [line.strip() for line in lines[header + 1:header + 9]]
+        expected = ["numpy fit (Keras default)", "tf.data: shuffle, batch, prefetch",
+                    "tf.data: cache, shuffle, batch, prefetch",
+                    "numpy fit, steps_per_execution=10", "numpy fit, jit_compile=True",
+                    "epoch_dataset, one call per epoch", "recipe, last epoch",
+                    "recipe, held-out selection"]
+        assert [option[:len(label)] for option, label in zip(options, expected)] == expected
+        assert all(float(option[len(label):].split()[0]) > 0
+                   for option, label in zip(options, expected))
