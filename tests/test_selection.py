@@ -218,3 +218,31 @@ def test_callback_scores_equal_the_eager_computation(batch_size):
     eager = _EagerScores(x, heldout)
     model.fit(x, train, batch_size=32, epochs=4, verbose=0, callbacks=[selector, eager])
     np.testing.assert_allclose(selector.scores, eager.scores, rtol=1e-6)
+
+
+def test_diverged_run_stops_by_patience_and_is_flagged_as_diverged():
+    """NaN scores never improve: patience counts from the start, a warning
+    names the cause, and best_label_nlls holds the non-finite values, which
+    choose_strength treats as a diverged candidate."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(64, 5)).astype("float32")
+    train, heldout = split_observed_labels(_labels(n=64, seed=6), 0.3, seed=0)
+    backbone = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="softmax")])
+    model = CrowdModel(backbone, train.shape[1], check_probabilities=False)
+    model.compile(optimizer="adam")
+    model.set_weights([w * np.nan if w.ndim == 2 else w for w in model.get_weights()])
+    selector = HeldOutCrowdLikelihood(x, heldout, patience=2)
+    with pytest.warns(RuntimeWarning, match="no epoch had a finite held-out"):
+        model.fit(x, train, batch_size=32, epochs=5, verbose=0, callbacks=[selector])
+    assert len(selector.scores) == 2 and np.isnan(selector.scores).all()
+    assert selector.best_epoch is None
+    assert selector.best_label_nlls.shape == (int((heldout >= 0).sum()),)
+    assert not np.isfinite(selector.best_label_nlls).any()
+    good = np.full(selector.best_label_nlls.shape, 1.0) + np.linspace(0, 0.1, len(selector.best_label_nlls))
+    chosen, table = choose_strength([0.0, 1.0], [good, selector.best_label_nlls])
+    assert chosen == 0.0 and not table[1].within_tolerance
+
+
+def test_choose_strength_names_an_unscored_candidate():
+    with pytest.raises(ValueError, match=r"No held-out per-label NLLs for lambda \[1.0\]"):
+        choose_strength([0.0, 1.0], [np.array([1.0, 2.0]), None])

@@ -9,6 +9,8 @@ confusion matrices generalise, and, unlike training loss, this score turns
 up when the network starts to memorise label noise.
 """
 
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -186,16 +188,20 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
             e.g. a Dawid-Skene estimate. Leave `None` for a `CrowdModel`,
             whose own current confusion matrices are used.
         patience: Stop after this many epochs without improvement
-            (`None`: never stop early).
+            (`None`: never stop early). Epochs with a NaN score are never
+            an improvement, so a run that diverges from the start stops
+            after `patience` epochs.
         restore_best_weights: Restore the best epoch's weights at the end.
         batch_size: Batch size of the prediction pass over `x` (a numpy
             array).
 
     Attributes:
-        best_epoch: 1-based index of the best epoch.
-        best_score: Its held-out negative log-likelihood.
+        best_epoch: 1-based index of the best epoch (`None` if no epoch had
+            a finite score: the model diverged; a warning says so).
+        best_score: Its held-out negative log-likelihood (`inf` if none).
         best_label_nlls: The per-label values behind `best_score`
-            (`heldout_label_nlls`), for comparing runs label by label.
+            (`heldout_label_nlls`), for comparing runs label by label; if no
+            epoch had a finite score, the last epoch's (non-finite) values.
         scores: The score of every epoch.
 
     Example:
@@ -227,6 +233,7 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         self.best_epoch = None
         self.best_score = np.inf
         self.best_label_nlls = None
+        self._last_label_nlls = None
         self.best_weights = None
         self.scores = []
         self._predict_function = None
@@ -271,6 +278,7 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.best_epoch, self.best_score, self.best_weights = None, np.inf, None
         self.best_label_nlls = None
+        self._last_label_nlls = None
         self.scores = []
         self._predict_function = None
 
@@ -294,14 +302,42 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         self.scores.append(score)
         if logs is not None:
             logs["heldout_crowd_nll"] = score
-        if score < self.best_score:
+        self._last_label_nlls = nlls
+        # NaN (a diverged model) never counts as an improvement.
+        if np.isfinite(score) and score < self.best_score:
             self.best_score, self.best_epoch = score, epoch + 1
             self.best_label_nlls = nlls
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-        elif self.patience is not None and epoch + 1 - self.best_epoch >= self.patience:
+        elif self.patience is not None and _epochs_without_improvement(
+            epoch, self.best_epoch
+        ) >= self.patience:
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
+        if self.best_epoch is None and self.scores:
+            # Keep the per-label values (non-finite) so that callers comparing
+            # runs (`choose_strength`) see this run as diverged.
+            self.best_label_nlls = self._last_label_nlls
+            warnings.warn(
+                "HeldOutCrowdLikelihood: no epoch had a finite held-out crowd "
+                f"NLL (scores {self.scores}); the model diverged (NaN or inf "
+                "predictions or confusion matrices). best_epoch is None, no "
+                "weights were restored, and best_label_nlls holds the last "
+                "epoch's non-finite values. Lower the learning rate or the "
+                "regularizer's strength.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+def _epochs_without_improvement(epoch, best_epoch):
+    """Epochs since the best one (or since the start, if none was finite).
+
+    Args:
+        epoch: 0-based index of the epoch that just ended.
+        best_epoch: 1-based index of the best epoch so far, or `None`.
+    """
+    return epoch + 1 - (best_epoch or 0)

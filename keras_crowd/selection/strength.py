@@ -69,6 +69,13 @@ def choose_strength(strengths, label_nlls, num_standard_errors=1.0):
         )
     if not num_standard_errors >= 0:
         raise ValueError(f"num_standard_errors must be >= 0; got {num_standard_errors}.")
+    missing = [strength for strength, values in zip(strengths, label_nlls) if values is None]
+    if missing:
+        raise ValueError(
+            f"No held-out per-label NLLs for lambda {missing} (None): the run was "
+            "not scored on held-out labels (HeldOutCrowdLikelihood.best_label_nlls "
+            "is None before training ends)."
+        )
     label_nlls = [np.asarray(values, dtype="float64") for values in label_nlls]
     sizes = {values.shape for values in label_nlls}
     if len(sizes) != 1 or label_nlls[0].ndim != 1 or label_nlls[0].size < 2:
