@@ -388,3 +388,118 @@ def test_logits_backbone_is_detected_on_a_validated_epoch_dataset():
     dataset, steps = epoch_dataset(x, labels, 32, seed=0, num_classes=K)
     with pytest.raises(ValueError, match="not probabilities"):
         model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+
+
+def _dataframe(values):
+    pandas = pytest.importorskip("pandas")
+    return pandas.DataFrame(values)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda x, y: (x, _dataframe(np.where(y == 1, K, y))), "only 3 classes"),
+        (lambda x, y: (x, _dataframe(np.where(y == 1, -5, y))), "found -5"),
+        (lambda x, y: (x, np.where(y == 1, K, y).tolist()), "only 3 classes"),
+        (lambda x, y: (_dataframe(np.where(x > 1.5, np.nan, x)), _dataframe(y)), "NaN or inf"),
+        (lambda x, y: (x, {"annotator_ids": _dataframe(np.tile(np.arange(M), (len(y), 1))),
+                           "labels": _dataframe(np.where(y == 1, K, y))}), "only 3 classes"),
+    ],
+    ids=["dataframe_class_K", "dataframe_below_missing", "list_class_K",
+         "dataframe_nan_features", "padded_pairs_of_dataframes"],
+)
+@pytest.mark.parametrize("method", ["fit", "evaluate"])
+def test_bad_array_like_inputs_are_checked_like_numpy(mutate, message, method):
+    """pandas DataFrames and lists are validated too, not passed unchecked."""
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    before = model.get_weights()
+    bad_x, bad_y = mutate(x, labels)
+    with pytest.raises(ValueError, match=message):
+        getattr(model, method)(bad_x, bad_y, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_good_dataframe_labels_train_like_numpy():
+    x, labels, _ = _crowd()
+    weights = []
+    for y in (labels, _dataframe(labels)):
+        keras.utils.set_random_seed(1)
+        model = CrowdModel(_sequential(), M)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        model.fit(x, y, batch_size=64, epochs=1, shuffle=False, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("check_probabilities", [True, False])
+def test_labels_are_checked_against_k_of_an_unbuilt_backbone(check_probabilities):
+    """A subclassed backbone has no K until built: fit builds it first."""
+    x, labels, _ = _crowd()
+    model = CrowdModel(SubclassedNet(), M, check_probabilities=check_probabilities)
+    model.compile()
+    with pytest.raises(ValueError, match="only 3 classes"):
+        model.fit(x, np.where(labels == 1, K, labels), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.5, np.nan])
+def test_non_integer_float_labels_in_tf_data_fail_loudly(bad):
+    x, labels, _ = _crowd()
+    labels = labels.astype("float32")
+    labels[5, 2] = bad
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    before = model.get_weights()
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).batch(32)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Crowd labels must be integers"):
+        model.fit(dataset, epochs=1, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_whole_float_labels_in_tf_data_still_train():
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels.astype("float32"))).batch(32)
+    history = model.fit(dataset, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_sample_weights_are_refused_with_crowd_labels_in_evaluation():
+    x, labels, truth = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    before = model.get_weights()
+    weights = np.zeros(N)
+    weights[0] = 1.0
+    with pytest.raises(ValueError, match="sample weights"):
+        model.evaluate(x, labels, sample_weight=weights, verbose=0)
+    with pytest.raises(ValueError, match="sample weights"):
+        model.fit(x, labels, epochs=1, verbose=0, validation_data=(x, labels, weights))
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels, weights)).batch(32)
+    with pytest.raises(ValueError, match="sample weights"):
+        model.evaluate(dataset, verbose=0)
+    # With 1-D true labels the weights still weight the accuracy.
+    weighted = model.evaluate(x, truth, sample_weight=weights, verbose=0, return_dict=True)
+    correct = float(np.argmax(model.predict(x[:1], verbose=0), axis=1)[0] == truth[0])
+    assert weighted["accuracy"] == pytest.approx(correct)
+
+
+def test_padded_pairs_tuple_gets_a_clear_error():
+    from keras_crowd.data import to_padded_pairs
+
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    pairs = to_padded_pairs(labels)
+    with pytest.raises(ValueError, match=r"as_dict=True"):
+        model.fit(x, pairs, epochs=1, verbose=0)
+    dataset = tf.data.Dataset.from_tensor_slices((x, pairs)).batch(32)
+    with pytest.raises(ValueError, match=r"as_dict=True"):
+        model.fit(dataset, epochs=1, verbose=0)

@@ -104,3 +104,29 @@ def test_per_replica_log_det_would_be_caught(monkeypatch, strategies):
     local = _train(mirrored_strategy, regularizers.GeoCrowdNetF(0.05), x, labels, initial)
     gap = max(np.abs(a - b).max() for a, b in zip(single, local))
     assert gap > 1e-4
+
+
+class _SubclassedBackbone(keras.Model):
+    """A backbone with no weights until it is first called."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = keras.layers.Dense(8, activation="tanh")
+        self.out = keras.layers.Dense(K, activation="softmax")
+
+    def call(self, inputs):
+        return self.out(self.hidden(inputs))
+
+
+@pytest.mark.parametrize("check_probabilities", [True, False])
+def test_unbuilt_backbone_is_built_in_the_strategy_scope(check_probabilities, strategies):
+    """fit builds the model (for its checks) under the model's own strategy."""
+    _, mirrored_strategy = strategies
+    x, labels = uneven_crowd()
+    with mirrored_strategy.scope():
+        model = CrowdModel(_SubclassedBackbone(), M, regularizer=regularizers.GeoCrowdNetW(0.05),
+                           check_probabilities=check_probabilities)
+        model.compile(optimizer=keras.optimizers.Adam(0.05))
+    history = model.fit(x, labels, batch_size=BATCH, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert all(isinstance(v.value, tf.distribute.DistributedValues) for v in model.weights)

@@ -19,11 +19,44 @@ _PROBABILITY_TOLERANCE = 1e-2
 _PROBABILITY_CHECK_ROWS = 256
 
 
-def _is_array(value):
-    return isinstance(value, (np.ndarray, tf.Tensor)) or (
-        isinstance(value, dict)
-        and all(isinstance(v, (np.ndarray, tf.Tensor)) for v in value.values())
-    )
+_SAMPLE_WEIGHT_MESSAGE = (
+    "CrowdModel does not take sample weights with crowd labels: mark missing "
+    "labels with -1 instead."
+)
+
+
+def _is_array_like(value):
+    """Whether `value` is in-memory data whose values can be checked up front.
+
+    Numpy arrays, tensors, lists and anything numpy can convert
+    (`__array__`: pandas DataFrames and Series, ...), or a dict of them;
+    not a `tf.data.Dataset`, a generator or a `keras.utils.PyDataset`.
+    """
+    if isinstance(value, dict):
+        return bool(value) and all(_is_array_like(leaf) for leaf in value.values())
+    return isinstance(value, (np.ndarray, tf.Tensor, list)) or hasattr(value, "__array__")
+
+
+def _as_checkable(value):
+    """`value` (array-like, or a dict of them) as numpy for the checks."""
+    if isinstance(value, dict):
+        return {key: _as_checkable(leaf) for key, leaf in value.items()}
+    return value if isinstance(value, np.ndarray) else np.asarray(value)
+
+
+def _refuse_label_tuple(labels):
+    """Fail clearly on labels given as a tuple, such as the `(annotator_ids,
+    labels)` pair returned by `keras_crowd.data.to_padded_pairs`."""
+    if isinstance(labels, tuple):
+        raise ValueError(
+            f"Crowd labels must be an (N, M) array or the padded-pair dict "
+            f"{{'{label_validation.ANNOTATOR_IDS_KEY}': (N, R), "
+            f"'{label_validation.LABELS_KEY}': (N, R)}}; got a tuple of "
+            f"{len(labels)} items. For padded pairs use "
+            "keras_crowd.data.to_padded_pairs(..., as_dict=True), or pass "
+            f"{{'{label_validation.ANNOTATOR_IDS_KEY}': ids, "
+            f"'{label_validation.LABELS_KEY}': labels}}."
+        )
 
 
 @keras.saving.register_keras_serializable(package="keras_crowd")
@@ -198,33 +231,56 @@ class CrowdModel(keras.Model):
             )
         return ops.cast(probabilities, "float32")
 
-    def _check_backbone_outputs(self, x):
-        """Fail before training if the backbone's outputs are not probabilities.
+    def _feature_sample(self, x):
+        """A few rows of the features `x`, or `None` if they cannot be had
+        without training on them (a generator, a `PyDataset`, ...).
 
-        Runs the model once on a small sample (the first rows of an array,
-        or the first batch of a `tf.data.Dataset`, or for a dataset from
-        `epoch_dataset(..., num_classes=K)` the first rows of its features),
-        so that no per-step cost is paid for the check.
+        The first rows of an array-like, the first batch of a
+        `tf.data.Dataset`, or for a dataset from `epoch_dataset(...,
+        num_classes=K)` the first rows of its features.
         """
-        if not self.check_probabilities:
-            return
         validated = label_validation.validated_dataset_info(x)
         if validated is not None:
             # Built from arrays (`epoch_dataset`): their first rows, without
             # the cost of an iterator over the dataset.
-            x = validated.feature_sample
+            return validated.feature_sample
         if isinstance(x, tf.data.Dataset):
             element = next(iter(x.take(1)), None)
             if element is None:
-                return
-            sample = element[0] if isinstance(element, tuple) else element
-        elif _is_array(x):
-            sample = tree.map_structure(lambda leaf: leaf[:_PROBABILITY_CHECK_ROWS], x)
-        else:
+                return None
+            return element[0] if isinstance(element, tuple) else element
+        if _is_array_like(x):
+            return _first_rows(x, _PROBABILITY_CHECK_ROWS)
+        return None
+
+    def _build_from_features(self, x):
+        """Build the model on a row of `x`, so that K is known when its labels
+        are checked (an unbuilt backbone, e.g. subclassed, has no K yet).
+
+        Variables are created in this model's distribution strategy scope.
+        """
+        if self.built:
             return
-        probabilities = keras.ops.convert_to_numpy(
-            self._as_probabilities(self(sample, training=False))
-        )
+        sample = self._feature_sample(x)
+        if sample is not None:
+            with self.distribute_strategy.scope():
+                self(tree.map_structure(lambda leaf: leaf[:1], sample), training=False)
+
+    def _check_backbone_outputs(self, x):
+        """Fail before training if the backbone's outputs are not probabilities.
+
+        Runs the model once on a small sample of `x` (`_feature_sample`), so
+        that no per-step cost is paid for the check. It runs in the model's
+        distribution strategy scope, since it may build the model.
+        """
+        if not self.check_probabilities:
+            return
+        sample = self._feature_sample(x)
+        if sample is None:
+            return
+        with self.distribute_strategy.scope():
+            outputs = self(sample, training=False)
+        probabilities = keras.ops.convert_to_numpy(self._as_probabilities(outputs))
         row_error = float(np.max(np.abs(probabilities.sum(axis=-1) - 1.0), initial=0.0))
         if row_error > _PROBABILITY_TOLERANCE or float(np.min(probabilities, initial=0.0)) < 0:
             raise ValueError(
@@ -236,6 +292,7 @@ class CrowdModel(keras.Model):
     # ----------------------------------------------------------------- labels
     def _split_labels(self, labels):
         """Return `(labels, annotator_ids)` for either label layout."""
+        _refuse_label_tuple(labels)
         if label_validation.is_padded_pairs(labels):
             return (
                 labels[label_validation.LABELS_KEY],
@@ -277,6 +334,8 @@ class CrowdModel(keras.Model):
             return dataset
 
         def check(*element):
+            if len(element) >= 2:
+                _refuse_label_tuple(element[1])
             if len(element) < 2 or not (
                 isinstance(element[1], dict) or len(element[1].shape) == 2
             ):
@@ -290,6 +349,20 @@ class CrowdModel(keras.Model):
         ).prefetch(tf.data.AUTOTUNE)
 
     def _range_checks(self, labels, annotator_ids):
+        """Assertions that a batch holds valid crowd labels (and annotator ids).
+
+        Float labels must first be whole numbers: a cast alone would turn
+        -0.5 into class 0 and 1.5 into class 1.
+        """
+        checks = [
+            _integer_values_check(values, what)
+            for values, what in ((labels, "Crowd labels"), (annotator_ids, "Annotator ids"))
+            if values is not None and values.dtype.is_floating
+        ]
+        with tf.control_dependencies(checks):
+            return checks + self._value_range_checks(labels, annotator_ids)
+
+    def _value_range_checks(self, labels, annotator_ids):
         labels = ops.cast(labels, "int32")
         in_range = ops.logical_and(ops.min(labels) >= -1, ops.max(labels) < self.num_classes)
         message = [
@@ -387,10 +460,7 @@ class CrowdModel(keras.Model):
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:
-            raise ValueError(
-                "CrowdModel does not take sample weights: mark missing labels "
-                "with -1 instead."
-            )
+            raise ValueError(_SAMPLE_WEIGHT_MESSAGE)
         if y is None:
             raise ValueError("CrowdModel.fit needs crowd labels as `y`.")
         with tf.GradientTape() as tape:
@@ -407,9 +477,10 @@ class CrowdModel(keras.Model):
         probabilities = self._as_probabilities(self(x, training=False))
         if y is None:
             return {}
-        if not isinstance(y, dict) and len(y.shape) == 1:
+        if not _holds_crowd_labels(y):
             self.accuracy_tracker.update_state(y, probabilities, sample_weight)
             return {"accuracy": self.accuracy_tracker.result()}
+        _refuse_sample_weight(y, sample_weight)
         return self._log_objective(self._crowd_objective(probabilities, y))
 
     # --------------------------------------------------------- fit / compile
@@ -446,9 +517,16 @@ class CrowdModel(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def _validate_inputs(self, x, y, true_labels_allowed):
-        if not (_is_array(y) and _is_array(x)):
+        """Check in-memory features and labels before training or evaluating.
+
+        Anything array-like is checked (numpy arrays, tensors, lists, pandas
+        DataFrames, ...), on a numpy view; what Keras receives is unchanged.
+        """
+        _refuse_label_tuple(y)
+        if not (_is_array_like(y) and _is_array_like(x)):
             return
-        if isinstance(y, dict) or np.ndim(y) != 1:
+        x, y = _as_checkable(x), _as_checkable(y)
+        if _holds_crowd_labels(y):
             num_items = label_validation.validate_crowd_labels(
                 y, self.num_annotators, self.num_classes
             )
@@ -461,26 +539,49 @@ class CrowdModel(keras.Model):
             )
         label_validation.validate_features(x, num_items)
 
+    def _prepare_inputs(self, x, y, true_labels_allowed):
+        """Build the model if needed, check `x` and `y`, and return `x` with
+        the crowd labels of a `tf.data.Dataset` checked as they stream.
+
+        A distributed dataset from
+        `keras_crowd.distribute.distribute_crowd_dataset` cannot be mapped:
+        the arrays it was built from are checked instead.
+        """
+        features, labels = x, y
+        source = label_validation.source_arrays(x)
+        if source is not None:
+            features, labels = source.features, source.labels
+        # K (needed by the label checks) is known only once the model is built.
+        self._build_from_features(features)
+        self._validate_inputs(features, labels, true_labels_allowed)
+        if isinstance(x, tf.data.Dataset):
+            x = self._with_label_checks(x)
+        return x
+
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         """`keras.Model.fit`, with crowd labels checked before training.
 
-        Numpy or tensor inputs are validated up front: label values must be
-        -1 or in `[0, K)`, the label matrix must have M columns, features
-        and labels must have the same number of rows, and features must be
-        finite. The crowd labels of a `tf.data.Dataset` are range-checked
-        batch by batch as they stream, unless the dataset was built (and
+        In-memory inputs (numpy arrays, tensors, lists, pandas DataFrames)
+        are validated up front: label values must be -1 or in `[0, K)`, the
+        label matrix must have M columns, features and labels must have the
+        same number of rows, and features must be finite. The crowd labels
+        of a `tf.data.Dataset` are checked batch by batch as they stream
+        (integers, -1 or in `[0, K)`), unless the dataset was built (and
         validated) by `keras_crowd.training.epoch_dataset(...,
-        num_classes=K)`. See `keras.Model.fit` for the arguments.
+        num_classes=K)`; those of a dataset from
+        `keras_crowd.distribute.distribute_crowd_dataset` are checked on the
+        arrays it was built from. See `keras.Model.fit` for the arguments.
         """
-        self._validate_inputs(x, y, true_labels_allowed=False)
+        x = self._prepare_inputs(x, y, true_labels_allowed=False)
         if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
             self._validate_inputs(
                 validation_data[0], validation_data[1], true_labels_allowed=True
             )
-        # First, as it builds the model, whose K the label checks need.
-        self._check_backbone_outputs(x)
-        if isinstance(x, tf.data.Dataset):
-            x = self._with_label_checks(x)
+            if len(validation_data) > 2 and validation_data[2] is not None:
+                _refuse_sample_weight(validation_data[1], validation_data[2])
+        self._check_backbone_outputs(
+            getattr(label_validation.source_arrays(x), "features", x)
+        )
         if isinstance(validation_data, tf.data.Dataset):
             validation_data = self._with_label_checks(validation_data)
         self._build_optimizer()
@@ -496,10 +597,12 @@ class CrowdModel(keras.Model):
         build_optimizer_before_fit(self)
 
     def evaluate(self, x=None, y=None, **kwargs):
-        """`keras.Model.evaluate` on crowd labels or 1-D true labels."""
-        self._validate_inputs(x, y, true_labels_allowed=True)
-        if isinstance(x, tf.data.Dataset):
-            x = self._with_label_checks(x)
+        """`keras.Model.evaluate` on crowd labels or 1-D true labels.
+
+        Inputs are checked as in `fit`. Sample weights are accepted only
+        with 1-D true labels.
+        """
+        x = self._prepare_inputs(x, y, true_labels_allowed=True)
         if not kwargs.get("_use_cached_eval_dataset", False):
             # Called by the user, not by fit's validation: see `fit`.
             self.test_function = None
@@ -578,6 +681,44 @@ class CrowdModel(keras.Model):
         if config.get("regularizer") is not None:
             config["regularizer"] = crowd_regularizers.get(config["regularizer"])
         return cls(**config)
+
+
+def _integer_values_check(values, what):
+    """An assertion that the float tensor `values` holds only whole numbers."""
+    whole = tf.logical_and(
+        tf.math.is_finite(values), tf.equal(values, tf.math.round(values))
+    )
+    first_bad = tf.boolean_mask(tf.reshape(values, [-1]), ~tf.reshape(whole, [-1]))[:1]
+    return tf.debugging.Assert(
+        tf.reduce_all(whole),
+        [f"{what} must be integers (-1 for missing) and finite; found the value",
+         first_bad],
+    )
+
+
+def _holds_crowd_labels(labels):
+    """Crowd labels (a dict, or 2-D) rather than 1-D true class indices."""
+    if isinstance(labels, dict):
+        return True
+    return (len(labels.shape) if hasattr(labels, "shape") else np.ndim(labels)) != 1
+
+
+def _refuse_sample_weight(labels, sample_weight):
+    """Refuse sample weights given with crowd labels (`labels`): they would
+    be ignored by the crowd loss. With 1-D true labels they weight the
+    accuracy."""
+    if sample_weight is not None and _holds_crowd_labels(labels):
+        raise ValueError(_SAMPLE_WEIGHT_MESSAGE)
+
+
+def _first_rows(value, rows):
+    """The first `rows` rows of an array-like (or a dict of them), as numpy
+    arrays or tensors that the model can be called on."""
+    if isinstance(value, dict):
+        return {key: _first_rows(leaf, rows) for key, leaf in value.items()}
+    if isinstance(value, tf.Tensor):
+        return value[:rows]
+    return np.asarray(value)[:rows]
 
 
 def _has_symbolic_io(model):

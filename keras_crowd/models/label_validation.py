@@ -37,10 +37,10 @@ def _check_label_range(labels, num_classes, what):
         return
     low, high = int(labels.min()), int(labels.max())
     if low < -1:
-        raise ValueError(
-            f"{what} must be -1 (missing) or a class index in [0, "
-            f"{num_classes - 1}]; found {low}."
+        valid = "a class index >= 0" if num_classes is None else (
+            f"a class index in [0, {num_classes - 1}]"
         )
+        raise ValueError(f"{what} must be -1 (missing) or {valid}; found {low}.")
     if num_classes is not None and high >= num_classes:
         raise ValueError(
             f"{what} contain the class {high}, but the classifier has only "
@@ -55,7 +55,8 @@ def validate_crowd_labels(labels, num_annotators, num_classes):
     Args:
         labels: `(N, M)` dense labels with -1 for missing, or the padded
             pair dict `{"annotator_ids": (N, R), "labels": (N, R)}`.
-        num_annotators: The model's M.
+        num_annotators: The model's M, or `None` if not known yet (only
+            annotator ids >= 0 are then checked).
         num_classes: The model's K, or `None` if not known yet.
 
     Returns:
@@ -74,7 +75,13 @@ def validate_crowd_labels(labels, num_annotators, num_classes):
             )
         observed = pair_labels >= 0
         ids = annotator_ids[observed]
-        if ids.size and (ids.min() < 0 or ids.max() >= num_annotators):
+        if ids.size and num_annotators is None and ids.min() < 0:
+            raise ValueError(
+                f"Annotator ids must be >= 0; found {int(ids.min())}."
+            )
+        if ids.size and num_annotators is not None and (
+            ids.min() < 0 or ids.max() >= num_annotators
+        ):
             raise ValueError(
                 f"Annotator ids must lie in [0, {num_annotators - 1}] for a "
                 f"model of {num_annotators} annotators; found "
@@ -88,7 +95,7 @@ def validate_crowd_labels(labels, num_annotators, num_classes):
             "Crowd labels must be an (N, M) array, one column per annotator "
             f"and -1 for missing; got shape {labels.shape}."
         )
-    if labels.shape[1] != num_annotators:
+    if num_annotators is not None and labels.shape[1] != num_annotators:
         raise ValueError(
             f"Crowd labels have {labels.shape[1]} annotator columns, but the "
             f"model was built for num_annotators={num_annotators}."
@@ -165,3 +172,44 @@ def validated_dataset_info(dataset):
     """The `ValidatedDataset` record of `dataset`, or `None`."""
     record = getattr(dataset, _VALIDATED_ATTRIBUTE, None)
     return record if isinstance(record, ValidatedDataset) else None
+
+
+# The attribute under which `mark_source_arrays` records the in-memory
+# arrays a dataset that cannot be mapped (a `tf.distribute` distributed
+# dataset) was built from, so that `CrowdModel.fit` can check them.
+_SOURCE_ARRAYS_ATTRIBUTE = "_keras_crowd_source_arrays"
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceArrays:
+    """The features and crowd labels a dataset was built from.
+
+    Attributes:
+        features: `(N, ...)` features.
+        labels: `(N, M)` dense crowd labels or the padded-pair dict.
+    """
+
+    features: object
+    labels: object
+
+
+def mark_source_arrays(dataset, features, labels):
+    """Record on `dataset` the arrays it yields, for checks before training.
+
+    Args:
+        dataset: Any dataset object (e.g. a `tf.distribute`
+            `DistributedDataset`) whose batches are rows of the arrays.
+        features: Its `(N, ...)` features (referenced, not copied).
+        labels: Its crowd labels (referenced, not copied).
+
+    Returns:
+        `dataset` itself.
+    """
+    setattr(dataset, _SOURCE_ARRAYS_ATTRIBUTE, SourceArrays(features, labels))
+    return dataset
+
+
+def source_arrays(dataset):
+    """The `SourceArrays` record of `dataset`, or `None`."""
+    record = getattr(dataset, _SOURCE_ARRAYS_ATTRIBUTE, None)
+    return record if isinstance(record, SourceArrays) else None
