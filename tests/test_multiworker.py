@@ -108,6 +108,62 @@ def test_distributed_dataset_training_equals_plain_fit(mirrored):
         np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
 
 
+def _bad_labels(kind):
+    """Crowd labels with one invalid value, in the dense or padded layout."""
+    x, labels = uneven_crowd()
+    if kind == "class_K":
+        labels[0, np.flatnonzero(labels[0] >= 0)[0]] = K
+    elif kind == "below_missing":
+        labels[0, 0] = -7
+    elif kind == "unknown_annotator":
+        ids, pair_labels = to_padded_pairs(labels)
+        ids[0, 0] = M
+        return x, {"annotator_ids": ids, "labels": pair_labels}
+    return x, labels
+
+
+BAD_LABEL_MESSAGES = {
+    "class_K": f"only {K} classes",
+    "below_missing": "found -7",
+    "unknown_annotator": f"model of {M} annotators",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_LABEL_MESSAGES))
+def test_distributed_dataset_labels_are_checked_before_training(mirrored, kind):
+    """A distributed dataset cannot be checked as it streams: its arrays are."""
+    x, labels = _bad_labels(kind)
+    with mirrored.scope():
+        model = _compiled_model()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=BAD_LABEL_MESSAGES[kind]):
+        data, steps = datasets.distribute_crowd_dataset(mirrored, x, labels, BATCH)
+        model.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_distributed_dataset_refuses_nan_features(mirrored):
+    x, labels = uneven_crowd()
+    x[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        datasets.distribute_crowd_dataset(mirrored, x, labels, BATCH)
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_LABEL_MESSAGES))
+def test_worker_refuses_bad_labels_naming_the_file(tmp_path, kind):
+    x, labels = _bad_labels(kind)
+    if isinstance(labels, dict):
+        np.savez(tmp_path / "crowd.npz", x=x, **labels)
+    else:
+        np.savez(tmp_path / "crowd.npz", x=x, labels=labels)
+    _compiled_model().save(tmp_path / "init.keras")
+    with pytest.raises(ValueError, match=rf"crowd\.npz: .*{BAD_LABEL_MESSAGES[kind]}"):
+        worker.train(tmp_path / "init.keras", tmp_path / "crowd.npz", epochs=1,
+                     global_batch_size=BATCH, output_path=tmp_path / "final.weights.h5")
+    assert not (tmp_path / "final.weights.h5").exists()
+
+
 # ---------------------------------------------------------- two processes
 def _run_cluster(tmp_path, model_path, data_path, output, entry=None):
     """Start 2 workers on 127.0.0.1, wait (bounded), always clean up.

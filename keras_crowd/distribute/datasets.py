@@ -13,6 +13,8 @@ of `B / num_replicas` items of it.
 import numpy as np
 import tensorflow as tf
 
+from keras_crowd.models import label_validation
+
 
 def replica_chunks_dataset(x, labels, global_batch_size, input_context):
     """The per-replica batches one input pipeline feeds, as a `tf.data.Dataset`.
@@ -85,6 +87,12 @@ def distribute_crowd_dataset(strategy, x, labels, global_batch_size):
             dict, the same on every worker.
         global_batch_size: B, the batch of one step summed over replicas.
 
+    Raises:
+        ValueError: if the labels are not integers that are -1 or >= 0, the
+            features are not finite, or their numbers of rows differ.
+            `CrowdModel.fit` then checks the labels against the model's M
+            and K before training.
+
     Returns:
         `(dataset, steps_per_epoch)`: a `tf.distribute.DistributedDataset`
         for `model.fit(dataset, steps_per_epoch=steps_per_epoch, ...)`,
@@ -101,8 +109,15 @@ def distribute_crowd_dataset(strategy, x, labels, global_batch_size):
     >>> data, steps = distribute_crowd_dataset(strategy, x, labels, 256)
     >>> model.fit(data, steps_per_epoch=steps, epochs=10, shuffle=False)
     """
+    # What can be checked without the model (integer labels >= -1, finite
+    # features, as many rows as labels) fails here; `CrowdModel.fit` checks
+    # the recorded arrays against its M and K, since it cannot map the
+    # distributed dataset to check its batches as they stream.
+    label_validation.validate_features(
+        x, label_validation.validate_crowd_labels(labels, None, None)
+    )
     steps = len(x) // int(global_batch_size)
     dataset = strategy.distribute_datasets_from_function(
         lambda context: replica_chunks_dataset(x, labels, int(global_batch_size), context)
     )
-    return dataset, steps
+    return label_validation.mark_source_arrays(dataset, x, labels), steps

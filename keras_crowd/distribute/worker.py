@@ -32,6 +32,7 @@ from keras_crowd import optimizers as _optimizers  # noqa: F401  registers LazyA
 from keras_crowd.distribute import datasets
 from keras_crowd.distribute import multiworker
 from keras_crowd.distribute import strategies
+from keras_crowd.models import label_validation
 
 
 def load_crowd_npz(path):
@@ -60,6 +61,27 @@ def load_crowd_npz(path):
         if "annotator_ids" in names:
             return x, {"annotator_ids": data["annotator_ids"], "labels": data["labels"]}
         return x, data["labels"]
+
+
+def check_crowd_data(model, x, labels, path):
+    """Check features and crowd labels loaded from `path` against `model`.
+
+    Args:
+        model: The `CrowdModel` to train (its M, and its K once built).
+        x: The features.
+        labels: Dense `(N, M)` labels or the padded-pair dict.
+        path: The file they came from, named in the error.
+
+    Raises:
+        ValueError: naming `path` and the first problem found.
+    """
+    try:
+        num_items = label_validation.validate_crowd_labels(
+            labels, model.num_annotators, model.num_classes
+        )
+        label_validation.validate_features(x, num_items)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
 
 
 def worker_backup_dir(backup_dir, config=None):
@@ -134,6 +156,7 @@ def train(
             f"{model_path} holds an uncompiled model: compile it (with the "
             "optimizer to train with) before saving it."
         )
+    check_crowd_data(model, x, labels, data_path)
     dataset, steps = datasets.distribute_crowd_dataset(
         strategy, x, labels, global_batch_size
     )
