@@ -5,6 +5,9 @@ import pytest
 
 from keras_crowd import backbones
 from keras_crowd import datasets
+from keras_crowd.aggregation import DawidSkene
+from keras_crowd.data import EmptyTaskWarning
+from keras_crowd.training import recipes
 from keras_crowd.training import DEFAULT_WARMUP_EPOCHS
 from keras_crowd.training import METHODS
 from keras_crowd.training import STRENGTH_GRIDS
@@ -137,3 +140,17 @@ def test_ensemble_needs_members_that_start_differently(labelme):
     for size in (0, 1.5, True):
         with pytest.raises(ValueError, match="ensemble_size"):
             train_crowd_classifier(*args, lambda seed: None, ensemble_size=size)
+
+
+def test_unlabeled_items_keep_the_aggregated_posterior_not_class_0():
+    crowd = np.array([[2, 2, -1], [1, -1, 1], [-1, -1, -1], [2, 1, 2]])
+    with pytest.warns(EmptyTaskWarning, match="uniform majority-vote posterior"):
+        targets, _ = recipes._targets("dl-mv", crowd, 3, None)
+    np.testing.assert_array_equal(targets[[0, 1, 3]], np.eye(3)[[2, 1, 2]])
+    np.testing.assert_allclose(targets[2], np.full(3, 1 / 3))
+    with pytest.warns(EmptyTaskWarning):
+        targets, _ = recipes._targets("dl-ds", crowd, 3, None)
+        prior = DawidSkene(num_classes=3).fit(crowd).priors_
+    # Its posterior with no evidence is the prior (of the last E-step, one
+    # M-step older than `priors_`).
+    np.testing.assert_allclose(targets[2], prior, atol=1e-3)
