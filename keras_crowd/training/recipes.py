@@ -28,6 +28,7 @@ from keras_crowd.aggregation import DawidSkene
 from keras_crowd.aggregation import MajorityVote
 from keras_crowd.models import ClassifierEnsemble
 from keras_crowd.models import CrowdModel
+from keras_crowd.models import label_validation
 from keras_crowd.selection import HeldOutCrowdLikelihood
 from keras_crowd.selection import choose_strength
 from keras_crowd.selection import split_heldout_items
@@ -163,6 +164,40 @@ def _majority_vote_targets(train_labels, num_classes):
     return targets.astype("float32")
 
 
+def _one_hot_validation_data(validation_data, num_classes):
+    """`(x, true_labels)` with the labels one-hot, for the plain classifiers.
+
+    The DL-MV, DL-DS and oracle classifiers train with categorical
+    cross-entropy, which needs `(N, K)` targets, while `validation_data`
+    takes the same 1-D true labels as the crowd methods. Other forms (such
+    as a `tf.data.Dataset`) are passed through unchanged.
+
+    Args:
+        validation_data: `None`, or `(x, true_labels)` with `(N,)` integer
+            labels in `[0, K)` (an optional third element, sample weights,
+            is kept).
+        num_classes: K.
+
+    Returns:
+        The validation data with `(N, K)` float32 one-hot labels.
+    """
+    if not isinstance(validation_data, (tuple, list)):
+        return validation_data
+    if len(validation_data) not in (2, 3):
+        raise ValueError(
+            "validation_data must be (x, true_labels) or (x, true_labels, sample_weight); "
+            f"got a sequence of {len(validation_data)} elements."
+        )
+    features, true_labels, *sample_weight = validation_data
+    try:
+        num_items = label_validation.validate_true_labels(true_labels, num_classes)
+        label_validation.validate_features(features, num_items)
+    except ValueError as error:
+        raise ValueError(f"validation_data: {error}") from error
+    one_hot = keras.utils.to_categorical(np.asarray(true_labels), num_classes).astype("float32")
+    return (features, one_hot, *sample_weight)
+
+
 def train_crowd_classifier(
     x,
     crowd_labels,
@@ -231,7 +266,8 @@ def train_crowd_classifier(
         strategy: Optional `tf.distribute.Strategy` to build and train under.
         callbacks: Extra Keras callbacks.
         verbose: Keras `fit` verbosity.
-        validation_data: Optional `(x, true_labels)` to log `val_accuracy`
+        validation_data: Optional `(x, true_labels)`, with `(N,)` integer
+            labels in `[0, K)`, to log `val_accuracy` for every method
             (for reporting only; it never influences selection).
         steps_per_execution: Batches per call of the compiled train
             function (`compile`); it must divide the number of batches in an
@@ -272,6 +308,8 @@ def train_crowd_classifier(
             or ensemble_size < 1:
         raise ValueError(f"ensemble_size must be a positive integer; got {ensemble_size!r}.")
     crowd_labels = np.asarray(crowd_labels)
+    if method not in CROWD_METHODS:
+        validation_data = _one_hot_validation_data(validation_data, num_classes)
     strength = _checked_strength(method, strength, selection == "heldout" and method != "oracle")
     build_classifier = _classifier_builder(backbone_fn)
     fit_options = dict(
