@@ -1,13 +1,17 @@
 """train_crowd_classifier runs every method and selects without clean labels."""
 
+import keras
 import numpy as np
 import pytest
 
 from keras_crowd import backbones
 from keras_crowd import datasets
+from keras_crowd.aggregation import DawidSkene
+from keras_crowd.data import EmptyTaskWarning
 from keras_crowd.training import DEFAULT_WARMUP_EPOCHS
 from keras_crowd.training import METHODS
 from keras_crowd.training import STRENGTH_GRIDS
+from keras_crowd.training import recipes
 from keras_crowd.training import train_crowd_classifier
 
 
@@ -137,3 +141,58 @@ def test_ensemble_needs_members_that_start_differently(labelme):
     for size in (0, 1.5, True):
         with pytest.raises(ValueError, match="ensemble_size"):
             train_crowd_classifier(*args, lambda seed: None, ensemble_size=size)
+
+
+def _small_crowd(num_items=90, num_classes=3, num_annotators=4, seed=0):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, num_classes, num_items)
+    x = (np.eye(num_classes)[truth] * 3 + rng.normal(size=(num_items, num_classes)))
+    noisy = rng.integers(0, num_classes, (num_items, num_annotators))
+    crowd = np.where(rng.random((num_items, num_annotators)) < 0.8, truth[:, None], noisy)
+    return x.astype("float32"), crowd, truth
+
+
+def _small_classifier(seed):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, activation="relu"),
+                             keras.layers.Dense(3, activation="softmax")])
+
+
+@pytest.mark.parametrize("method", ["ccem", "dl-mv", "dl-ds", "oracle"])
+def test_validation_data_with_true_labels_logs_val_accuracy(method):
+    x, crowd, truth = _small_crowd()
+    result = train_crowd_classifier(
+        x, crowd, 3, _small_classifier, method=method, epochs=2, batch_size=30,
+        selection="last", true_labels=truth, validation_data=(x, truth),
+    )
+    accuracy = (result.classifier.predict(x, verbose=0).argmax(1) == truth).mean()
+    assert result.history["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [(np.full(90, 3), "contain the class 3"),
+     (np.full(90, -1), ">= 0"),
+     (np.full(90, 0.5), "integers"),
+     (np.zeros((90, 3), "int64"), "1-D"),
+     (np.zeros(80, "int64"), "rows")],
+)
+def test_bad_validation_labels_are_refused_for_plain_classifiers(labels, message):
+    x, crowd, _ = _small_crowd()
+    with pytest.raises(ValueError, match=f"validation_data: .*({message})"):
+        train_crowd_classifier(x, crowd, 3, _small_classifier, method="dl-mv", epochs=1,
+                               batch_size=30, selection="last", validation_data=(x, labels))
+
+
+def test_unlabeled_items_keep_the_aggregated_posterior_not_class_0():
+    crowd = np.array([[2, 2, -1], [1, -1, 1], [-1, -1, -1], [2, 1, 2]])
+    with pytest.warns(EmptyTaskWarning, match="uniform majority-vote posterior"):
+        targets, _ = recipes._targets("dl-mv", crowd, 3, None)
+    np.testing.assert_array_equal(targets[[0, 1, 3]], np.eye(3)[[2, 1, 2]])
+    np.testing.assert_allclose(targets[2], np.full(3, 1 / 3))
+    with pytest.warns(EmptyTaskWarning):
+        targets, _ = recipes._targets("dl-ds", crowd, 3, None)
+        prior = DawidSkene(num_classes=3).fit(crowd).priors_
+    # Its posterior with no evidence is the prior (of the last E-step, one
+    # M-step older than `priors_`).
+    np.testing.assert_allclose(targets[2], prior, atol=1e-3)

@@ -28,6 +28,7 @@ from keras_crowd.aggregation import DawidSkene
 from keras_crowd.aggregation import MajorityVote
 from keras_crowd.models import ClassifierEnsemble
 from keras_crowd.models import CrowdModel
+from keras_crowd.models import label_validation
 from keras_crowd.selection import HeldOutCrowdLikelihood
 from keras_crowd.selection import choose_strength
 from keras_crowd.selection import split_heldout_items
@@ -136,10 +137,65 @@ def _targets(method, train_labels, num_classes, true_labels):
             raise ValueError("method='oracle' needs the true labels.")
         return keras.utils.to_categorical(true_labels, num_classes), None
     if method == "dl-mv":
-        labels = MajorityVote(num_classes=num_classes).fit(train_labels).labels_
-        return keras.utils.to_categorical(labels, num_classes), None
+        return _majority_vote_targets(train_labels, num_classes), None
     dawid_skene = DawidSkene(num_classes=num_classes).fit(train_labels)
     return dawid_skene.probas_.astype("float32"), dawid_skene.confusion_matrices_
+
+
+def _majority_vote_targets(train_labels, num_classes):
+    """One-hot majority votes; the uniform vote fractions for unlabeled items.
+
+    An item without any label (in the data, or once its labels are held out
+    for selection) has no majority class: it keeps the uniform posterior
+    the empty-task warning promises, rather than the arbitrary class 0 of
+    `MajorityVote.labels_`. DL-DS likewise keeps its posterior, the prior.
+
+    Args:
+        train_labels: `(N, M)` int crowd labels, -1 for missing.
+        num_classes: K.
+
+    Returns:
+        `(N, K)` float32 targets whose rows sum to 1.
+    """
+    majority_vote = MajorityVote(num_classes=num_classes).fit(train_labels)
+    targets = keras.utils.to_categorical(majority_vote.labels_, num_classes)
+    unlabeled = ~np.any(np.asarray(train_labels) >= 0, axis=1)
+    targets[unlabeled] = majority_vote.probas_[unlabeled]
+    return targets.astype("float32")
+
+
+def _one_hot_validation_data(validation_data, num_classes):
+    """`(x, true_labels)` with the labels one-hot, for the plain classifiers.
+
+    The DL-MV, DL-DS and oracle classifiers train with categorical
+    cross-entropy, which needs `(N, K)` targets, while `validation_data`
+    takes the same 1-D true labels as the crowd methods. Other forms (such
+    as a `tf.data.Dataset`) are passed through unchanged.
+
+    Args:
+        validation_data: `None`, or `(x, true_labels)` with `(N,)` integer
+            labels in `[0, K)` (an optional third element, sample weights,
+            is kept).
+        num_classes: K.
+
+    Returns:
+        The validation data with `(N, K)` float32 one-hot labels.
+    """
+    if not isinstance(validation_data, (tuple, list)):
+        return validation_data
+    if len(validation_data) not in (2, 3):
+        raise ValueError(
+            "validation_data must be (x, true_labels) or (x, true_labels, sample_weight); "
+            f"got a sequence of {len(validation_data)} elements."
+        )
+    features, true_labels, *sample_weight = validation_data
+    try:
+        num_items = label_validation.validate_true_labels(true_labels, num_classes)
+        label_validation.validate_features(features, num_items)
+    except ValueError as error:
+        raise ValueError(f"validation_data: {error}") from error
+    one_hot = keras.utils.to_categorical(np.asarray(true_labels), num_classes).astype("float32")
+    return (features, one_hot, *sample_weight)
 
 
 def train_crowd_classifier(
@@ -210,7 +266,8 @@ def train_crowd_classifier(
         strategy: Optional `tf.distribute.Strategy` to build and train under.
         callbacks: Extra Keras callbacks.
         verbose: Keras `fit` verbosity.
-        validation_data: Optional `(x, true_labels)` to log `val_accuracy`
+        validation_data: Optional `(x, true_labels)`, with `(N,)` integer
+            labels in `[0, K)`, to log `val_accuracy` for every method
             (for reporting only; it never influences selection).
         steps_per_execution: Batches per call of the compiled train
             function (`compile`); it must divide the number of batches in an
@@ -251,6 +308,8 @@ def train_crowd_classifier(
             or ensemble_size < 1:
         raise ValueError(f"ensemble_size must be a positive integer; got {ensemble_size!r}.")
     crowd_labels = np.asarray(crowd_labels)
+    if method not in CROWD_METHODS:
+        validation_data = _one_hot_validation_data(validation_data, num_classes)
     strength = _checked_strength(method, strength, selection == "heldout" and method != "oracle")
     build_classifier = _classifier_builder(backbone_fn)
     fit_options = dict(
