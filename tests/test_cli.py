@@ -434,6 +434,29 @@ def test_float_arrays_may_mark_missing_labels_with_minus_one(tmp_path):
         inputs.read_true_labels(tmp_path / "y_half.npy")
 
 
+def test_aggregate_matches_named_tasks_to_true_labels_with_task_ids(tmp_path):
+    long = pd.DataFrame({"task": ["b", "a", "b", "a"], "worker": ["u", "u", "v", "v"],
+                         "label": [1, 0, 1, 0]})
+    long.to_csv(tmp_path / "named.csv", index=False)
+    np.save(tmp_path / "y.npy", np.array([0, 1]))
+    write(tmp_path / "ids.txt", "a\nb\n")
+    args = ("aggregate", tmp_path / "named.csv", "--true-labels", tmp_path / "y.npy",
+            "--output", tmp_path / "out.csv")
+    assert "--task-ids" in assert_one_line_error(invoke(*args))
+    result = invoke(*args, "--task-ids", tmp_path / "ids.txt")
+    assert result.exit_code == 0, result.output
+    assert "1.0000" in result.output
+    assert pd.read_csv(tmp_path / "out.csv")["task"].tolist() == ["a", "b"]
+
+
+def test_aggregate_warns_about_tasks_without_labels(tmp_path):
+    write(tmp_path / "crowd.json", '{"0": {"a": 1, "b": 1}, "1": {}, "2": {"a": 2}}')
+    result = invoke("aggregate", tmp_path / "crowd.json", "--method", "dawid-skene",
+                    "--output", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert "1 task(s) have no label" in result.output and "'1'" in result.output
+
+
 # ----------------------------------------------------------- real processes
 def cli_command():
     script = shutil.which("keras-crowd")
