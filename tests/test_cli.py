@@ -342,6 +342,121 @@ def test_crowd_label_formats_align_with_feature_rows(tmp_path):
     np.testing.assert_array_equal(crowd.crowd_labels, dense[[2, 0, 1]])
 
 
+# ------------------------------------------------------- reading user files
+def write(path, text, mode="w"):
+    if mode == "wb":
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_header_of_column_positions_is_not_read_as_data(tmp_path):
+    x = np.arange(15, dtype="float32").reshape(5, 3) + 0.5
+    pd.DataFrame(x).to_csv(tmp_path / "x.csv", index=False)  # header 0,1,2
+    np.testing.assert_array_equal(inputs.read_features(tmp_path / "x.csv"), x)
+    labels = np.array([[0, 1, -1], [2, 2, 1]])
+    pd.DataFrame(labels).to_csv(tmp_path / "dense.csv", index=False)
+    crowd = inputs.read_crowd_labels(tmp_path / "dense.csv")
+    np.testing.assert_array_equal(crowd.crowd_labels, labels)
+    # "0,1" may also be a data row of 2 annotators: the number of items decides.
+    write(tmp_path / "two.csv", "0,1\n1,1\n1,0\n")
+    crowd = inputs.read_crowd_labels(tmp_path / "two.csv", num_items=3)
+    np.testing.assert_array_equal(crowd.crowd_labels, [[0, 1], [1, 1], [1, 0]])
+    crowd = inputs.read_crowd_labels(tmp_path / "two.csv", num_items=2)
+    np.testing.assert_array_equal(crowd.crowd_labels, [[1, 1], [1, 0]])
+    # A one-column file's first "0" is a label unless the count says otherwise.
+    write(tmp_path / "one.csv", "0\n1\n1\n")
+    assert inputs.read_crowd_labels(tmp_path / "one.csv").num_items == 3
+    assert inputs.read_crowd_labels(tmp_path / "one.csv", num_items=2).num_items == 2
+
+
+def test_first_row_of_missing_labels_is_data_not_a_header(tmp_path):
+    for text in (",\n0,1\n1,1\n", "nan,nan\n0,1\n1,1\n"):
+        crowd = inputs.read_crowd_labels(write(tmp_path / "dense.csv", text))
+        np.testing.assert_array_equal(crowd.crowd_labels, [[-1, -1], [0, 1], [1, 1]])
+
+
+def test_row_count_off_by_one_points_at_a_header_row(tmp_path):
+    write(tmp_path / "x.csv", "0,1\n" + "".join(f"{i}.5,{i}\n" for i in range(4)))
+    np.save(tmp_path / "labels.npy", np.zeros((5, 2), "int64"))
+    error = assert_one_line_error(invoke("train", "--features", tmp_path / "x.csv",
+                                         "--labels", tmp_path / "labels.npy"))
+    assert "5 rows but there are 4 feature rows" in error and "header row" in error
+
+
+def test_blank_line_of_a_dense_csv_is_a_row_of_missing_labels(tmp_path):
+    write(tmp_path / "dense1.csv", "0\n\n1\n1\n")
+    crowd = inputs.read_crowd_labels(tmp_path / "dense1.csv")
+    np.testing.assert_array_equal(crowd.crowd_labels, [[0], [-1], [1], [1]])
+    result = invoke("aggregate", tmp_path / "dense1.csv", "--output", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 4
+    # pandas writes a missing last label as an empty last line.
+    pd.DataFrame({"a": [0, np.nan]}).to_csv(tmp_path / "last.csv", index=False)
+    crowd = inputs.read_crowd_labels(tmp_path / "last.csv")
+    np.testing.assert_array_equal(crowd.crowd_labels, [[0], [-1]])
+    with pytest.raises(ValueError, match=r"x.csv.*row 2"):
+        inputs.read_features(write(tmp_path / "x.csv", "1,2\n\n3,4\n"))
+    with pytest.raises(ValueError, match=r"y.txt.*line 3"):
+        inputs.read_true_labels(write(tmp_path / "y.txt", "label\n0\n\n1\n"))
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("", "is empty"),
+    (b"\xff\xfe\x00", "not UTF-8"),
+    ('a,b\n"unterminated\n', "EOF inside string"),
+])
+def test_unreadable_csv_errors_name_the_file(tmp_path, content, reason):
+    path = write(tmp_path / "bad.csv", content, "wb" if isinstance(content, bytes) else "w")
+    for args in (["aggregate", path], ["evaluate", tmp_path, "--features", path,
+                                       "--true-labels", path],
+                 ["aggregate", tmp_path / "ok.npy", "--true-labels", path]):
+        np.save(tmp_path / "ok.npy", np.zeros((2, 2), "int64"))
+        error = assert_one_line_error(invoke(*args))
+        assert str(path) in error and reason in error, error
+
+
+def test_float_arrays_may_mark_missing_labels_with_minus_one(tmp_path):
+    np.save(tmp_path / "fl.npy", np.array([[0, -1, 1], [1, 1, -1.0]]))
+    np.testing.assert_array_equal(inputs.read_crowd_labels(tmp_path / "fl.npy").crowd_labels,
+                                  [[0, -1, 1], [1, 1, -1]])
+    np.save(tmp_path / "neg.npy", np.array([[0, -2.0]]))
+    with pytest.raises(ValueError, match="negative label -2"):
+        inputs.read_crowd_labels(tmp_path / "neg.npy")
+    np.save(tmp_path / "y.npy", np.array([0.0, 1.0]))  # the tie in row 0 goes to 0
+    result = invoke("aggregate", tmp_path / "fl.npy", "--true-labels", tmp_path / "y.npy",
+                    "--output", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert "1.0000" in result.output
+    np.save(tmp_path / "y_half.npy", np.array([1.5, 0.0]))
+    with pytest.raises(ValueError, match="whole numbers"):
+        inputs.read_true_labels(tmp_path / "y_half.npy")
+
+
+def test_aggregate_matches_named_tasks_to_true_labels_with_task_ids(tmp_path):
+    long = pd.DataFrame({"task": ["b", "a", "b", "a"], "worker": ["u", "u", "v", "v"],
+                         "label": [1, 0, 1, 0]})
+    long.to_csv(tmp_path / "named.csv", index=False)
+    np.save(tmp_path / "y.npy", np.array([0, 1]))
+    write(tmp_path / "ids.txt", "a\nb\n")
+    args = ("aggregate", tmp_path / "named.csv", "--true-labels", tmp_path / "y.npy",
+            "--output", tmp_path / "out.csv")
+    assert "--task-ids" in assert_one_line_error(invoke(*args))
+    result = invoke(*args, "--task-ids", tmp_path / "ids.txt")
+    assert result.exit_code == 0, result.output
+    assert "1.0000" in result.output
+    assert pd.read_csv(tmp_path / "out.csv")["task"].tolist() == ["a", "b"]
+
+
+def test_aggregate_warns_about_tasks_without_labels(tmp_path):
+    write(tmp_path / "crowd.json", '{"0": {"a": 1, "b": 1}, "1": {}, "2": {"a": 2}}')
+    result = invoke("aggregate", tmp_path / "crowd.json", "--method", "dawid-skene",
+                    "--output", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert "1 task(s) have no label" in result.output and "'1'" in result.output
+
+
 # ----------------------------------------------------------- real processes
 def cli_command():
     script = shutil.which("keras-crowd")

@@ -3,10 +3,12 @@
 import pathlib
 
 import click
+import numpy as np
 import pandas as pd
 
 from keras_crowd.cli import common
 from keras_crowd.cli import inputs
+from keras_crowd.data.validation import empty_tasks_message
 from keras_crowd.metrics import aggregation_accuracy
 from keras_crowd.utils.atomic_files import atomic_path
 
@@ -33,6 +35,25 @@ def aggregated_frame(aggregator, with_probabilities):
     return frame
 
 
+EMPTY_TASK_LABELS = {
+    "majority-vote": "a uniform posterior and the smallest class as label",
+    "dawid-skene": "the estimated class prior as posterior and its most likely class as label",
+}
+
+
+def warn_about_empty_tasks(crowd, method):
+    """Warns (stderr) when some tasks have no label: they get a label all the same.
+
+    Args:
+        crowd: The `EncodedCrowdLabels` to aggregate.
+        method: The aggregation method, to say which label they get.
+    """
+    empty_rows = np.flatnonzero(~np.any(np.asarray(crowd.crowd_labels) >= 0, axis=1))
+    if empty_rows.size:
+        common.warn(f"{empty_tasks_message(empty_rows, crowd.task_ids)} They stay in the "
+                    f"output with {EMPTY_TASK_LABELS[method]}, not a crowd answer.")
+
+
 @click.command(
     "aggregate",
     short_help="Aggregate crowd labels by majority vote or Dawid-Skene.",
@@ -41,6 +62,7 @@ def aggregated_frame(aggregator, with_probabilities):
         "keras-crowd aggregate crowd.json --method dawid-skene --probabilities \\",
         "    --output ds.csv",
         "keras-crowd aggregate crowd.npy --true-labels y.npy      # also prints accuracy",
+        "keras-crowd aggregate songs.csv --true-labels y.npy --task-ids songs.txt",
     ),
 )
 @click.argument("labels", metavar="LABELS_FILE")
@@ -55,24 +77,37 @@ def aggregated_frame(aggregator, with_probabilities):
               help="Dawid-Skene EM iterations (at most).")
 @click.option("--true-labels", default=None, metavar="FILE",
               help="True labels of the items (row order), to print the accuracy.")
+@click.option("--task-ids", default=None, metavar="FILE",
+              help="Task id of each item, one per line: the row order of --true-labels "
+                   "and of the output (long/JSON labels whose task ids are not row "
+                   "numbers).")
 @common.class_names_option()
 @common.num_classes_option()
 @common.duplicates_option()
 @common.cli_errors
 def aggregate_command(labels, method, output, probabilities, iterations, true_labels,
-                      class_names, num_classes, duplicates):
+                      task_ids, class_names, num_classes, duplicates):
     """Aggregate the crowd labels of LABELS_FILE into one label per item.
 
     LABELS_FILE is dense .npy/.npz/.csv (-1 = missing), long .csv
     (task,worker,label) or peerannot .json. The output CSV has the columns
-    task,label with your task ids and class names.
+    task,label with your task ids and class names. Tasks without any label
+    keep a row (with a warning): the prior or uniform label.
     """
-    truth = None
+    truth = ids = None
     if true_labels is not None:
         truth = inputs.read_true_labels(true_labels, class_names)
-    crowd = inputs.read_crowd_labels(labels, num_items=None if truth is None else len(truth),
+    if task_ids is not None:
+        ids = inputs.read_task_ids(task_ids)
+        if truth is not None and len(ids) != len(truth):
+            raise ValueError(f"--task-ids lists {len(ids)} ids for {len(truth)} true labels."
+                             + inputs.count_hint(len(ids), len(truth)))
+    num_items = len(truth) if truth is not None else None if ids is None else len(ids)
+    crowd = inputs.read_crowd_labels(labels, num_items=num_items, task_ids=ids,
                                      class_names=class_names, num_classes=num_classes,
-                                     duplicates=duplicates)
+                                     duplicates=duplicates,
+                                     rows_role="task ids" if truth is None else "true labels")
+    warn_about_empty_tasks(crowd, method)
     aggregator = _aggregator(method, num_classes, iterations).fit(crowd)
     labels_path = pathlib.Path(inputs.split_npz_key(labels)[0])
     output = pathlib.Path(output or labels_path.with_name(f"{labels_path.stem}_{method}.csv"))

@@ -5,7 +5,8 @@
   `FileNotFoundError` and `FileExistsError`; ...) become a one-line
   `click.ClickException` (exit code 1, no traceback).
 - `examples_epilog`: the "Examples" section that ends every ``--help``.
-- `echo_table`, `write_json`, `json_ready`: terminal and machine output.
+- `echo_table`, `write_json`, `json_ready`, `warn`: terminal and machine
+  output.
 """
 
 import functools
@@ -83,6 +84,11 @@ def cli_errors(command):
             raise click.ClickException(one_line(_error_message(error))) from None
 
     return wrapper
+
+
+def warn(message):
+    """Prints ``Warning: <message>`` (one line) on stderr; the command goes on."""
+    click.echo(f"Warning: {one_line(message)}", err=True)
 
 
 def examples_epilog(*lines):

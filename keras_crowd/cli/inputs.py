@@ -6,18 +6,36 @@ row), one row per item.
 
 Crowd labels, in any format `keras_crowd.data` reads:
 
-- ``.npy`` / ``.npz``: a dense (N, M) matrix, -1 (or NaN) for missing;
+- ``.npy`` / ``.npz``: a dense (N, M) matrix, -1 (or NaN, in a float
+  array) for missing;
 - ``.csv`` with columns ``task, worker, label``: the long format;
 - any other ``.csv``: a dense matrix (an optional header row gives the
-  annotator ids; -1 or an empty cell for missing);
+  annotator ids; -1, ``nan`` or an empty cell for missing; a blank line is
+  an item with no label, as pandas writes a one-column row of NaN);
 - ``.json``: peerannot ``{task: {worker: label}}``.
+
+Header rows of numeric CSVs (features and dense labels). Each line is one
+row; the first line is a header row, not data, when
+
+- it holds text and no number (column names, annotator ids), or
+- it is exactly ``0,1,...,D-1`` for D >= 2 columns: the column names that
+  ``pd.DataFrame(array).to_csv(index=False)`` writes. For dense labels the
+  number of items, when known (``train``, ``aggregate --true-labels``),
+  decides instead: if the file has exactly that many lines, the line is
+  data. A one-column file's first line ``0`` is data unless that number
+  says it is a header.
+
+A first line of only missing values (``,,`` or ``nan``) is data. When a
+row count is off by one, the error says to check the header row; to be
+unambiguous, give the CSV a header of names (or use ``.npy``).
 
 Long and JSON labels are matched to feature rows by task id: task ids that
 are integers are row numbers, other ids need ``--task-ids FILE`` (the id of
 each feature row, one per line).
 
-True labels: ``.npy`` or a text/CSV file with one label per line (class
-indices, or class names).
+True labels: ``.npy`` (class indices; a float array of whole numbers is
+accepted) or a text/CSV file with one label per line (class indices, or
+class names).
 """
 
 import dataclasses
@@ -117,15 +135,94 @@ def _load_array(path, role, preferred_keys):
         return arrays[key]
 
 
-def _read_numeric_csv(path, role):
-    """A numeric CSV (optional header row) -> (values float64, header or None)."""
-    frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+HEADER_HINT = (
+    " The counts differ by one: check the header row of the CSV files (a first line "
+    "0,1,...,D-1 is read as pandas' default header, other numbers as data); give the "
+    "file a header row of names, or save it as .npy."
+)
+
+
+def count_hint(count, expected):
+    """`HEADER_HINT` when two row counts differ by exactly one, else ``""``."""
+    return HEADER_HINT if abs(int(count) - int(expected)) == 1 else ""
+
+
+def read_csv_frame(path, role, **options):
+    """`pd.read_csv` whose errors name the file and give a short reason.
+
+    Args:
+        path: The CSV file.
+        role: What the file holds, for error messages.
+        **options: Passed to `pd.read_csv`.
+
+    Returns:
+        The `pd.DataFrame`.
+
+    Raises:
+        ValueError: the file is empty, not UTF-8 text, or not parsable CSV.
+    """
+    try:
+        return pd.read_csv(path, **options)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"The {role} file {str(path)!r} is empty.") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"Cannot read the {role} file {str(path)!r}: it is not UTF-8 text "
+            f"(byte 0x{error.object[error.start]:02x} at position {error.start})."
+        ) from None
+    except pd.errors.ParserError as error:
+        reason = str(error).split("C error: ")[-1].strip().rstrip(".")
+        raise ValueError(
+            f"Cannot read the {role} file {str(path)!r} as CSV: {reason}."
+        ) from None
+
+
+def _is_column_positions(cells):
+    """True for ``("0", "1", ..., "D-1")``, pandas' default column names."""
+    return list(cells) == [str(i) for i in range(len(cells))]
+
+
+def _is_header(first, num_lines, num_rows):
+    """Whether the first line of a numeric CSV is a header (see the module docstring).
+
+    Args:
+        first: The stripped cells of the first line.
+        num_lines: The number of lines (rows) of the file, the first included.
+        num_rows: The number of data rows expected, or None if unknown.
+    """
+    missing = first.str.lower().isin(("", "nan"))
+    numbers = pd.to_numeric(first.where(~missing, "nan"), errors="coerce").notna()
+    if not numbers.any():
+        return not missing.all()  # text is a header; a line of missing values is data
+    if not _is_column_positions(tuple(first)):
+        return False
+    if num_rows is not None:
+        return num_lines != num_rows
+    return len(first) >= 2
+
+
+def _read_numeric_csv(path, role, num_rows=None):
+    """A numeric CSV (optional header row) -> (values float64, header or None).
+
+    Args:
+        path: The CSV file.
+        role: What the file holds, for error messages.
+        num_rows: The number of data rows expected, if known: it decides
+            whether a first line ``0,1,...`` is a header (module docstring).
+
+    Returns:
+        `(values, header)`: an `(N, D)` float64 array (NaN for an empty cell,
+        ``nan`` or a blank line) and the header cells, or None.
+    """
+    frame = read_csv_frame(path, role, header=None, dtype=str, keep_default_na=False,
+                           skip_blank_lines=False)
+    frame = frame.fillna("")  # the cells of a blank line
     if frame.empty:
         raise ValueError(f"The {role} file {str(path)!r} is empty.")
     header = None
-    first = pd.to_numeric(frame.iloc[0].str.strip().replace("", "nan"), errors="coerce")
-    if first.isna().all():
-        header, frame = tuple(frame.iloc[0].str.strip()), frame.iloc[1:]
+    first = frame.iloc[0].str.strip()
+    if _is_header(first, len(frame), num_rows):
+        header, frame = tuple(first), frame.iloc[1:]
     values = frame.apply(lambda column: column.str.strip().replace("", "nan"))
     numbers = values.apply(pd.to_numeric, errors="coerce")
     bad = numbers.isna() & (values.apply(lambda c: c.str.lower()) != "nan")
@@ -174,16 +271,51 @@ def read_features(path, role="features"):
         )
     features = features.astype(np.float32)
     if not np.all(np.isfinite(features)):
-        raise ValueError(f"The {role} in {text!r} contain NaN or infinite values.")
+        row = int(np.flatnonzero(~np.all(np.isfinite(features), axis=1))[0])
+        raise ValueError(
+            f"The {role} in {text!r} contain NaN or infinite values (first in data row "
+            f"{row + 1}; an empty cell or a blank line of a CSV is NaN)."
+        )
     return features
+
+
+def _whole_number_indices(values, text, role):
+    """A numeric array of class indices -> int64, refusing fractions and NaN."""
+    if values.dtype == bool or not np.issubdtype(values.dtype, np.number):
+        raise ValueError(f"The {role} in {text!r} are not numbers (dtype {values.dtype}).")
+    if np.issubdtype(values.dtype, np.floating):
+        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+            raise ValueError(
+                f"The {role} in {text!r} must be whole numbers (class indices); found a "
+                "fractional, NaN or infinite value."
+            )
+    return values.astype(np.int64)
+
+
+def _text_labels(path, text, role):
+    """The labels of a text/CSV file, one per line (a ``label`` header skipped)."""
+    column = read_csv_frame(path, role, header=None, dtype=str, keep_default_na=False,
+                            skip_blank_lines=False).iloc[:, -1].fillna("").str.strip()
+    first_line = 1
+    if len(column) and column.iloc[0].lower() in ("label", "labels", "y", "true_label"):
+        column, first_line = column.iloc[1:], 2
+    blank = np.flatnonzero(column.to_numpy() == "")
+    if blank.size:
+        raise ValueError(
+            f"The {role} file {text!r} has no label on line {int(blank[0]) + first_line} "
+            "(every item needs one)."
+        )
+    return column.to_numpy(dtype=object)
 
 
 def read_true_labels(path, class_names=None, role="true labels"):
     """Reads `(N,)` int class indices: ``.npy``/``.npz``, or text/CSV one per line.
 
     Args:
-        path: The file. Text files may hold class indices or class names (a
-            header line ``label`` is skipped).
+        path: The file. Arrays hold class indices (integers, or floats that
+            are whole numbers). Text files hold one label per line, class
+            indices or class names (a header line ``label`` is skipped; a
+            blank line is an error, not skipped).
         class_names: The K class names, to map names to indices.
         role: What the file holds, for error messages.
 
@@ -194,41 +326,57 @@ def read_true_labels(path, class_names=None, role="true labels"):
     suffix = pathlib.Path(text).suffix.lower()
     if suffix in (".npy", ".npz"):
         values = np.asarray(_load_array(path, role, TRUE_LABEL_KEYS)).reshape(-1)
+        indices = None if values.dtype.kind in "USO" else _whole_number_indices(
+            values, text, role)
     else:
-        column = pd.read_csv(_path(text, role), header=None, dtype=str).iloc[:, -1].str.strip()
-        if len(column) and column.iloc[0].lower() in ("label", "labels", "y", "true_label"):
-            column = column.iloc[1:]
-        values = column.to_numpy(dtype=object)
+        values = _text_labels(_path(text, role), text, role)
+        indices = None
     if values.size == 0:
         raise ValueError(f"The {role} file {text!r} holds no label.")
-    integer_like = all(_INTEGER.match(str(v).strip()) for v in values)
-    if class_names is not None and not integer_like:
-        indices = Vocabulary(tuple(class_names), kind="class").encode(
-            pd.Series([str(v) for v in values]))
-        return np.asarray(indices, dtype=np.int64)
-    if not integer_like:
-        raise ValueError(
-            f"The {role} in {text!r} are not class indices; pass --class-names to map names."
-        )
-    indices = np.array([int(str(v)) for v in values], dtype=np.int64)
+    if indices is None:
+        if all(_INTEGER.match(str(v).strip()) for v in values):
+            indices = np.array([int(str(v)) for v in values], dtype=np.int64)
+        elif class_names is not None:
+            indices = Vocabulary(tuple(class_names), kind="class").encode(
+                pd.Series([str(v) for v in values]))
+            return np.asarray(indices, dtype=np.int64)
+        else:
+            raise ValueError(
+                f"The {role} in {text!r} are not class indices; pass --class-names to map "
+                "names."
+            )
     if indices.min() < 0 or (class_names is not None and indices.max() >= len(class_names)):
         raise ValueError(f"The {role} in {text!r} hold a class index out of range.")
     return indices
 
 
 def _is_long_csv(path):
-    columns = [str(c).strip().lower() for c in pd.read_csv(path, nrows=0).columns]
+    columns = [str(c).strip().lower()
+               for c in read_csv_frame(path, "crowd labels", nrows=0).columns]
     return all(c in columns for c in LONG_FORMAT_COLUMNS) and any(
         c in columns for c in WORKER_COLUMNS)
 
 
-def _read_labels_file(path, class_names, num_classes, duplicates):
+def _minus_one_as_nan(labels):
+    """A float label array with -1 (the CLI's missing label) replaced by NaN.
+
+    The Python API's float labels mark a missing label with NaN only; the
+    CLI documents -1 for every dense file, so a float file may use either.
+    Integer arrays are returned unchanged.
+    """
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.floating):
+        return labels
+    return np.where(labels == crowd_data.MISSING_LABEL, np.nan, labels)
+
+
+def _read_labels_file(path, class_names, num_classes, duplicates, num_rows=None):
     text, _ = split_npz_key(path)
     suffix = pathlib.Path(text).suffix.lower()
     options = dict(class_names=class_names, num_classes=num_classes)
     keyed_options = dict(options, duplicates=duplicates, empty_tasks="ignore")
     if suffix in (".npy", ".npz"):
-        array = _load_array(path, "crowd labels", LABEL_KEYS)
+        array = _minus_one_as_nan(_load_array(path, "crowd labels", LABEL_KEYS))
         return EncodedCrowdLabels.from_dense(array, empty_tasks="ignore", **options), True
     path = _path(text, "crowd labels")
     if suffix == ".json":
@@ -236,18 +384,18 @@ def _read_labels_file(path, class_names, num_classes, duplicates):
     if suffix == ".csv":
         if _is_long_csv(path):
             return crowd_data.read_csv(path, **keyed_options), False
-        values, header = _read_numeric_csv(path, "crowd labels")
-        values[values == -1] = np.nan
+        values, header = _read_numeric_csv(path, "crowd labels", num_rows)
         return EncodedCrowdLabels.from_dense(
-            values, annotator_ids=header, empty_tasks="ignore", **options), True
+            _minus_one_as_nan(values), annotator_ids=header, empty_tasks="ignore",
+            **options), True
     raise ValueError(
         f"Cannot read the crowd labels file {text!r}: use .npy/.npz (dense), .csv (long "
         "task,worker,label or dense) or .json (peerannot)."
     )
 
 
-def _rows_of_tasks(crowd, num_items, task_ids):
-    """Feature row of each task of `crowd`."""
+def _rows_of_tasks(crowd, num_items, task_ids, rows_role):
+    """Feature row (or true label row, `rows_role`) of each task of `crowd`."""
     if task_ids is not None:
         row_of = {str(task): row for row, task in enumerate(task_ids)}
         if len(row_of) != len(task_ids):
@@ -268,33 +416,39 @@ def _rows_of_tasks(crowd, num_items, task_ids):
     if rows.size and (rows.min() < 0 or rows.max() >= num_items):
         raise ValueError(
             f"Task id {int(rows.max() if rows.max() >= num_items else rows.min())} is not a "
-            f"row of the {num_items} feature rows."
+            f"row of the {num_items} {rows_role}."
+            + (count_hint(rows.max() + 1, num_items) if rows.max() >= num_items else "")
         )
     return rows
 
 
 def read_crowd_labels(path, num_items=None, task_ids=None, class_names=None,
-                      num_classes=None, duplicates="error"):
+                      num_classes=None, duplicates="error", rows_role="feature rows"):
     """Reads crowd labels in any supported format, aligned with the feature rows.
 
     Args:
         path: The labels file (see the module docstring for formats).
-        num_items: N, the number of feature rows (None: no alignment).
+        num_items: N, the number of feature rows (None: no alignment). It
+            also decides whether the first line ``0,1,...`` of a dense CSV
+            is a header (see the module docstring).
         task_ids: Optional task id of each feature row (long/JSON formats).
         class_names: Optional K class names.
         num_classes: Optional K.
         duplicates: ``"error"``, ``"first"`` or ``"last"``: a worker who
             labelled a task twice (long/JSON formats).
+        rows_role: What the `num_items` rows are, for error messages.
 
     Returns:
-        `EncodedCrowdLabels` with `num_items` rows when given.
+        `EncodedCrowdLabels` with `num_items` rows when given. Tasks without
+        any label are kept (rows stay aligned); callers decide whether to warn.
 
     Example:
 
     >>> crowd = read_crowd_labels("answers.csv", num_items=len(x))
     """
     try:
-        crowd, is_dense = _read_labels_file(path, class_names, num_classes, duplicates)
+        crowd, is_dense = _read_labels_file(path, class_names, num_classes, duplicates,
+                                            num_rows=num_items)
     except DuplicateLabelError as error:
         message = str(error).split(" Pass duplicates=")[0]
         raise DuplicateLabelError(
@@ -306,10 +460,10 @@ def read_crowd_labels(path, num_items=None, task_ids=None, class_names=None,
         if crowd.num_items != num_items:
             raise ValueError(
                 f"The crowd labels have {crowd.num_items} rows but there are {num_items} "
-                "feature rows."
+                f"{rows_role}." + count_hint(crowd.num_items, num_items)
             )
         return crowd
-    rows = _rows_of_tasks(crowd, num_items, task_ids)
+    rows = _rows_of_tasks(crowd, num_items, task_ids, rows_role)
     labels = np.full((num_items, crowd.num_annotators), crowd_data.MISSING_LABEL, np.int32)
     labels[rows] = crowd.crowd_labels
     row_ids = tuple(task_ids) if task_ids is not None else tuple(
@@ -364,7 +518,8 @@ def load_crowd_data(dataset=None, features=None, labels=None, test_features=None
     x = read_features(features)
     ids = read_task_ids(task_ids) if task_ids is not None else None
     if ids is not None and len(ids) != len(x):
-        raise ValueError(f"--task-ids lists {len(ids)} ids for {len(x)} feature rows.")
+        raise ValueError(f"--task-ids lists {len(ids)} ids for {len(x)} feature rows."
+                         + count_hint(len(ids), len(x)))
     crowd = read_crowd_labels(labels, len(x), ids, class_names, num_classes, duplicates)
     data = CrowdData(name=pathlib.Path(split_npz_key(features)[0]).stem, x=x, crowd=crowd,
                      paths={"features": str(features), "labels": str(labels)})
@@ -374,6 +529,7 @@ def load_crowd_data(dataset=None, features=None, labels=None, test_features=None
         if len(data.x_test) != len(data.y_test):
             raise ValueError(
                 f"{len(data.x_test)} test feature rows but {len(data.y_test)} test labels."
+                + count_hint(len(data.x_test), len(data.y_test))
             )
         if data.x_test.shape[1] != x.shape[1]:
             raise ValueError(

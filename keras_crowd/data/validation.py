@@ -129,6 +129,22 @@ def check_crowd_labels(crowd_labels, num_classes=None, empty_tasks="warn"):
     return labels
 
 
+def empty_tasks_message(empty_rows, task_ids=None):
+    """``"2 task(s) have no label at all: 'a', 'c'."`` (the first five named).
+
+    Args:
+        empty_rows: int array of the row indices with no label (not empty).
+        task_ids: optional `Vocabulary` or sequence to name the tasks; by
+            default the row indices name them.
+
+    Returns:
+        The message, one sentence.
+    """
+    names = [repr(task_ids[i]) if task_ids is not None else str(int(i)) for i in empty_rows[:5]]
+    more = f" (and {len(empty_rows) - 5} more)" if len(empty_rows) > 5 else ""
+    return f"{len(empty_rows)} task(s) have no label at all: {', '.join(names)}{more}."
+
+
 def handle_empty_tasks(empty_rows, empty_tasks, task_ids=None):
     """Applies the empty-task policy to the rows (tasks) that have no label.
 
@@ -140,9 +156,7 @@ def handle_empty_tasks(empty_rows, empty_tasks, task_ids=None):
     """
     if len(empty_rows) == 0 or empty_tasks in ("ignore", "drop"):
         return
-    names = [repr(task_ids[i]) if task_ids is not None else str(int(i)) for i in empty_rows[:5]]
-    more = f" (and {len(empty_rows) - 5} more)" if len(empty_rows) > 5 else ""
-    message = f"{len(empty_rows)} task(s) have no label at all: {', '.join(names)}{more}."
+    message = empty_tasks_message(empty_rows, task_ids)
     if empty_tasks == "error":
         raise errors.EmptyTaskError(message)
     warnings.warn(
