@@ -55,6 +55,31 @@ def test_integer_class_names_are_matched_by_value():
     assert crowd.crowd_labels[:, 0].tolist() == [0, 2]
 
 
+def test_integer_labels_match_string_class_names_by_value(tmp_path):
+    # The CLI's --class-names are strings: label 1 must be class "1", not position 1.
+    labels = [1, 4, 2, 5, 3]
+    frame = pd.DataFrame({"task": range(5), "worker": ["w"] * 5, "label": labels})
+    names = ["1", "2", "3", "4", "5"]
+    crowd = data.from_long(frame, class_names=names)
+    assert crowd.decode_labels(crowd.crowd_labels[:, 0]).tolist() == [str(v) for v in labels]
+    frame.to_csv(tmp_path / "ratings.csv", index=False)
+    from_file = data.read_csv(tmp_path / "ratings.csv", class_names=names)
+    assert np.array_equal(from_file.crowd_labels, crowd.crowd_labels)
+
+
+def test_integer_labels_are_positions_only_for_non_integer_class_names():
+    frame = pd.DataFrame({"task": [0, 1, 2], "worker": ["w"] * 3, "label": [1, 0, 1]})
+    crowd = data.from_long(frame, class_names=["cat", "dog"])
+    assert crowd.decode_labels(crowd.crowd_labels[:, 0]).tolist() == ["dog", "cat", "dog"]
+    # Names that are numbers: 0 is no name, and is not silently taken as a position.
+    with pytest.raises(UnknownClassError,
+                       match=r"Unknown class 0: 1 label\(s\) match no class name"):
+        data.from_long(frame, class_names=["1", "2"])
+    with pytest.raises(UnknownClassError,
+                       match=r"Unknown class 7, 0: 2 label\(s\) match no class name.*positions"):
+        data.from_long(frame.assign(label=[7, 0, 1]), class_names=["1", "2", "3"])
+
+
 def test_csv_round_trip(tmp_path):
     crowd = data.from_long(FRAME.assign(task=["007", "001", "001", "010", "007"]))
     path = data.write_csv(crowd, tmp_path / "labels.csv")
