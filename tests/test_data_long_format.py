@@ -80,6 +80,20 @@ def test_integer_labels_are_positions_only_for_non_integer_class_names():
         data.from_long(frame.assign(label=[7, 0, 1]), class_names=["1", "2", "3"])
 
 
+def test_integer_labels_of_a_data_frame_are_categories(tmp_path):
+    frame = pd.DataFrame({"task": [0, 1, 2], "worker": ["w"] * 3, "label": [7, 3, -1]})
+    crowd = data.from_long(frame)
+    assert list(crowd.class_names) == [-1, 3, 7]
+    assert crowd.decode_labels(crowd.crowd_labels[:, 0]).tolist() == [7, 3, -1]
+    # With num_classes (or class_names) integer labels are class indices, as in files.
+    frame = frame.assign(label=[4, 3, 1])
+    assert list(data.from_long(frame, num_classes=5).class_names) == [0, 1, 2, 3, 4]
+    frame.to_csv(tmp_path / "labels.csv", index=False)
+    from_file = data.read_csv(tmp_path / "labels.csv")
+    assert list(from_file.class_names) == [0, 1, 2, 3, 4]
+    assert from_file.crowd_labels[:, 0].tolist() == [4, 3, 1]
+
+
 def test_csv_round_trip(tmp_path):
     crowd = data.from_long(FRAME.assign(task=["007", "001", "001", "010", "007"]))
     path = data.write_csv(crowd, tmp_path / "labels.csv")
@@ -115,14 +129,16 @@ def test_unknown_class_name():
         data.from_long(FRAME, class_names=["jazz", "rock"])
 
 
-def test_label_outside_known_classes():
+def test_label_outside_known_classes(tmp_path):
     frame = FRAME.assign(label=[0, 1, 1, 7, 0])
     with pytest.raises(LabelOutOfRangeError, match=r"Label 7 \(row 3\) .*\[0, 3\)"):
         data.from_long(frame, num_classes=3)
     with pytest.raises(LabelOutOfRangeError, match=r"Label 7"):
         data.from_long(frame, class_names=["a", "b", "c"])
+    # Integer labels of a CSV file are class indices (a DataFrame's are categories).
+    frame.assign(label=[0, -1, 1, 1, 0]).to_csv(tmp_path / "negative.csv", index=False)
     with pytest.raises(LabelOutOfRangeError, match=r"Label -1"):
-        data.from_long(frame.assign(label=[0, -1, 1, 1, 0]))
+        data.read_csv(tmp_path / "negative.csv")
 
 
 def test_missing_label_in_a_row():

@@ -199,7 +199,10 @@ def _encode_with_class_names(labels, vocabulary):
     )
 
 
-def encode_class_labels(labels, class_names=None, num_classes=None):
+INTEGER_LABEL_READINGS = ("indices", "categories")
+
+
+def encode_class_labels(labels, class_names=None, num_classes=None, integer_labels="indices"):
     """Maps one column of labels (indices or class names) to class indices.
 
     Rules:
@@ -208,14 +211,18 @@ def encode_class_labels(labels, class_names=None, num_classes=None):
       some labels match no name, the labels are integers and no class name is
       an integer (or integer text), are the labels positions in `class_names`
       (``0 -> class_names[0]``); otherwise an unmatched label is an error.
-    - Without `class_names`: integer labels are indices, with K =
-      `num_classes` or max label + 1, and class names ``0..K-1``; other labels
-      (strings) are class names, sorted (see `ordered_unique`).
+    - Without `class_names`, integer labels are read as `integer_labels`
+      says: ``"indices"``: K = `num_classes` or max label + 1, and class names
+      ``0..K-1``; ``"categories"`` (only without `num_classes`): the class
+      names are the distinct labels, sorted, like any other label.
+    - Other labels (strings) are class names, sorted (see `ordered_unique`).
 
     Args:
         labels: 1-D array-like of labels, one per observed label (no missing).
         class_names: optional sequence of the K class names.
         num_classes: optional K.
+        integer_labels: ``"indices"`` (default) or ``"categories"``, for
+            integer labels without `class_names` (see above).
 
     Returns:
         `(class_indices int64 (S,), class_names Vocabulary)`.
@@ -226,6 +233,7 @@ def encode_class_labels(labels, class_names=None, num_classes=None):
             outside [0, K).
         UnknownClassError: a label matches no name of `class_names`.
     """
+    validation.check_policy("integer_labels", integer_labels, INTEGER_LABEL_READINGS)
     labels = pd.Series(labels).reset_index(drop=True)
     missing = labels.isna().to_numpy()
     if missing.any():
@@ -244,6 +252,9 @@ def encode_class_labels(labels, class_names=None, num_classes=None):
         return _encode_with_class_names(labels, vocabulary), vocabulary
     if _integer_like(labels):
         indices = labels.to_numpy().astype(np.int64)
+        if integer_labels == "categories" and num_classes is None and len(indices):
+            categories, codes = np.unique(indices, return_inverse=True)
+            return codes.astype(np.int64), Vocabulary(tuple(categories.tolist()), kind="class")
         if num_classes is None:
             num_classes = int(indices.max(initial=-1)) + 1
         num_classes = validation.check_num_classes(max(num_classes, 1))
@@ -270,7 +281,8 @@ def _check_index_range(indices, num_classes, reading=None):
 
 
 def encode_triples(tasks, workers, labels, *, class_names=None, num_classes=None, task_ids=None,
-                   annotator_ids=None, duplicates="error", empty_tasks="warn"):
+                   annotator_ids=None, duplicates="error", empty_tasks="warn",
+                   integer_labels="indices"):
     """Builds `EncodedCrowdLabels` from parallel (task, worker, label) columns.
 
     This is the engine behind the long (crowd-kit) and JSON (peerannot)
@@ -289,6 +301,8 @@ def encode_triples(tasks, workers, labels, *, class_names=None, num_classes=None
             default: the distinct workers, sorted.
         duplicates: ``"error"`` (default), ``"first"`` or ``"last"``.
         empty_tasks: ``"warn"`` (default), ``"ignore"``, ``"error"`` or ``"drop"``.
+        integer_labels: ``"indices"`` (default) or ``"categories"`` (see
+            `encode_class_labels`).
 
     Returns:
         `EncodedCrowdLabels`.
@@ -304,7 +318,8 @@ def encode_triples(tasks, workers, labels, *, class_names=None, num_classes=None
                             else _as_vocabulary(annotator_ids, "annotator"))
     task_index = task_vocabulary.encode(tasks)
     annotator_index = annotator_vocabulary.encode(workers)
-    class_index, class_vocabulary = encode_class_labels(labels, class_names, num_classes)
+    class_index, class_vocabulary = encode_class_labels(labels, class_names, num_classes,
+                                                        integer_labels)
     keep = validation.duplicate_keep_mask(
         task_index, annotator_index, duplicates, task_vocabulary, annotator_vocabulary
     )
