@@ -94,6 +94,23 @@ def test_integer_labels_of_a_data_frame_are_categories(tmp_path):
     assert from_file.crowd_labels[:, 0].tolist() == [4, 3, 1]
 
 
+def test_csv_reads_na_and_null_as_ids_and_class_names(tmp_path):
+    # Only an empty cell is missing: "NA", "N/A" and "null" are ordinary names.
+    path = tmp_path / "na.csv"
+    path.write_text("task,worker,label\n0,NA,cat\n0,w2,N/A\n1,null,NA\n1,w2,dog\n")
+    crowd = data.read_csv(path)
+    assert list(crowd.annotator_ids) == ["NA", "null", "w2"]
+    assert list(crowd.class_names) == ["N/A", "NA", "cat", "dog"]
+    assert crowd.decode_labels(crowd.crowd_labels).tolist() == [
+        ["cat", None, "N/A"], [None, "NA", "dog"]]
+    path.write_text("task,worker,label\n0,w1,cat\n0,w2,\n")
+    with pytest.raises(CrowdDataError, match=r"1 label\(s\) are missing"):
+        data.read_csv(path)
+    path.write_text("task,worker,label\n0,,cat\n")
+    with pytest.raises(CrowdDataError, match="annotator id is missing"):
+        data.read_csv(path)
+
+
 def test_csv_round_trip(tmp_path):
     crowd = data.from_long(FRAME.assign(task=["007", "001", "001", "010", "007"]))
     path = data.write_csv(crowd, tmp_path / "labels.csv")

@@ -96,10 +96,11 @@ def from_long(data, *, class_names=None, num_classes=None, task_ids=None, annota
 def read_csv(path, **kwargs):
     """Reads a long-format CSV file (columns ``task, worker, label``).
 
-    Task and worker ids are read as strings (so ``"007"`` stays ``"007"``);
-    labels are parsed by pandas (integers become class indices unless
-    ``integer_labels="categories"``, text becomes class names). Keyword
-    arguments are those of `from_long`.
+    Task and worker ids are read as strings (so ``"007"`` stays ``"007"``),
+    verbatim: only an empty cell is missing (``NA``, ``N/A`` or ``null`` are
+    ids and class names like any other). Labels are parsed by pandas
+    (integers become class indices unless ``integer_labels="categories"``,
+    text becomes class names). Keyword arguments are those of `from_long`.
     """
     kwargs["integer_labels"] = kwargs.get("integer_labels") or "indices"
     task_column = kwargs.get("task_column", TASK_COLUMN)
@@ -107,8 +108,8 @@ def read_csv(path, **kwargs):
     id_columns = (task_column, worker_column) + (
         _WORKER_ALIASES if worker_column == WORKER_COLUMN else ())
     try:
-        frame = pd.read_csv(path, dtype={c: str for c in id_columns}, keep_default_na=True,
-                            encoding="utf-8")
+        frame = pd.read_csv(path, dtype={c: str for c in id_columns}, keep_default_na=False,
+                            na_values=[""], encoding="utf-8")
     except UnicodeDecodeError as error:
         raise errors.CrowdDataError(
             f"{path}: not valid UTF-8 text ({error.reason} at byte {error.start}); "
