@@ -166,6 +166,39 @@ def test_simulate_writes_labels_and_true_confusions(tmp_path, suffix):
     assert "majority-vote accuracy" in result.output
 
 
+@pytest.fixture()
+def tiny_truth(tmp_path):
+    """True labels and features of 40 items, in their own folder."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 40)
+    np.save(folder / "y.npy", truth)
+    np.save(folder / "x.npy", (np.eye(3)[truth] + rng.normal(size=(40, 3))).astype("float32"))
+    return folder
+
+
+def test_simulate_checks_every_option_before_writing(tiny_truth, tmp_path):
+    result = invoke("simulate", "--true-labels", tiny_truth / "y.npy", "-M", 4,
+                    "--output", tmp_path / "sim.csv", "--features-out", tmp_path / "sim_x.npy")
+    assert "--features-out needs features" in assert_one_line_error(result)
+    # np.save would append .npy to the temporary file and leave an empty one in place.
+    result = invoke("simulate", "--true-labels", tiny_truth / "y.npy", "-M", 4,
+                    "--output", tmp_path / "sim.csv", "--confusions", tmp_path / "conf")
+    assert "'--confusions'" in assert_one_line_error(result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]  # nothing written
+
+
+@pytest.mark.parametrize("kind", ["machine", "diagonally_dominant", "hammer_spammer"])
+def test_simulate_unknown_kind_option_is_one_clean_error(tiny_truth, tmp_path, kind):
+    result = invoke("simulate", "--true-labels", tiny_truth / "y.npy", "--features",
+                    tiny_truth / "x.npy", "--kind", kind, "-M", 4, "-o", "foo=1",
+                    "--output", tmp_path / "sim.csv")
+    message = assert_one_line_error(result)
+    assert f"'--option': --kind {kind} takes no option 'foo'; its options: " in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]
+
+
 # ----------------------------------------------------------------- aggregate
 @pytest.mark.parametrize("method", ["majority-vote", "dawid-skene"])
 def test_aggregate_writes_task_label_csv(user_files, tmp_path, method):
@@ -280,7 +313,7 @@ def bad_files(tmp_path_factory):
     (["report", "{root}/x.npy"], "not a .keras model"),
     (["simulate", "--dataset", "music", "--output", "{root}/out.txt"], ".csv, .json, .npy"),
     (["simulate", "--dataset", "music", "--output", "{root}/o.csv", "-o", "colour=3"],
-     "unexpected keyword"),
+     "takes no option 'colour'; its options: backend, expertise"),
 ])
 def test_bad_arguments_and_files_give_one_line_errors(bad_files, args, message):
     result = invoke(*[a.format(root=bad_files) for a in args])
