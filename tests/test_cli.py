@@ -148,6 +148,44 @@ def test_train_on_user_files_with_next_free_version(user_files, tmp_path):
     assert sorted(p.name for p in (tmp_path / "models" / "toy").iterdir()) == ["1", "2"]
 
 
+def summary_steps(log_dir):
+    """(tag, step) of every summary value in the event files directly in `log_dir`."""
+    import tensorflow as tf
+
+    return [(value.tag, event.step)
+            for path in sorted(tf.io.gfile.glob(f"{log_dir}/events.out.tfevents.*"))
+            for event in tf.compat.v1.train.summary_iterator(path)
+            for value in event.summary.value]
+
+
+def test_train_logs_each_run_to_its_own_tensorboard_folder(user_files, tmp_path):
+    result = invoke("train", "--features", user_files / "x.csv", "--labels",
+                    user_files / "crowd.csv", "--method", "geocrowdnet-f", "--lambda", 0.1,
+                    "--epochs", 2, "--ensemble-size", 2, "--verbose", 0, "--no-plots",
+                    "--no-baseline", "--output-dir", tmp_path / "run",
+                    "--export-dir", tmp_path / "models", "--tensorboard-dir", tmp_path / "tb")
+    assert result.exit_code == 0, result.output
+    runs = sorted(p.name for p in (tmp_path / "tb").iterdir())
+    assert runs == ["fit01_geocrowdnet-f_lambda0.1_member0",
+                    "fit02_geocrowdnet-f_lambda0.1_member1"]
+    for run in runs:
+        assert summary_steps(tmp_path / "tb" / run) == [
+            ("confusion_matrices", 1), ("confusion_matrices", 2)]
+
+
+def test_tensorboard_run_names_follow_the_recipe_order():
+    from keras_crowd.cli.train import tensorboard_run_name
+
+    grid = STRENGTH_GRIDS["geocrowdnet-f"]
+    names = [tensorboard_run_name(i, "geocrowdnet-f", value, len(grid))
+             for i, value in enumerate(grid + (0.3, 0.3))]
+    assert names[0] == "fit01_geocrowdnet-f_lambda0_member0"
+    assert names[len(grid) - 1].endswith(f"_lambda{grid[-1]:g}_member0")
+    assert names[-2:] == [f"fit{len(grid) + 1:02d}_geocrowdnet-f_lambda0.3_member1",
+                          f"fit{len(grid) + 2:02d}_geocrowdnet-f_lambda0.3_member2"]
+    assert tensorboard_run_name(0, "ccem", None, 1) == "fit01_ccem_member0"
+
+
 # ------------------------------------------------------------------ simulate
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".npy"])
 def test_simulate_writes_labels_and_true_confusions(tmp_path, suffix):
