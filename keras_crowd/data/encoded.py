@@ -160,14 +160,13 @@ def _integer_like(labels):
                for v in labels)
 
 
-def _match_class_names(labels, vocabulary):
-    """Indices of `labels` among the class names (-1 where none matches).
+def _match_class_names(values, vocabulary):
+    """Indices of the label `values` among the class names (-1 where none matches).
 
     A label matches a name equal to it, or else a name with the same text
     (the integer label ``1`` matches the name ``"1"``, as the command line
     gives class names as strings).
     """
-    values = labels.to_numpy().astype(np.int64) if _integer_like(labels) else labels.to_numpy()
     indices = vocabulary.find(values)
     texts = tuple(str(name) for name in vocabulary)
     if (indices < 0).any() and len(set(texts)) == len(texts):
@@ -179,20 +178,20 @@ def _match_class_names(labels, vocabulary):
 
 def _encode_with_class_names(labels, vocabulary):
     """Class indices of `labels` given the K class names (see `encode_class_labels`)."""
-    indices = _match_class_names(labels, vocabulary)
+    integer_labels = _integer_like(labels)
+    values = labels.to_numpy().astype(np.int64) if integer_labels else labels.to_numpy()
+    indices = _match_class_names(values, vocabulary)
     if (indices >= 0).all():
         return indices
-    integer_names = any(is_integer_token(name) for name in vocabulary)
-    if _integer_like(labels) and not integer_names:
-        positions = labels.to_numpy().astype(np.int64)
-        _check_index_range(positions, len(vocabulary),
+    if integer_labels and not any(is_integer_token(name) for name in vocabulary):
+        _check_index_range(values, len(vocabulary),
                            "integer labels are positions in the (non-integer) class names")
-        return positions
+        return values
     unknown = pd.unique(labels[indices < 0].to_numpy())
     shown = ", ".join(repr(_python_scalar(v)) for v in unknown[:5]) + (
         f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else "")
     hint = (" Integer labels are read as positions only when no class name is an "
-            "integer." if _integer_like(labels) else "")
+            "integer." if integer_labels else "")
     raise errors.UnknownClassError(
         f"Unknown class {shown}: {int((indices < 0).sum())} label(s) match no class name; "
         f"the class names are {vocabulary.preview()}.{hint}"
