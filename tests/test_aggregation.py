@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from keras_crowd import aggregation
+from keras_crowd import data
 from keras_crowd import datasets
 from keras_crowd import simulators
 from keras_crowd.data import EmptyTaskWarning
@@ -73,6 +74,28 @@ def test_crowd_kit_shaped_outputs():
     assert list(probas.columns) == ["cat", "dog"] and list(probas.index) == ["t1", "t2"]
     assert isinstance(mv.fit_predict(np.array([[0, 1]])), np.ndarray)
     assert mv.fit_predict_proba(np.array([[0, 1]])).shape == (1, 2)
+
+
+def test_integer_labels_of_a_data_frame_are_categories_like_crowd_kit():
+    frame = pd.DataFrame({"task": ["t1", "t1", "t2", "t2", "t3"],
+                          "worker": ["a", "b", "a", "b", "a"], "label": [1, 1, 5, 4, 4]})
+    probas = aggregation.MajorityVote().fit_predict_proba(frame)
+    assert list(probas.columns) == [1, 4, 5]  # no columns for the unused 0, 2, 3
+    assert probas.loc["t2"].tolist() == [0.0, 0.5, 0.5]
+    labels = aggregation.DawidSkene().fit_predict(frame)
+    assert labels.name == "agg_label" and labels.to_dict() == {"t1": 1, "t2": 4, "t3": 4}
+    signed = frame.assign(label=[-1, -1, 1, 1, -1])
+    assert aggregation.MajorityVote().fit_predict(signed).to_dict() == {
+        "t1": -1, "t2": 1, "t3": -1}
+    # An explicit num_classes keeps integer labels as class indices.
+    indexed = aggregation.MajorityVote(num_classes=6).fit_predict_proba(frame)
+    assert list(indexed.columns) == list(range(6))
+    # Labels 0..K-1, all used: the same as the dense array.
+    dense = np.array([[0, 2, -1], [1, 1, 0], [2, -1, 2], [0, 0, 1]])
+    long_probas = aggregation.DawidSkene().fit_predict_proba(data.to_long(dense))
+    assert list(long_probas.columns) == [0, 1, 2]
+    np.testing.assert_array_equal(long_probas.to_numpy(),
+                                  aggregation.DawidSkene().fit_predict_proba(dense))
 
 
 def test_missing_labels_and_empty_tasks():

@@ -148,6 +148,44 @@ def test_train_on_user_files_with_next_free_version(user_files, tmp_path):
     assert sorted(p.name for p in (tmp_path / "models" / "toy").iterdir()) == ["1", "2"]
 
 
+def summary_steps(log_dir):
+    """(tag, step) of every summary value in the event files directly in `log_dir`."""
+    import tensorflow as tf
+
+    return [(value.tag, event.step)
+            for path in sorted(tf.io.gfile.glob(f"{log_dir}/events.out.tfevents.*"))
+            for event in tf.compat.v1.train.summary_iterator(path)
+            for value in event.summary.value]
+
+
+def test_train_logs_each_run_to_its_own_tensorboard_folder(user_files, tmp_path):
+    result = invoke("train", "--features", user_files / "x.csv", "--labels",
+                    user_files / "crowd.csv", "--method", "geocrowdnet-f", "--lambda", 0.1,
+                    "--epochs", 2, "--ensemble-size", 2, "--verbose", 0, "--no-plots",
+                    "--no-baseline", "--output-dir", tmp_path / "run",
+                    "--export-dir", tmp_path / "models", "--tensorboard-dir", tmp_path / "tb")
+    assert result.exit_code == 0, result.output
+    runs = sorted(p.name for p in (tmp_path / "tb").iterdir())
+    assert runs == ["fit01_geocrowdnet-f_lambda0.1_member0",
+                    "fit02_geocrowdnet-f_lambda0.1_member1"]
+    for run in runs:
+        assert summary_steps(tmp_path / "tb" / run) == [
+            ("confusion_matrices", 1), ("confusion_matrices", 2)]
+
+
+def test_tensorboard_run_names_follow_the_recipe_order():
+    from keras_crowd.cli.train import tensorboard_run_name
+
+    grid = STRENGTH_GRIDS["geocrowdnet-f"]
+    names = [tensorboard_run_name(i, "geocrowdnet-f", value, len(grid))
+             for i, value in enumerate(grid + (0.3, 0.3))]
+    assert names[0] == "fit01_geocrowdnet-f_lambda0_member0"
+    assert names[len(grid) - 1].endswith(f"_lambda{grid[-1]:g}_member0")
+    assert names[-2:] == [f"fit{len(grid) + 1:02d}_geocrowdnet-f_lambda0.3_member1",
+                          f"fit{len(grid) + 2:02d}_geocrowdnet-f_lambda0.3_member2"]
+    assert tensorboard_run_name(0, "ccem", None, 1) == "fit01_ccem_member0"
+
+
 # ------------------------------------------------------------------ simulate
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".npy"])
 def test_simulate_writes_labels_and_true_confusions(tmp_path, suffix):
@@ -164,6 +202,39 @@ def test_simulate_writes_labels_and_true_confusions(tmp_path, suffix):
     assert np.load(tmp_path / "x.npy").shape == (100, 124)
     assert np.load(tmp_path / "y.npy").shape == (100,)
     assert "majority-vote accuracy" in result.output
+
+
+@pytest.fixture()
+def tiny_truth(tmp_path):
+    """True labels and features of 40 items, in their own folder."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 40)
+    np.save(folder / "y.npy", truth)
+    np.save(folder / "x.npy", (np.eye(3)[truth] + rng.normal(size=(40, 3))).astype("float32"))
+    return folder
+
+
+def test_simulate_checks_every_option_before_writing(tiny_truth, tmp_path):
+    result = invoke("simulate", "--true-labels", tiny_truth / "y.npy", "-M", 4,
+                    "--output", tmp_path / "sim.csv", "--features-out", tmp_path / "sim_x.npy")
+    assert "--features-out needs features" in assert_one_line_error(result)
+    # np.save would append .npy to the temporary file and leave an empty one in place.
+    result = invoke("simulate", "--true-labels", tiny_truth / "y.npy", "-M", 4,
+                    "--output", tmp_path / "sim.csv", "--confusions", tmp_path / "conf")
+    assert "'--confusions'" in assert_one_line_error(result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]  # nothing written
+
+
+@pytest.mark.parametrize("kind", ["machine", "diagonally_dominant", "hammer_spammer"])
+def test_simulate_unknown_kind_option_is_one_clean_error(tiny_truth, tmp_path, kind):
+    result = invoke("simulate", "--true-labels", tiny_truth / "y.npy", "--features",
+                    tiny_truth / "x.npy", "--kind", kind, "-M", 4, "-o", "foo=1",
+                    "--output", tmp_path / "sim.csv")
+    message = assert_one_line_error(result)
+    assert f"'--option': --kind {kind} takes no option 'foo'; its options: " in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]
 
 
 # ----------------------------------------------------------------- aggregate
@@ -280,7 +351,7 @@ def bad_files(tmp_path_factory):
     (["report", "{root}/x.npy"], "not a .keras model"),
     (["simulate", "--dataset", "music", "--output", "{root}/out.txt"], ".csv, .json, .npy"),
     (["simulate", "--dataset", "music", "--output", "{root}/o.csv", "-o", "colour=3"],
-     "unexpected keyword"),
+     "takes no option 'colour'; its options: backend, expertise"),
 ])
 def test_bad_arguments_and_files_give_one_line_errors(bad_files, args, message):
     result = invoke(*[a.format(root=bad_files) for a in args])

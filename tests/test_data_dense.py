@@ -41,6 +41,21 @@ def test_label_outside_known_classes():
         data.from_nan_float([[0.0, -1.0]])
 
 
+def test_vote_counts_refuse_labels_outside_the_classes():
+    from keras_crowd.aggregation.majority_vote import majority_vote_probas
+
+    # An out-of-range vote must not be counted for the next item.
+    for count in (data.vote_counts, majority_vote_probas):
+        with pytest.raises(LabelOutOfRangeError, match=r"Label 2 at item 0.*\[0, 2\)"):
+            count([[2], [-1]], num_classes=2)
+        with pytest.raises(LabelOutOfRangeError, match="Label -2"):
+            count([[0], [-2]], num_classes=2)
+        with pytest.raises(CrowdDataError, match="whole numbers"):
+            count([[0.5], [1.0]], num_classes=2)
+    assert data.vote_counts([[1.0, np.nan], [0.0, 1.0]], num_classes=2).tolist() == [
+        [0, 1], [1, 1]]
+
+
 def test_bad_arrays():
     with pytest.raises(CrowdDataError, match="2-D"):
         data.check_crowd_labels([0, 1, 2])

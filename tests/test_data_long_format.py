@@ -55,6 +55,62 @@ def test_integer_class_names_are_matched_by_value():
     assert crowd.crowd_labels[:, 0].tolist() == [0, 2]
 
 
+def test_integer_labels_match_string_class_names_by_value(tmp_path):
+    # The CLI's --class-names are strings: label 1 must be class "1", not position 1.
+    labels = [1, 4, 2, 5, 3]
+    frame = pd.DataFrame({"task": range(5), "worker": ["w"] * 5, "label": labels})
+    names = ["1", "2", "3", "4", "5"]
+    crowd = data.from_long(frame, class_names=names)
+    assert crowd.decode_labels(crowd.crowd_labels[:, 0]).tolist() == [str(v) for v in labels]
+    frame.to_csv(tmp_path / "ratings.csv", index=False)
+    from_file = data.read_csv(tmp_path / "ratings.csv", class_names=names)
+    assert np.array_equal(from_file.crowd_labels, crowd.crowd_labels)
+
+
+def test_integer_labels_are_positions_only_for_non_integer_class_names():
+    frame = pd.DataFrame({"task": [0, 1, 2], "worker": ["w"] * 3, "label": [1, 0, 1]})
+    crowd = data.from_long(frame, class_names=["cat", "dog"])
+    assert crowd.decode_labels(crowd.crowd_labels[:, 0]).tolist() == ["dog", "cat", "dog"]
+    # Names that are numbers: 0 is no name, and is not silently taken as a position.
+    with pytest.raises(UnknownClassError,
+                       match=r"Unknown class 0: 1 label\(s\) match no class name"):
+        data.from_long(frame, class_names=["1", "2"])
+    with pytest.raises(UnknownClassError,
+                       match=r"Unknown class 7, 0: 2 label\(s\) match no class name.*positions"):
+        data.from_long(frame.assign(label=[7, 0, 1]), class_names=["1", "2", "3"])
+
+
+def test_integer_labels_of_a_data_frame_are_categories(tmp_path):
+    frame = pd.DataFrame({"task": [0, 1, 2], "worker": ["w"] * 3, "label": [7, 3, -1]})
+    crowd = data.from_long(frame)
+    assert list(crowd.class_names) == [-1, 3, 7]
+    assert crowd.decode_labels(crowd.crowd_labels[:, 0]).tolist() == [7, 3, -1]
+    # With num_classes (or class_names) integer labels are class indices, as in files.
+    frame = frame.assign(label=[4, 3, 1])
+    assert list(data.from_long(frame, num_classes=5).class_names) == [0, 1, 2, 3, 4]
+    frame.to_csv(tmp_path / "labels.csv", index=False)
+    from_file = data.read_csv(tmp_path / "labels.csv")
+    assert list(from_file.class_names) == [0, 1, 2, 3, 4]
+    assert from_file.crowd_labels[:, 0].tolist() == [4, 3, 1]
+
+
+def test_csv_reads_na_and_null_as_ids_and_class_names(tmp_path):
+    # Only an empty cell is missing: "NA", "N/A" and "null" are ordinary names.
+    path = tmp_path / "na.csv"
+    path.write_text("task,worker,label\n0,NA,cat\n0,w2,N/A\n1,null,NA\n1,w2,dog\n")
+    crowd = data.read_csv(path)
+    assert list(crowd.annotator_ids) == ["NA", "null", "w2"]
+    assert list(crowd.class_names) == ["N/A", "NA", "cat", "dog"]
+    assert crowd.decode_labels(crowd.crowd_labels).tolist() == [
+        ["cat", None, "N/A"], [None, "NA", "dog"]]
+    path.write_text("task,worker,label\n0,w1,cat\n0,w2,\n")
+    with pytest.raises(CrowdDataError, match=r"1 label\(s\) are missing"):
+        data.read_csv(path)
+    path.write_text("task,worker,label\n0,,cat\n")
+    with pytest.raises(CrowdDataError, match="annotator id is missing"):
+        data.read_csv(path)
+
+
 def test_csv_round_trip(tmp_path):
     crowd = data.from_long(FRAME.assign(task=["007", "001", "001", "010", "007"]))
     path = data.write_csv(crowd, tmp_path / "labels.csv")
@@ -90,14 +146,16 @@ def test_unknown_class_name():
         data.from_long(FRAME, class_names=["jazz", "rock"])
 
 
-def test_label_outside_known_classes():
+def test_label_outside_known_classes(tmp_path):
     frame = FRAME.assign(label=[0, 1, 1, 7, 0])
     with pytest.raises(LabelOutOfRangeError, match=r"Label 7 \(row 3\) .*\[0, 3\)"):
         data.from_long(frame, num_classes=3)
     with pytest.raises(LabelOutOfRangeError, match=r"Label 7"):
         data.from_long(frame, class_names=["a", "b", "c"])
+    # Integer labels of a CSV file are class indices (a DataFrame's are categories).
+    frame.assign(label=[0, -1, 1, 1, 0]).to_csv(tmp_path / "negative.csv", index=False)
     with pytest.raises(LabelOutOfRangeError, match=r"Label -1"):
-        data.from_long(frame.assign(label=[0, -1, 1, 1, 0]))
+        data.read_csv(tmp_path / "negative.csv")
 
 
 def test_missing_label_in_a_row():

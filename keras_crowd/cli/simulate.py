@@ -1,11 +1,13 @@
 """``keras-crowd simulate``: synthetic annotators with known confusion matrices."""
 
+import inspect
 import pathlib
 
 import click
 import numpy as np
 
 from keras_crowd import data as crowd_data
+from keras_crowd import simulators
 from keras_crowd.cli import common
 from keras_crowd.cli import inputs
 from keras_crowd.metrics import aggregation_accuracy
@@ -36,6 +38,63 @@ def _parse_kind_options(pairs):
                 value = text
         options[key.strip()] = value
     return options
+
+
+# Arguments that the command itself passes to the simulators: not -o options.
+_COMMAND_ARGUMENTS = frozenset({"features", "true_labels", "kind", "num_annotators",
+                                "num_classes", "labels_per_item", "missing_rate", "seed"})
+
+
+def _keyword_names(function):
+    return {name for name, parameter in inspect.signature(function).parameters.items()
+            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)}
+
+
+def kind_option_names(kind):
+    """The ``-o KEY`` options that annotators of `kind` take, sorted.
+
+    Args:
+        kind: One of `KINDS`.
+
+    Returns:
+        A tuple of option names: the keyword arguments of the kind's
+        simulator (and, except for ``machine``, of its confusion generator),
+        without those the command sets itself (seed, pattern, sizes).
+    """
+    if kind == MACHINE_KIND:
+        names = _keyword_names(simulators.simulate_machine_annotators)
+    else:
+        names = (_keyword_names(simulators.simulate_annotators)
+                 | _keyword_names(CONFUSION_GENERATORS[kind]))
+    return tuple(sorted(names - _COMMAND_ARGUMENTS))
+
+
+def _check_kind_options(kind, options):
+    """Raises a usage error for an ``-o KEY`` that `kind` does not take."""
+    known = kind_option_names(kind)
+    unknown = [key for key in options if key not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"--kind {kind} takes no option {', '.join(map(repr, unknown))}; its options: "
+            f"{', '.join(known)}.", param_hint="'--option'")
+
+
+def _simulate(kind, features, truth, num_annotators, num_classes, options, **pattern):
+    """Runs the simulator of `kind` (options already checked)."""
+    if kind == MACHINE_KIND:
+        return simulators.simulate_machine_annotators(
+            features, truth, num_annotators, num_classes=num_classes, **pattern, **options)
+    return simulators.simulate_annotators(
+        truth, kind, num_annotators, num_classes=num_classes, **pattern, **options)
+
+
+def _check_npy_outputs(**paths):
+    """Every given ``--name FILE`` must end in .npy (np.save would append it)."""
+    for name, path in paths.items():
+        if path is not None and pathlib.Path(path).suffix.lower() != ".npy":
+            option = "--" + name.replace("_", "-")
+            raise click.BadParameter(f"{str(path)!r} must end in .npy.",
+                                     param_hint=f"'{option}'")
 
 
 def _source_arrays(dataset, true_labels_path, features_path, num_items, fashion_mnist_path,
@@ -159,8 +218,6 @@ def simulate_command(dataset, true_labels, features, fashion_mnist_path, num_ite
     Writes the crowd labels (format by extension) and the annotators' true
     confusion matrices, column j = Pr(label | true class j).
     """
-    from keras_crowd import simulators
-
     dataset = common.check_source(dataset, (true_labels,), ("--true-labels",))
     if dataset is not None and (features or class_names):
         raise click.UsageError("--features and --class-names go with --true-labels.")
@@ -169,21 +226,20 @@ def simulate_command(dataset, true_labels, features, fashion_mnist_path, num_ite
     if pathlib.Path(output).suffix.lower() not in LABEL_FORMATS:
         raise click.BadParameter(
             f"{output!r} must end in {', '.join(LABEL_FORMATS)}.", param_hint="'--output'")
+    _check_npy_outputs(confusions=confusions, features_out=features_out,
+                       true_labels_out=true_labels_out)
+    has_features = dataset is not None or features is not None  # every dataset has some
+    if kind == MACHINE_KIND and not has_features:
+        raise click.UsageError("--kind machine needs features: give --features.")
+    if features_out is not None and not has_features:
+        raise click.UsageError("--features-out needs features (--features).")
     options = _parse_kind_options(kind_options)
+    _check_kind_options(kind, options)
+
     x, truth, names, source = _source_arrays(dataset, true_labels, features, num_items,
                                              fashion_mnist_path, class_names)
-    pattern = dict(labels_per_item=labels_per_item, missing_rate=missing_rate, seed=seed)
-    if kind == MACHINE_KIND:
-        if x is None:
-            raise click.UsageError("--kind machine needs features: give --features.")
-        crowd = simulators.simulate_machine_annotators(
-            x, truth, num_annotators, num_classes=len(names), **pattern, **options)
-    else:
-        try:
-            crowd = simulators.simulate_annotators(
-                truth, kind, num_annotators, num_classes=len(names), **pattern, **options)
-        except TypeError as error:  # an unknown -o KEY
-            raise click.UsageError(f"--option: {common.one_line(error)}") from None
+    crowd = _simulate(kind, x, truth, num_annotators, len(names), options,
+                      labels_per_item=labels_per_item, missing_rate=missing_rate, seed=seed)
 
     encoded = crowd_data.EncodedCrowdLabels.from_dense(
         crowd.crowd_labels, class_names=names, empty_tasks="ignore")
@@ -195,8 +251,6 @@ def simulate_command(dataset, true_labels, features, fashion_mnist_path, num_ite
     written = [str(output), str(confusions)]
     for path, array in ((features_out, x), (true_labels_out, truth)):
         if path is not None:
-            if array is None:
-                raise click.UsageError("--features-out needs features (--features).")
             pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as temporary:
                 np.save(temporary, array)

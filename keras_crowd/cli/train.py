@@ -14,9 +14,11 @@ import pathlib
 import time
 
 import click
+import keras
 import numpy as np
 import pandas as pd
 
+from keras_crowd.callbacks import ConfusionMatrixImages
 from keras_crowd.callbacks import RunSummary
 from keras_crowd.cli import common
 from keras_crowd.cli import inputs
@@ -128,6 +130,81 @@ def check_labels_can_be_held_out(crowd_labels, holdout_fraction, seed):
             "annotator keeps at least one label, which here leaves none to hide. Use "
             "--selection last, or a larger --holdout-fraction."
         )
+
+
+def tensorboard_run_name(run_index, method, strength, num_strengths):
+    """The TensorBoard subdirectory of one training run of `train_crowd_classifier`.
+
+    The recipe trains ensemble member 0 once per candidate lambda
+    (`num_strengths` runs; 1 unless ``--lambda auto``), then each further
+    member once; the names follow that order and number the runs like
+    `RunSummary`'s ``fit N`` lines.
+
+    Args:
+        run_index: 0-based index of the run among those of the method.
+        method: The training method.
+        strength: The run's lambda, or None for a method without one.
+        num_strengths: How many lambdas member 0 tries.
+
+    Returns:
+        A name like ``fit03_geocrowdnet-f_lambda0.03_member0``.
+
+    Example:
+
+    >>> [tensorboard_run_name(i, "trace", 0.01, 1) for i in (0, 1)]
+    ['fit01_trace_lambda0.01_member0', 'fit02_trace_lambda0.01_member1']
+    """
+    member = 0 if run_index < num_strengths else run_index - num_strengths + 1
+    lambda_part = "" if strength is None else f"_lambda{strength:g}"
+    return f"fit{run_index + 1:02d}_{method}{lambda_part}_member{member}"
+
+
+class ConfusionImagesPerRun(keras.callbacks.Callback):
+    """`ConfusionMatrixImages` in a subdirectory of `log_dir` for each `fit`.
+
+    `train_crowd_classifier` passes the same callbacks to every model it
+    trains (each lambda of ``--lambda auto``, each ensemble member); one
+    event folder per run keeps their epochs apart, and TensorBoard lists
+    them as separate runs.
+
+    Args:
+        log_dir: The parent folder (TensorBoard's ``--logdir``).
+        run_name: `run_name(run_index, model)` -> the run's subdirectory.
+    """
+
+    def __init__(self, log_dir, run_name):
+        super().__init__()
+        self.log_dir = pathlib.Path(log_dir)
+        self.run_name = run_name
+        self.run_dirs = []
+        self._images = None
+
+    def on_train_begin(self, logs=None):
+        run_dir = self.log_dir / self.run_name(len(self.run_dirs), self.model)
+        self.run_dirs.append(run_dir)
+        self._images = ConfusionMatrixImages(str(run_dir))
+        self._images.set_model(self.model)
+        self._images.set_params(self.params)
+        self._images.on_train_begin(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._images.on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        self._images.on_train_end(logs)
+
+
+def _confusion_images_per_run(log_dir, method, strength):
+    """The ``--tensorboard-dir`` callback for `method` trained with `strength`."""
+    num_strengths = len(STRENGTH_GRIDS[method]) if strength == "auto" else 1
+
+    def run_name(run_index, model):
+        regularizer = getattr(model, "regularizer", None)
+        run_strength = (getattr(regularizer, "strength", 0.0)
+                        if method in STRENGTH_GRIDS else None)
+        return tensorboard_run_name(run_index, method, run_strength, num_strengths)
+
+    return ConfusionImagesPerRun(log_dir, run_name)
 
 
 def _fit_callbacks(verbose):
@@ -357,7 +434,10 @@ def _summary_rows(report):
               help="Export version [default: the next free integer].")
 @common.overwrite_option()
 @click.option("--tensorboard-dir", default=None, metavar="DIR",
-              help="Log the confusion matrices as TensorBoard images here (crowd methods).")
+              help="Log the confusion matrices as TensorBoard images here (crowd methods), "
+                   "one subdirectory per training run, named after the run, method, lambda "
+                   "and ensemble member, e.g. DIR/fit01_geocrowdnet-f_lambda0_member0 "
+                   "(--lambda auto trains member 0 once per lambda).")
 @click.option("--plots/--no-plots", default=True, show_default=True,
               help="Draw the confusion matrices and the annotator reliability chart.")
 @click.option("--verbose", type=click.IntRange(0, 2), default=None,
@@ -425,9 +505,7 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
                   if selection == "heldout" else "."))
     callbacks = list(progress)
     if tensorboard_dir is not None:
-        from keras_crowd.callbacks import ConfusionMatrixImages
-
-        callbacks.append(ConfusionMatrixImages(tensorboard_dir))
+        callbacks.append(_confusion_images_per_run(tensorboard_dir, method, strength))
     tic = time.perf_counter()
     result = _train(data, method, settings, backbone_fn, distribution, callbacks, verbose)
     timings["train"] = time.perf_counter() - tic

@@ -92,18 +92,24 @@ def vote_counts(crowd_labels, num_classes):
     """How many annotators gave each class to each item.
 
     Args:
-        crowd_labels: (N, M) int array, -1 missing.
+        crowd_labels: (N, M) int array, -1 missing (or float, NaN missing).
         num_classes: K.
 
     Returns:
         (N, K) int64 array of counts.
+
+    Raises:
+        LabelOutOfRangeError: a label is neither -1 nor in [0, K).
+        CrowdDataError: the labels are not whole numbers, or not 2-D.
 
     Example:
 
     >>> vote_counts([[1, 1, 0], [-1, 2, -1]], num_classes=3).tolist()
     [[1, 2, 0], [0, 0, 1]]
     """
-    labels = np.asarray(crowd_labels)
+    num_classes = validation.check_num_classes(num_classes)
+    # Checked: a label >= K would otherwise be counted for the next item.
+    labels = validation.check_crowd_labels(crowd_labels, num_classes, empty_tasks="ignore")
     item_index, _, label = observed_triples(labels)
     flat = np.bincount(item_index * num_classes + label, minlength=labels.shape[0] * num_classes)
     return flat.reshape(labels.shape[0], num_classes)

@@ -10,6 +10,7 @@ from keras_crowd.data import dense
 from keras_crowd.data import errors
 from keras_crowd.data import validation
 from keras_crowd.data.vocabulary import Vocabulary
+from keras_crowd.data.vocabulary import is_integer_token
 
 
 def _as_vocabulary(ids, kind):
@@ -142,6 +143,10 @@ class EncodedCrowdLabels(CrowdShape):
                 f"num_labels={self.num_labels})")
 
 
+def _python_scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _integer_like(labels):
     """True if every label is an integer (int dtype, integral floats, or Python ints)."""
     if pd.api.types.is_bool_dtype(labels.dtype):
@@ -155,30 +160,79 @@ def _integer_like(labels):
                for v in labels)
 
 
-def encode_class_labels(labels, class_names=None, num_classes=None):
+def _match_class_names(values, vocabulary):
+    """Indices of the label `values` among the class names (-1 where none matches).
+
+    A label matches a name equal to it, or else a name with the same text
+    (the integer label ``1`` matches the name ``"1"``, as the command line
+    gives class names as strings).
+    """
+    indices = vocabulary.find(values)
+    texts = tuple(str(name) for name in vocabulary)
+    if (indices < 0).any() and len(set(texts)) == len(texts):
+        unmatched = indices < 0
+        indices[unmatched] = Vocabulary(texts, kind="class").find(
+            [str(v) for v in values[unmatched]])
+    return indices
+
+
+def _encode_with_class_names(labels, vocabulary):
+    """Class indices of `labels` given the K class names (see `encode_class_labels`)."""
+    integer_labels = _integer_like(labels)
+    values = labels.to_numpy().astype(np.int64) if integer_labels else labels.to_numpy()
+    indices = _match_class_names(values, vocabulary)
+    if (indices >= 0).all():
+        return indices
+    if integer_labels and not any(is_integer_token(name) for name in vocabulary):
+        _check_index_range(values, len(vocabulary),
+                           "integer labels are positions in the (non-integer) class names")
+        return values
+    unknown = pd.unique(labels[indices < 0].to_numpy())
+    shown = ", ".join(repr(_python_scalar(v)) for v in unknown[:5]) + (
+        f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else "")
+    hint = (" Integer labels are read as positions only when no class name is an "
+            "integer." if integer_labels else "")
+    raise errors.UnknownClassError(
+        f"Unknown class {shown}: {int((indices < 0).sum())} label(s) match no class name; "
+        f"the class names are {vocabulary.preview()}.{hint}"
+    )
+
+
+INTEGER_LABEL_READINGS = ("indices", "categories")
+
+
+def encode_class_labels(labels, class_names=None, num_classes=None, integer_labels="indices"):
     """Maps one column of labels (indices or class names) to class indices.
 
     Rules:
-    - With `class_names`: labels are looked up by value among the names.
-      Exception: integer labels with class names that are not integers are
-      taken as indices into `class_names` (``0 -> class_names[0]``).
-    - Without `class_names`: integer labels are indices, with K =
-      `num_classes` or max label + 1, and class names ``0..K-1``; other labels
-      (strings) are class names, sorted (see `ordered_unique`).
+    - With `class_names`: a label is the class whose name equals it, or else
+      whose name has the same text (label ``1`` is class ``"1"``). Only when
+      some labels match no name, the labels are integers and no class name is
+      an integer (or integer text), are the labels positions in `class_names`
+      (``0 -> class_names[0]``); otherwise an unmatched label is an error.
+    - Without `class_names`, integer labels are read as `integer_labels`
+      says: ``"indices"``: K = `num_classes` or max label + 1, and class names
+      ``0..K-1``; ``"categories"`` (only without `num_classes`): the class
+      names are the distinct labels, sorted, like any other label.
+    - Other labels (strings) are class names, sorted (see `ordered_unique`).
 
     Args:
         labels: 1-D array-like of labels, one per observed label (no missing).
         class_names: optional sequence of the K class names.
         num_classes: optional K.
+        integer_labels: ``"indices"`` (default) or ``"categories"``, for
+            integer labels without `class_names` (see above).
 
     Returns:
         `(class_indices int64 (S,), class_names Vocabulary)`.
 
     Raises:
         CrowdDataError: a label is missing (NaN/None).
-        LabelOutOfRangeError: an integer label is outside [0, K).
-        UnknownClassError: a class name is not in `class_names`.
+        LabelOutOfRangeError: an integer label (an index or a position) is
+            outside [0, K).
+        UnknownClassError: a label matches no name of `class_names`.
     """
+    validation.check_policy("integer_labels", integer_labels, INTEGER_LABEL_READINGS)
     labels = pd.Series(labels).reset_index(drop=True)
     missing = labels.isna().to_numpy()
     if missing.any():
@@ -194,14 +248,12 @@ def encode_class_labels(labels, class_names=None, num_classes=None):
             raise ValueError(
                 f"num_classes={num_classes} but {len(vocabulary)} class names were given."
             )
-        names_are_integers = any(isinstance(c, int) for c in vocabulary)
-        if _integer_like(labels) and not names_are_integers:
-            indices = labels.to_numpy().astype(np.int64)
-            _check_index_range(indices, len(vocabulary))
-            return indices, vocabulary
-        return vocabulary.encode(labels), vocabulary
+        return _encode_with_class_names(labels, vocabulary), vocabulary
     if _integer_like(labels):
         indices = labels.to_numpy().astype(np.int64)
+        if integer_labels == "categories" and num_classes is None and len(indices):
+            categories, codes = np.unique(indices, return_inverse=True)
+            return codes.astype(np.int64), Vocabulary(tuple(categories.tolist()), kind="class")
         if num_classes is None:
             num_classes = int(indices.max(initial=-1)) + 1
         num_classes = validation.check_num_classes(max(num_classes, 1))
@@ -216,18 +268,20 @@ def encode_class_labels(labels, class_names=None, num_classes=None):
     return vocabulary.encode(labels), vocabulary
 
 
-def _check_index_range(indices, num_classes):
+def _check_index_range(indices, num_classes, reading=None):
     bad = (indices < 0) | (indices >= num_classes)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        why = f" ({reading})" if reading else ""
         raise errors.LabelOutOfRangeError(
             f"Label {int(indices[row])} (row {row}) is outside the known classes "
-            f"[0, {num_classes}); {int(bad.sum())} such label(s) in all."
+            f"[0, {num_classes}){why}; {int(bad.sum())} such label(s) in all."
         )
 
 
 def encode_triples(tasks, workers, labels, *, class_names=None, num_classes=None, task_ids=None,
-                   annotator_ids=None, duplicates="error", empty_tasks="warn"):
+                   annotator_ids=None, duplicates="error", empty_tasks="warn",
+                   integer_labels="indices"):
     """Builds `EncodedCrowdLabels` from parallel (task, worker, label) columns.
 
     This is the engine behind the long (crowd-kit) and JSON (peerannot)
@@ -246,6 +300,8 @@ def encode_triples(tasks, workers, labels, *, class_names=None, num_classes=None
             default: the distinct workers, sorted.
         duplicates: ``"error"`` (default), ``"first"`` or ``"last"``.
         empty_tasks: ``"warn"`` (default), ``"ignore"``, ``"error"`` or ``"drop"``.
+        integer_labels: ``"indices"`` (default) or ``"categories"`` (see
+            `encode_class_labels`).
 
     Returns:
         `EncodedCrowdLabels`.
@@ -261,7 +317,8 @@ def encode_triples(tasks, workers, labels, *, class_names=None, num_classes=None
                             else _as_vocabulary(annotator_ids, "annotator"))
     task_index = task_vocabulary.encode(tasks)
     annotator_index = annotator_vocabulary.encode(workers)
-    class_index, class_vocabulary = encode_class_labels(labels, class_names, num_classes)
+    class_index, class_vocabulary = encode_class_labels(labels, class_names, num_classes,
+                                                        integer_labels)
     keep = validation.duplicate_keep_mask(
         task_index, annotator_index, duplicates, task_vocabulary, annotator_vocabulary
     )

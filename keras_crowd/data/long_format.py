@@ -33,19 +33,20 @@ def _resolve_columns(frame, task_column, worker_column, label_column):
 
 def from_long(data, *, class_names=None, num_classes=None, task_ids=None, annotator_ids=None,
               duplicates="error", empty_tasks="warn", task_column=TASK_COLUMN,
-              worker_column=WORKER_COLUMN, label_column=LABEL_COLUMN):
+              worker_column=WORKER_COLUMN, label_column=LABEL_COLUMN, integer_labels=None):
     """Reads long-format crowd labels (a DataFrame, or a CSV path) into dense form.
 
     Args:
         data: `pandas.DataFrame` with columns ``task, worker, label`` (crowd-kit's
             names; ``performer`` is accepted for ``worker``), or a path to a CSV
             file with them (see `read_csv`).
-        class_names: optional K class names. Labels are looked up among them;
-            integer labels with non-integer names are indices into them.
-            Default: integer labels are indices ``0..K-1``, string labels are
-            class names in sorted order.
-        num_classes: optional K (useful with integer labels when the top
-            classes are never used).
+        class_names: optional K class names. Labels are looked up among them
+            (by value, or by text: label ``1`` is class ``"1"``); integer
+            labels with non-integer names are positions in them. Default: the
+            distinct labels, sorted, are the classes (integer labels of a CSV
+            file: see `integer_labels`).
+        num_classes: optional K. With it, integer labels are class indices
+            ``0..K-1`` (useful when the top classes are never used).
         task_ids: optional task ids in the wanted row order (e.g. the feature
             matrix's order). Default: distinct tasks, sorted.
         annotator_ids: optional annotator ids in the wanted column order.
@@ -56,6 +57,13 @@ def from_long(data, *, class_names=None, num_classes=None, task_ids=None, annota
             ``"error"`` or ``"drop"``. Only tasks listed in `task_ids` can be
             empty.
         task_column, worker_column, label_column: column names.
+        integer_labels: how integer labels are read when neither
+            `class_names` nor `num_classes` is given: ``"categories"`` (the
+            default for a DataFrame, as in crowd-kit: labels ``{1, 4, 5}``
+            are three classes named 1, 4 and 5) or ``"indices"`` (the default
+            for a CSV file, as written by `write_csv(use_class_names=False)`
+            and `keras-crowd simulate`: class indices ``0..max label``).
+            For labels ``0..K-1`` that all occur, both give the same result.
 
     Returns:
         `EncodedCrowdLabels`.
@@ -72,7 +80,8 @@ def from_long(data, *, class_names=None, num_classes=None, task_ids=None, annota
         return read_csv(data, class_names=class_names, num_classes=num_classes,
                         task_ids=task_ids, annotator_ids=annotator_ids, duplicates=duplicates,
                         empty_tasks=empty_tasks, task_column=task_column,
-                        worker_column=worker_column, label_column=label_column)
+                        worker_column=worker_column, label_column=label_column,
+                        integer_labels=integer_labels)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"from_long expects a pandas DataFrame or a CSV path; got {type(data)}.")
     task_column, worker_column, label_column = _resolve_columns(
@@ -80,23 +89,27 @@ def from_long(data, *, class_names=None, num_classes=None, task_ids=None, annota
     return encode_triples(
         data[task_column], data[worker_column], data[label_column], class_names=class_names,
         num_classes=num_classes, task_ids=task_ids, annotator_ids=annotator_ids,
-        duplicates=duplicates, empty_tasks=empty_tasks)
+        duplicates=duplicates, empty_tasks=empty_tasks,
+        integer_labels=integer_labels or "categories")
 
 
 def read_csv(path, **kwargs):
     """Reads a long-format CSV file (columns ``task, worker, label``).
 
-    Task and worker ids are read as strings (so ``"007"`` stays ``"007"``);
-    labels are parsed by pandas (integers become class indices, text becomes
-    class names). Keyword arguments are those of `from_long`.
+    Task and worker ids are read as strings (so ``"007"`` stays ``"007"``),
+    verbatim: only an empty cell is missing (``NA``, ``N/A`` or ``null`` are
+    ids and class names like any other). Labels are parsed by pandas
+    (integers become class indices unless ``integer_labels="categories"``,
+    text becomes class names). Keyword arguments are those of `from_long`.
     """
+    kwargs["integer_labels"] = kwargs.get("integer_labels") or "indices"
     task_column = kwargs.get("task_column", TASK_COLUMN)
     worker_column = kwargs.get("worker_column", WORKER_COLUMN)
     id_columns = (task_column, worker_column) + (
         _WORKER_ALIASES if worker_column == WORKER_COLUMN else ())
     try:
-        frame = pd.read_csv(path, dtype={c: str for c in id_columns}, keep_default_na=True,
-                            encoding="utf-8")
+        frame = pd.read_csv(path, dtype={c: str for c in id_columns}, keep_default_na=False,
+                            na_values=[""], encoding="utf-8")
     except UnicodeDecodeError as error:
         raise errors.CrowdDataError(
             f"{path}: not valid UTF-8 text ({error.reason} at byte {error.start}); "

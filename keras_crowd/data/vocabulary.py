@@ -39,6 +39,21 @@ def _as_object_array(values):
     return array
 
 
+def is_integer_token(token):
+    """True for an integer id: a Python/numpy int (not a bool) or a string like ``"42"``.
+
+    Example:
+
+    >>> [is_integer_token(t) for t in (3, "3", " 3", "cat", True, 3.0)]
+    [True, True, False, False, False, False]
+    """
+    if isinstance(token, (bool, np.bool_)):
+        return False
+    if isinstance(token, (int, np.integer)):
+        return True
+    return isinstance(token, str) and bool(_INTEGER_STRING.match(token))
+
+
 def ordered_unique(values):
     """Returns the distinct values in a deterministic, row-order-free order.
 
@@ -144,6 +159,18 @@ class Vocabulary(Sequence):
         """Returns the index of one id; raises if it is unknown."""
         return int(self.encode([token])[0])
 
+    def find(self, values):
+        """Maps ids to int64 indices, -1 for an id that is not in the vocabulary.
+
+        Args:
+            values: 1-D array-like of ids.
+
+        Returns:
+            An int64 array of indices (-1 = unknown), same length as `values`.
+        """
+        values = pd.Index(_as_object_array(values), dtype=object)
+        return pd.Index(self.tokens, dtype=object).get_indexer(values).astype(np.int64)
+
     def encode(self, values):
         """Maps ids to int64 indices.
 
@@ -158,7 +185,7 @@ class Vocabulary(Sequence):
             UnknownIdError: (other vocabularies) a value is not a known id.
         """
         values = pd.Index(_as_object_array(values), dtype=object)
-        indices = pd.Index(self.tokens, dtype=object).get_indexer(values)
+        indices = self.find(values)
         unknown = indices < 0
         if unknown.any():
             bad = list(pd.unique(values[unknown]))
@@ -167,9 +194,9 @@ class Vocabulary(Sequence):
             error_class = _UNKNOWN_ERRORS.get(self.kind, errors.UnknownIdError)
             raise error_class(
                 f"Unknown {self.kind} {shown}{more}; known {self.kind} ids are "
-                f"{self._preview()}."
+                f"{self.preview()}."
             )
-        return indices.astype(np.int64)
+        return indices
 
     def decode(self, indices, missing=None):
         """Maps indices back to ids; negative indices become `missing`.
@@ -192,6 +219,7 @@ class Vocabulary(Sequence):
         table[len(self)] = missing
         return table[np.where(indices < 0, len(self), indices)]
 
-    def _preview(self):
+    def preview(self):
+        """The first ids and the count, for messages: ``"['a', 'b'] (2 in all)"``."""
         shown = ", ".join(repr(t) for t in self.tokens[:10])
         return f"[{shown}{', ...' if len(self) > 10 else ''}] ({len(self)} in all)"
