@@ -50,23 +50,6 @@ class SubclassedNet(keras.Model):
 BACKBONES = {"sequential": _sequential, "functional": _functional, "subclassed": SubclassedNet}
 
 
-@pytest.mark.parametrize("regularizer_class", [regularizers.GeoCrowdNetF, regularizers.GeoCrowdNetW])
-def test_log_det_regularizers_train_under_xla(regularizer_class):
-    """jit_compile=True compiles the log-det term (no dropout: slow under XLA)."""
-    x, labels, _ = _crowd(n=48)
-    histories = {}
-    for jit_compile in (False, True):
-        keras.utils.set_random_seed(0)
-        model = CrowdModel(_sequential(), num_annotators=M, regularizer=regularizer_class(0.1))
-        model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=jit_compile)
-        histories[jit_compile] = model.fit(
-            x, labels, batch_size=16, epochs=1, shuffle=False, verbose=0
-        ).history
-    assert histories[True]["regularization"][0] != 0.0
-    for key in ("loss", "regularization"):
-        assert histories[True][key][0] == pytest.approx(histories[False][key][0], rel=1e-4)
-
-
 @pytest.mark.parametrize("kind", sorted(BACKBONES))
 def test_fit_predict_evaluate_any_backbone(kind):
     keras.utils.set_random_seed(0)

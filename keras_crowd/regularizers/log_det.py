@@ -35,9 +35,7 @@ def guarded_log_det(
         ridge: Added to the diagonal before the determinant.
         max_penalty: Largest accepted value of `-log det`.
         min_eigenvalue_ratio: Smallest accepted ratio of the smallest to the
-            largest eigenvalue of `gram`. Keep it well above `K` times the
-            float32 epsilon (about `1e-7 K`), so that every accepted matrix
-            has a Cholesky factor.
+            largest eigenvalue of `gram`.
 
     Returns:
         A tuple `(log_det, is_valid)` of float32 scalars.
@@ -55,32 +53,11 @@ def guarded_log_det(
     probe_gram = ops.where(finite, probe_gram, eye)
     eigenvalues, _ = ops.eigh(probe_gram)
     well_conditioned = eigenvalues[0] >= min_eigenvalue_ratio * eigenvalues[-1]
-    # A positive smallest eigenvalue is what a positive determinant means
-    # for a symmetric matrix that passed the conditioning test, and what
-    # the Cholesky factorization needs.
-    positive_definite = eigenvalues[0] > 0
-    is_valid = ops.logical_and(finite, ops.logical_and(well_conditioned, positive_definite))
-    probe = cholesky_log_det(ops.where(is_valid, probe_gram, eye))
+    sign, probe = ops.slogdet(probe_gram)
+    is_valid = ops.logical_and(finite, well_conditioned)
+    is_valid = ops.logical_and(is_valid, sign > 0)
     is_valid = ops.logical_and(is_valid, -probe <= max_penalty)
     safe_gram = ops.where(is_valid, gram, eye)
-    log_det = cholesky_log_det(safe_gram)
+    _, log_det = ops.slogdet(safe_gram)
     log_det = ops.where(is_valid, log_det, ops.zeros_like(log_det))
     return log_det, ops.cast(is_valid, "float32")
-
-
-def cholesky_log_det(matrix):
-    """`log det(matrix)` of a symmetric positive-definite matrix.
-
-    Computed as `2 * sum(log(diag(L)))` with `L` the Cholesky factor, which
-    XLA compiles (`ops.slogdet` does not compile under XLA on CPU).
-    The caller must ensure the matrix is positive definite: TensorFlow
-    raises on a failed factorization outside XLA, and returns NaN inside it.
-
-    Args:
-        matrix: A `(K, K)` symmetric positive-definite matrix.
-
-    Returns:
-        The log-determinant, a scalar of the matrix's dtype.
-    """
-    factor = ops.cholesky(matrix)
-    return 2.0 * ops.sum(ops.log(ops.diagonal(factor)))
