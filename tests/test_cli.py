@@ -579,3 +579,21 @@ def test_report_files_are_written_atomically(tmp_path, monkeypatch):
             raise Crash()
     assert target.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_true_labels_match_class_names_like_the_crowd_labels(tmp_path):
+    from keras_crowd.cli.inputs import read_true_labels
+
+    ratings = tmp_path / "truth.txt"
+    ratings.write_text("1\n4\n2\n")
+    # Label 1 is the class named "1" (index 0), as for crowd labels, not position 1.
+    assert read_true_labels(str(ratings), class_names=["1", "2", "3", "4", "5"]).tolist() == [0, 3, 1]
+    assert read_true_labels(str(ratings)).tolist() == [1, 4, 2]
+    positions = tmp_path / "positions.txt"
+    positions.write_text("0\n1\n1\n")
+    assert read_true_labels(str(positions), class_names=["cat", "dog"]).tolist() == [0, 1, 1]
+    names = tmp_path / "names.txt"
+    names.write_text("label\ndog\ncat\n")
+    assert read_true_labels(str(names), class_names=["cat", "dog"]).tolist() == [1, 0]
+    with pytest.raises(ValueError, match=r"positions\.txt.*match no class name"):
+        read_true_labels(str(positions), class_names=["1", "2"])

@@ -169,13 +169,18 @@ def test_backbone_with_wrong_output_rank_is_refused():
     ],
 )
 def test_bad_inputs_fail_before_training(mutate, message):
+    _assert_refused_before_training(mutate, message, "fit", epochs=1)
+
+
+def _assert_refused_before_training(mutate, message, method, **kwargs):
+    """`model.<method>` on mutated inputs raises `message`; no weight moved."""
     x, labels, _ = _crowd()
     model = CrowdModel(_sequential(), M)
     model.compile()
     before = model.get_weights()
     bad_x, bad_y = mutate(x, labels)
     with pytest.raises(ValueError, match=message):
-        model.fit(bad_x, bad_y, epochs=1, verbose=0)
+        getattr(model, method)(bad_x, bad_y, verbose=0, **kwargs)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
 
@@ -411,15 +416,7 @@ def _dataframe(values):
 @pytest.mark.parametrize("method", ["fit", "evaluate"])
 def test_bad_array_like_inputs_are_checked_like_numpy(mutate, message, method):
     """pandas DataFrames and lists are validated too, not passed unchecked."""
-    x, labels, _ = _crowd()
-    model = CrowdModel(_sequential(), M)
-    model.compile()
-    before = model.get_weights()
-    bad_x, bad_y = mutate(x, labels)
-    with pytest.raises(ValueError, match=message):
-        getattr(model, method)(bad_x, bad_y, verbose=0)
-    for a, b in zip(before, model.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    _assert_refused_before_training(mutate, message, method)
 
 
 def test_good_dataframe_labels_train_like_numpy():
@@ -503,3 +500,28 @@ def test_padded_pairs_tuple_gets_a_clear_error():
     dataset = tf.data.Dataset.from_tensor_slices((x, pairs)).batch(32)
     with pytest.raises(ValueError, match=r"as_dict=True"):
         model.fit(dataset, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("regularizer", [regularizers.GeoCrowdNetF(0.01),
+                                         regularizers.GeoCrowdNetW(0.01)],
+                         ids=["F", "W"])
+def test_jit_compile_with_a_log_det_regularizer_is_refused_on_cpu(regularizer):
+    model = CrowdModel(_sequential(), M, regularizer=regularizer)
+    with pytest.raises(ValueError, match="LogMatrixDeterminant"):
+        model.compile(jit_compile=True)
+    model.compile(jit_compile=False)  # the default path still compiles
+    x, labels, _ = _crowd()
+    history = model.fit(x, labels, batch_size=32, epochs=1, verbose=0)
+    assert np.isfinite(history.history["regularization"][0])
+
+
+def test_jit_compile_trains_ccem_and_trace_like_the_default():
+    x, labels, _ = _crowd()
+    losses = {}
+    for jit_compile in (False, True):
+        keras.utils.set_random_seed(0)
+        model = CrowdModel(_sequential(), M, regularizer=regularizers.TraceRegularizer(0.01))
+        model.compile(jit_compile=jit_compile)
+        losses[jit_compile] = model.fit(x, labels, batch_size=32, epochs=1,
+                                        verbose=0).history["loss"][0]
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)

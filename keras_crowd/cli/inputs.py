@@ -49,7 +49,6 @@ import pandas as pd
 from keras_crowd import data as crowd_data
 from keras_crowd.data import DuplicateLabelError
 from keras_crowd.data import EncodedCrowdLabels
-from keras_crowd.data import Vocabulary
 
 FEATURE_KEYS = ("x", "features", "x_train")
 LABEL_KEYS = ("crowd_labels", "labels", "y")
@@ -333,19 +332,23 @@ def read_true_labels(path, class_names=None, role="true labels"):
         indices = None
     if values.size == 0:
         raise ValueError(f"The {role} file {text!r} holds no label.")
+    if indices is None and all(_INTEGER.match(str(v).strip()) for v in values):
+        indices = np.array([int(str(v)) for v in values], dtype=np.int64)
+    if class_names is not None:
+        # The crowd labels' rule: a label is the class of that name (1 is
+        # class "1"); integers are positions only if no class name is one.
+        labels = indices if indices is not None else [str(v).strip() for v in values]
+        try:
+            encoded, _ = crowd_data.encode_class_labels(labels, class_names)
+        except ValueError as error:
+            raise ValueError(f"The {role} in {text!r} do not match the classes: {error}") \
+                from None
+        return np.asarray(encoded, dtype=np.int64)
     if indices is None:
-        if all(_INTEGER.match(str(v).strip()) for v in values):
-            indices = np.array([int(str(v)) for v in values], dtype=np.int64)
-        elif class_names is not None:
-            indices = Vocabulary(tuple(class_names), kind="class").encode(
-                pd.Series([str(v) for v in values]))
-            return np.asarray(indices, dtype=np.int64)
-        else:
-            raise ValueError(
-                f"The {role} in {text!r} are not class indices; pass --class-names to map "
-                "names."
-            )
-    if indices.min() < 0 or (class_names is not None and indices.max() >= len(class_names)):
+        raise ValueError(
+            f"The {role} in {text!r} are not class indices; pass --class-names to map names."
+        )
+    if indices.min() < 0:
         raise ValueError(f"The {role} in {text!r} hold a class index out of range.")
     return indices
 

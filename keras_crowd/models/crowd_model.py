@@ -495,6 +495,11 @@ class CrowdModel(keras.Model):
                 (on true-label validation data) the accuracy are logged.
             **kwargs: Other `keras.Model.compile` arguments, such as
                 `steps_per_execution` or `jit_compile`.
+
+        Raises:
+            ValueError: `loss` or `metrics` given; or `jit_compile=True` on
+                a machine without GPUs with GeoCrowdNet-F or -W, whose
+                log-determinant XLA cannot compile on CPU.
         """
         if loss is not None:
             raise ValueError(
@@ -507,7 +512,22 @@ class CrowdModel(keras.Model):
                 "validation labels) accuracy itself; call compile() without "
                 "`metrics`."
             )
+        self._check_xla_support(kwargs.get("jit_compile"))
         super().compile(optimizer=optimizer, **kwargs)
+
+    def _check_xla_support(self, jit_compile):
+        """Refuse `jit_compile=True` on CPU with a regularizer XLA cannot compile."""
+        if jit_compile is not True or tf.config.list_logical_devices("GPU"):
+            return
+        unsupported = [type(regularizer).__name__ for regularizer in self._regularizer_list
+                       if not regularizer.compiles_with_xla_on_cpu]
+        if unsupported:
+            raise ValueError(
+                f"jit_compile=True cannot compile {', '.join(unsupported)} on CPU: XLA has "
+                "no CPU kernel for the log-determinant (LogMatrixDeterminant). Compile "
+                "with jit_compile=False (the default); on CPU it is also faster for "
+                "backbones with Dropout (benchmarks/RESULTS.md)."
+            )
 
     def compile_from_config(self, config):
         """Re-compile after `keras.saving.load_model` (restores the optimizer)."""

@@ -14,7 +14,10 @@ class CrowdRegularizer:
     train exactly like one device. One that never reads
     `confusion_matrices` may set `uses_confusion_matrices = False`: it is
     then called with `None` for them, and a model whose regularizers all do
-    so skips computing the matrices in its train step.
+    so skips computing the matrices in its train step. One whose ops XLA
+    cannot compile on CPU sets `compiles_with_xla_on_cpu = False`, so that
+    `CrowdModel.compile(jit_compile=True)` on a machine without GPUs fails
+    with a clear message instead of at the first step.
 
     Args:
         strength: The weight lambda, a non-negative float.
@@ -22,6 +25,7 @@ class CrowdRegularizer:
 
     uses_batch_predictions = False
     uses_confusion_matrices = True
+    compiles_with_xla_on_cpu = True
 
     def __init__(self, strength):
         strength = float(strength)
