@@ -315,7 +315,12 @@ def read_true_labels(path, class_names=None, role="true labels"):
             are whole numbers). Text files hold one label per line, class
             indices or class names (a header line ``label`` is skipped; a
             blank line is an error, not skipped).
-        class_names: The K class names, to map names to indices.
+        class_names: The K class names. Labels are then matched to them as
+            crowd labels of long or JSON files are
+            (`keras_crowd.data.encode_class_labels`): a label is the class
+            of that name (the label ``1`` is the class ``"1"``); integer
+            labels are positions in `class_names` only when no class name
+            is an integer.
         role: What the file holds, for error messages.
 
     Returns:
