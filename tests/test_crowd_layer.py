@@ -219,3 +219,22 @@ def test_given_confusion_matrices_give_the_same_loss_and_gradients(path, monkeyp
 
     for shared, own in zip(loss_and_gradients(True), loss_and_gradients(False)):
         np.testing.assert_allclose(shared, own, rtol=1e-5, atol=1e-7)
+
+
+def test_call_keeps_float32_confusions_under_mixed_precision():
+    # Small off-diagonal entries must not be lost to a float16 softmax.
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        layer = CrowdLayer(1)
+        layer.build((None, 3))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    logits = np.full((1, 3, 3), -13.0)
+    logits[0, [0, 1, 2], [0, 1, 2]] = 0.0
+    logits[0, 1, 0] = -11.0
+    layer.confusion_logits.assign(logits)
+    probabilities = np.array([[0.0, 0.0, 1.0]], "float32")
+    output = keras.ops.convert_to_numpy(layer(probabilities))[0, 0]
+    exact = keras.ops.convert_to_numpy(layer.confusion_matrices)[0] @ probabilities[0]
+    np.testing.assert_allclose(output, exact, rtol=1e-5)

@@ -64,14 +64,16 @@ class CrowdLayer(keras.layers.Layer):
                 f"number of classes K >= 2; got input shape {input_shape}."
             )
         self.num_classes = int(num_classes)
-        # Stored in float32 even under mixed precision: a softmax over
-        # confusion logits in float16 loses the small off-diagonal mass.
+        # Stored and read in float32 even under mixed precision (no
+        # autocast in `call`): a softmax over confusion logits in float16
+        # loses the small off-diagonal mass.
         self.confusion_logits = self.add_weight(
             name="confusion_logits",
             shape=(self.num_annotators, self.num_classes, self.num_classes),
             initializer=self.confusion_initializer,
             dtype="float32",
             trainable=True,
+            autocast=False,
         )
 
     @property
