@@ -173,17 +173,23 @@ def test_train_logs_each_run_to_its_own_tensorboard_folder(user_files, tmp_path)
             ("confusion_matrices", 1), ("confusion_matrices", 2)]
 
 
-def test_tensorboard_run_names_follow_the_recipe_order():
-    from keras_crowd.cli.train import tensorboard_run_name
-
+def test_tensorboard_run_names_follow_the_recipe_order(user_files, tmp_path):
+    # With --lambda auto the recipe trains member 0 once per lambda of the
+    # grid, then the other members with the chosen lambda: the folder names
+    # must say so for the runs that really happen.
+    result = invoke("train", "--features", user_files / "x.csv", "--labels",
+                    user_files / "crowd.csv", "--method", "geocrowdnet-f", "--lambda", "auto",
+                    "--epochs", 1, "--ensemble-size", 2, "--verbose", 0, "--no-plots",
+                    "--no-baseline", "--output-dir", tmp_path / "run",
+                    "--export-dir", tmp_path / "models", "--tensorboard-dir", tmp_path / "tb")
+    assert result.exit_code == 0, result.output
     grid = STRENGTH_GRIDS["geocrowdnet-f"]
-    names = [tensorboard_run_name(i, "geocrowdnet-f", value, len(grid))
-             for i, value in enumerate(grid + (0.3, 0.3))]
-    assert names[0] == "fit01_geocrowdnet-f_lambda0_member0"
-    assert names[len(grid) - 1].endswith(f"_lambda{grid[-1]:g}_member0")
-    assert names[-2:] == [f"fit{len(grid) + 1:02d}_geocrowdnet-f_lambda0.3_member1",
-                          f"fit{len(grid) + 2:02d}_geocrowdnet-f_lambda0.3_member2"]
-    assert tensorboard_run_name(0, "ccem", None, 1) == "fit01_ccem_member0"
+    chosen = json.loads((tmp_path / "run" / "report.json").read_text())["result"]["strength"]
+    runs = sorted(p.name for p in (tmp_path / "tb").iterdir())
+    expected = [f"fit{i + 1:02d}_geocrowdnet-f_lambda{value:g}_member0"
+                for i, value in enumerate(grid)]
+    expected.append(f"fit{len(grid) + 1:02d}_geocrowdnet-f_lambda{chosen:g}_member1")
+    assert runs == expected
 
 
 # ------------------------------------------------------------------ simulate
