@@ -442,6 +442,11 @@ def test_header_of_column_positions_is_not_read_as_data(tmp_path):
     np.testing.assert_array_equal(crowd.crowd_labels, [[0, 1], [1, 1], [1, 0]])
     crowd = inputs.read_crowd_labels(tmp_path / "two.csv", num_items=2)
     np.testing.assert_array_equal(crowd.crowd_labels, [[1, 1], [1, 0]])
+    # Without a count, "0,1" is read as pandas' header, and the command says so.
+    result = invoke("aggregate", tmp_path / "two.csv", "--output", tmp_path / "two_mv.csv")
+    assert result.exit_code == 0, result.output
+    assert "0,1, is read as a header" in result.output
+    assert len(pd.read_csv(tmp_path / "two_mv.csv")) == 2
     # A one-column file's first "0" is a label unless the count says otherwise.
     write(tmp_path / "one.csv", "0\n1\n1\n")
     assert inputs.read_crowd_labels(tmp_path / "one.csv").num_items == 3

@@ -22,7 +22,8 @@ row; the first line is a header row, not data, when
   ``pd.DataFrame(array).to_csv(index=False)`` writes. For dense labels the
   number of items, when known (``train``, ``aggregate --true-labels``),
   decides instead: if the file has exactly that many lines, the line is
-  data. A one-column file's first line ``0`` is data unless that number
+  data. Without that number the command warns that it read the line as a
+  header. A one-column file's first line ``0`` is data unless that number
   says it is a header.
 
 A first line of only missing values (``,,`` or ``nan``) is data. When a
@@ -47,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from keras_crowd import data as crowd_data
+from keras_crowd.cli import common
 from keras_crowd.data import DuplicateLabelError
 from keras_crowd.data import EncodedCrowdLabels
 
@@ -222,6 +224,15 @@ def _read_numeric_csv(path, role, num_rows=None):
     first = frame.iloc[0].str.strip()
     if _is_header(first, len(frame), num_rows):
         header, frame = tuple(first), frame.iloc[1:]
+        if num_rows is None and _is_column_positions(header):
+            # Nothing else tells pandas' default header from a data row such
+            # as `0,1` (two annotators' labels): say which reading was made.
+            common.warn(
+                f"The first line of the {role} file {str(path)!r}, "
+                f"{','.join(header[:4])}{',...' if len(header) > 4 else ''}, is read as a "
+                "header (pandas' default column names), not as data. If it is data, give "
+                "the file a header row of names, or save it as .npy."
+            )
     values = frame.apply(lambda column: column.str.strip().replace("", "nan"))
     numbers = values.apply(pd.to_numeric, errors="coerce")
     bad = numbers.isna() & (values.apply(lambda c: c.str.lower()) != "nan")
