@@ -478,7 +478,7 @@ def test_blank_line_of_a_dense_csv_is_a_row_of_missing_labels(tmp_path):
     pd.DataFrame({"a": [0, np.nan]}).to_csv(tmp_path / "last.csv", index=False)
     crowd = inputs.read_crowd_labels(tmp_path / "last.csv")
     np.testing.assert_array_equal(crowd.crowd_labels, [[0], [-1]])
-    with pytest.raises(ValueError, match=r"x.csv.*row 2"):
+    with pytest.raises(ValueError, match=r"x.csv.*blank line \(line 2\)"):
         inputs.read_features(write(tmp_path / "x.csv", "1,2\n\n3,4\n"))
     with pytest.raises(ValueError, match=r"y.txt.*line 3"):
         inputs.read_true_labels(write(tmp_path / "y.txt", "label\n0\n\n1\n"))
@@ -608,3 +608,30 @@ def test_true_labels_match_class_names_like_the_crowd_labels(tmp_path):
     assert read_true_labels(str(names), class_names=["cat", "dog"]).tolist() == [1, 0]
     with pytest.raises(ValueError, match=r"positions\.txt.*match no class name"):
         read_true_labels(str(positions), class_names=["1", "2"])
+
+
+def test_trailing_blank_lines_are_not_items_or_labels(tmp_path):
+    # A blank line at the end of a file is not data: no shifted header, no extra item.
+    text = "0,1\n1,1\n0,0\n\n"
+    crowd = inputs.read_crowd_labels(write(tmp_path / "a.csv", text), num_items=3)
+    np.testing.assert_array_equal(crowd.crowd_labels, [[0, 1], [1, 1], [0, 0]])
+    crowd = inputs.read_crowd_labels(write(tmp_path / "b.csv", "0,1,-1\n1,1,0\n\n"))
+    np.testing.assert_array_equal(crowd.crowd_labels, [[0, 1, -1], [1, 1, 0]])
+    features = inputs.read_features(write(tmp_path / "x.csv", "0.5,1\n1.5,2\n\n"))
+    np.testing.assert_array_equal(features, [[0.5, 1.0], [1.5, 2.0]])
+    assert inputs.read_true_labels(str(write(tmp_path / "y.txt", "0\n1\n\n"))).tolist() == [0, 1]
+    # One column: a final blank line is a missing label (pandas writes NaN so),
+    # unless the item count says there is no such item.
+    one = write(tmp_path / "one.csv", "0\n1\n\n")
+    assert inputs.read_crowd_labels(one, num_items=3).crowd_labels.ravel().tolist() == [0, 1, -1]
+    assert inputs.read_crowd_labels(one, num_items=2).crowd_labels.ravel().tolist() == [0, 1]
+    assert inputs.read_crowd_labels(one).crowd_labels.ravel().tolist() == [0, 1, -1]
+
+
+def test_numeric_true_label_arrays_are_indices_even_with_integer_class_names(tmp_path):
+    np.save(tmp_path / "y.npy", np.array([1, 4, 2]))
+    names = ["1", "2", "3", "4", "5"]
+    assert inputs.read_true_labels(str(tmp_path / "y.npy"), class_names=names).tolist() == [1, 4, 2]
+    np.save(tmp_path / "big.npy", np.array([5]))
+    with pytest.raises(ValueError, match="out of range"):
+        inputs.read_true_labels(str(tmp_path / "big.npy"), class_names=names)

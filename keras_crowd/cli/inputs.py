@@ -10,8 +10,10 @@ Crowd labels, in any format `keras_crowd.data` reads:
   array) for missing;
 - ``.csv`` with columns ``task, worker, label``: the long format;
 - any other ``.csv``: a dense matrix (an optional header row gives the
-  annotator ids; -1, ``nan`` or an empty cell for missing; a blank line is
-  an item with no label, as pandas writes a one-column row of NaN);
+  annotator ids; -1, ``nan`` or an empty cell for missing; in a one-column
+  file a blank line is an item with no label, as pandas writes NaN; in a
+  file of several columns final blank lines are ignored and a blank line
+  between rows is an error);
 - ``.json``: peerannot ``{task: {worker: label}}``.
 
 Header rows of numeric CSVs (features and dense labels). Each line is one
@@ -202,6 +204,49 @@ def _is_header(first, num_lines, num_rows):
     return len(first) >= 2
 
 
+def _without_trailing_blanks(cells):
+    """The number of leading entries of `cells` (stripped strings) up to the last
+    non-blank one."""
+    filled = np.flatnonzero(np.asarray(cells) != "")
+    return int(filled[-1]) + 1 if filled.size else 0
+
+
+def _numeric_csv_cells(path, role, num_rows):
+    """The cells of a numeric CSV as stripped strings, blank lines resolved.
+
+    Final blank lines of a file of several columns are ignored, and a blank
+    line within it is an error (a row of missing values is written ``,,``).
+    In a one-column file a blank line is a missing value, as pandas writes
+    NaN; when `num_rows` is known, final blank lines count only as far as
+    the rows (plus a text header) need them.
+    """
+    options = dict(header=None, dtype=str, keep_default_na=False)
+    frame = read_csv_frame(path, role, skip_blank_lines=True, **options)
+    if frame.shape[1] > 1:
+        lines = [line.strip() for line in
+                 pathlib.Path(path).read_text(encoding="utf-8").splitlines()]
+        inner_blank = [number for number, line in
+                       enumerate(lines[:_without_trailing_blanks(lines)], start=1) if not line]
+        if inner_blank:
+            raise ValueError(
+                f"The {role} file {str(path)!r} has a blank line (line {inner_blank[0]}) "
+                "between its rows. Write a row of missing labels as empty cells (,,) or "
+                "remove the line."
+            )
+        return frame.fillna("").apply(lambda column: column.str.strip())
+    frame = read_csv_frame(path, role, skip_blank_lines=False, **options)
+    frame = frame.fillna("").apply(lambda column: column.str.strip())
+    if num_rows is None:
+        return frame
+    keep = _without_trailing_blanks(frame.iloc[:, 0])
+    if keep:
+        first = frame.iat[0, 0]
+        text_header = pd.isna(pd.to_numeric(first, errors="coerce")) and \
+            first.lower() != "nan"
+        keep = min(len(frame), max(keep, int(num_rows) + int(text_header)))
+    return frame.iloc[:keep]
+
+
 def _read_numeric_csv(path, role, num_rows=None):
     """A numeric CSV (optional header row) -> (values float64, header or None).
 
@@ -215,9 +260,7 @@ def _read_numeric_csv(path, role, num_rows=None):
         `(values, header)`: an `(N, D)` float64 array (NaN for an empty cell,
         ``nan`` or a blank line) and the header cells, or None.
     """
-    frame = read_csv_frame(path, role, header=None, dtype=str, keep_default_na=False,
-                           skip_blank_lines=False)
-    frame = frame.fillna("")  # the cells of a blank line
+    frame = _numeric_csv_cells(path, role, num_rows)
     if frame.empty:
         raise ValueError(f"The {role} file {str(path)!r} is empty.")
     header = None
@@ -306,6 +349,7 @@ def _text_labels(path, text, role):
     """The labels of a text/CSV file, one per line (a ``label`` header skipped)."""
     column = read_csv_frame(path, role, header=None, dtype=str, keep_default_na=False,
                             skip_blank_lines=False).iloc[:, -1].fillna("").str.strip()
+    column = column.iloc[:_without_trailing_blanks(column)]  # a final blank line is no label
     first_line = 1
     if len(column) and column.iloc[0].lower() in ("label", "labels", "y", "true_label"):
         column, first_line = column.iloc[1:], 2
@@ -322,12 +366,14 @@ def read_true_labels(path, class_names=None, role="true labels"):
     """Reads `(N,)` int class indices: ``.npy``/``.npz``, or text/CSV one per line.
 
     Args:
-        path: The file. Arrays hold class indices (integers, or floats that
-            are whole numbers). Text files hold one label per line, class
+        path: The file. Numeric arrays hold class indices (integers, or
+            floats that are whole numbers), as dense crowd label arrays do.
+            Text files (and string arrays) hold one label per line, class
             indices or class names (a header line ``label`` is skipped; a
-            blank line is an error, not skipped).
-        class_names: The K class names. Labels are then matched to them as
-            crowd labels of long or JSON files are
+            blank line within the file is an error, final blank lines are
+            ignored).
+        class_names: The K class names. Labels of text files are then
+            matched to them as crowd labels of long or JSON files are
             (`keras_crowd.data.encode_class_labels`): a label is the class
             of that name (the label ``1`` is the class ``"1"``); integer
             labels are positions in `class_names` only when no class name
@@ -348,7 +394,12 @@ def read_true_labels(path, class_names=None, role="true labels"):
         indices = None
     if values.size == 0:
         raise ValueError(f"The {role} file {text!r} holds no label.")
-    if indices is None and all(_INTEGER.match(str(v).strip()) for v in values):
+    if indices is not None:
+        # A numeric array holds class indices, as dense crowd label arrays do.
+        if indices.min() < 0 or (class_names is not None and indices.max() >= len(class_names)):
+            raise ValueError(f"The {role} in {text!r} hold a class index out of range.")
+        return indices
+    if all(_INTEGER.match(str(v).strip()) for v in values):
         indices = np.array([int(str(v)) for v in values], dtype=np.int64)
     if class_names is not None:
         # The crowd labels' rule: a label is the class of that name (1 is
