@@ -406,17 +406,32 @@ def _dataframe(values):
         (lambda x, y: (x, _dataframe(np.where(y == 1, K, y))), "only 3 classes"),
         (lambda x, y: (x, _dataframe(np.where(y == 1, -5, y))), "found -5"),
         (lambda x, y: (x, np.where(y == 1, K, y).tolist()), "only 3 classes"),
+        (lambda x, y: (np.where(x > 1.5, np.nan, x).tolist(), y), "NaN or inf"),
         (lambda x, y: (_dataframe(np.where(x > 1.5, np.nan, x)), _dataframe(y)), "NaN or inf"),
         (lambda x, y: (x, {"annotator_ids": _dataframe(np.tile(np.arange(M), (len(y), 1))),
                            "labels": _dataframe(np.where(y == 1, K, y))}), "only 3 classes"),
     ],
-    ids=["dataframe_class_K", "dataframe_below_missing", "list_class_K",
+    ids=["dataframe_class_K", "dataframe_below_missing", "list_class_K", "list_nan_features",
          "dataframe_nan_features", "padded_pairs_of_dataframes"],
 )
 @pytest.mark.parametrize("method", ["fit", "evaluate"])
 def test_bad_array_like_inputs_are_checked_like_numpy(mutate, message, method):
     """pandas DataFrames and lists are validated too, not passed unchecked."""
     _assert_refused_before_training(mutate, message, method)
+
+
+@pytest.mark.parametrize("container", [list, tuple])
+def test_list_of_input_arrays_gets_the_single_input_error(container):
+    """A list of arrays is several inputs (as in Keras), not one array."""
+    x, labels, _ = _crowd()
+    first, second = keras.Input((2,)), keras.Input((1,))
+    probabilities = keras.layers.Dense(K, activation="softmax")(
+        keras.layers.Concatenate()([first, second]))
+    model = CrowdModel(keras.Model([first, second], probabilities), M)
+    model.compile()
+    inputs = container([x[:, :2], x[:, 2:3]])
+    with pytest.raises(ValueError, match="supports backbones with a single input tensor"):
+        model.fit(inputs, labels, epochs=1, verbose=0)
 
 
 def test_good_dataframe_labels_train_like_numpy():

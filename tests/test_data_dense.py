@@ -56,6 +56,23 @@ def test_vote_counts_refuse_labels_outside_the_classes():
         [0, 1], [1, 1]]
 
 
+def test_vote_counts_read_minus_one_in_float_labels_as_missing():
+    from keras_crowd.aggregation.majority_vote import majority_vote_probas
+
+    # A float copy of the canonical labels keeps -1 for missing.
+    labels = np.array([[0, 1, -1], [1, 1, -1], [-1, -1, -1]])
+    for dtype in ("float32", "float64"):
+        floats = labels.astype(dtype)
+        assert data.vote_counts(floats, 2).tolist() == data.vote_counts(labels, 2).tolist()
+        np.testing.assert_array_equal(majority_vote_probas(floats, 2),
+                                      majority_vote_probas(labels, 2))
+    assert data.vote_counts(np.array([[np.nan, -1.0, 1.0]]), 2).tolist() == [[0, 1]]
+    for bad, message in ((-2.0, "-2"), (2.0, "Label 2"), (-0.5, "whole numbers"),
+                         (np.inf, "whole numbers")):
+        with pytest.raises(CrowdDataError, match=message):
+            data.vote_counts(np.array([[0.0, -1.0], [bad, 1.0]]), 2)
+
+
 def test_bad_arrays():
     with pytest.raises(CrowdDataError, match="2-D"):
         data.check_crowd_labels([0, 1, 2])

@@ -94,6 +94,24 @@ def test_integer_labels_of_a_data_frame_are_categories(tmp_path):
     assert from_file.crowd_labels[:, 0].tolist() == [4, 3, 1]
 
 
+@pytest.mark.parametrize("token", ["NA", "N/A", "null", "NaN", "None", "#N/A"])
+def test_csv_na_token_among_numeric_labels_is_a_missing_label(tmp_path, token):
+    # R writes NA for a missing value: among numbers it is no class named "NA".
+    path = tmp_path / "na.csv"
+    path.write_text(f"task,worker,label\n0,a,1\n0,b,{token}\n1,a,0\n1,NA,1\n")
+    with pytest.raises(CrowdDataError, match=r"1 label\(s\) are missing.* row\(s\) 1\b"):
+        data.read_csv(path)
+
+
+def test_csv_na_token_among_text_labels_is_a_class_name(tmp_path):
+    path = tmp_path / "na.csv"
+    path.write_text("task,worker,label\n0,a,1\n0,NA,NA\n1,a,cat\n1,NA,1\n")
+    crowd = data.read_csv(path)
+    assert list(crowd.annotator_ids) == ["NA", "a"]
+    assert list(crowd.class_names) == ["1", "NA", "cat"]
+    assert crowd.decode_labels(crowd.crowd_labels).tolist() == [["NA", "1"], ["1", "cat"]]
+
+
 def test_csv_reads_na_and_null_as_ids_and_class_names(tmp_path):
     # Only an empty cell is missing: "NA", "N/A" and "null" are ordinary names.
     path = tmp_path / "na.csv"

@@ -42,3 +42,32 @@ def test_invalid_vocabularies():
         Vocabulary(("a", "a"))
     with pytest.raises(CrowdDataError, match="missing"):
         Vocabulary.from_values(["a", None], kind="task")
+
+
+def _labels_matched_per_label(labels, class_names):
+    """The class-name rule of `encode_class_labels`, applied label by label."""
+    texts = [str(name) for name in class_names]
+    return [class_names.index(label) if label in class_names
+            else texts.index(str(label)) if str(label) in texts else -1
+            for label in labels]
+
+
+@pytest.mark.parametrize("labels, class_names", [
+    (np.array([2, 0, 1, 1, 0, 2, 2]), ("0", "1", "2")),
+    (np.array([3, "3", 1, "x", 3.0, "1", 1], dtype=object), (1, "3", "3.0", "x")),
+    (np.array(["b", "a", "b", "a"]), ("a", "b")),
+], ids=["int_labels_text_names", "mixed_object_labels", "text_labels"])
+def test_class_names_are_matched_on_distinct_labels_with_the_same_result(
+        labels, class_names, monkeypatch):
+    from keras_crowd.data import encode_class_labels
+
+    looked_up = []
+    find = Vocabulary.find
+    monkeypatch.setattr(Vocabulary, "find",
+                        lambda self, values: looked_up.append(len(values)) or find(self, values))
+    indices, vocabulary = encode_class_labels(labels, class_names)
+    assert list(vocabulary) == list(class_names)
+    assert indices.tolist() == _labels_matched_per_label(list(labels), list(class_names))
+    # Integer labels: each distinct label is looked up once, not each label.
+    if np.issubdtype(labels.dtype, np.integer):
+        assert max(looked_up) == len(set(labels.tolist()))

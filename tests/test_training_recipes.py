@@ -169,12 +169,29 @@ def test_validation_data_with_true_labels_logs_val_accuracy(method):
     assert result.history["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-6)
 
 
+@pytest.mark.parametrize("method", ["dl-mv", "dl-ds", "oracle"])
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_plain_classifiers_take_one_hot_validation_labels(method, dtype):
+    x, crowd, truth = _small_crowd()
+    one_hot = np.eye(3, dtype=dtype)[truth]
+    result = train_crowd_classifier(
+        x, crowd, 3, _small_classifier, method=method, epochs=2, batch_size=30,
+        selection="last", true_labels=truth, validation_data=(x, one_hot),
+    )
+    accuracy = (result.classifier.predict(x, verbose=0).argmax(1) == truth).mean()
+    assert result.history["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-6)
+
+
 @pytest.mark.parametrize(
     "labels, message",
     [(np.full(90, 3), "contain the class 3"),
      (np.full(90, -1), ">= 0"),
      (np.full(90, 0.5), "integers"),
-     (np.zeros((90, 3), "int64"), "1-D"),
+     (np.zeros((90, 3, 1), "int64"), "1-D"),
+     (np.zeros((90, 4), "float32"), "one column per class"),
+     (np.full((90, 3), np.nan), "NaN"),
+     (np.eye(3)[np.arange(90) % 3] - 0.5, "non-negative"),
+     (np.eye(3)[np.arange(80) % 3], "rows"),
      (np.zeros(80, "int64"), "rows")],
 )
 def test_bad_validation_labels_are_refused_for_plain_classifiers(labels, message):

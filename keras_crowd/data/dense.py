@@ -88,11 +88,30 @@ def observed_triples(crowd_labels):
             labels[item_index, annotator_index].astype(np.int64))
 
 
+def _float_missing_as_nan(crowd_labels):
+    """A float array with -1 (missing) as NaN; other arrays unchanged.
+
+    Float arrays mark a missing label with NaN, but a float copy of the
+    canonical int labels holds -1: both are missing for counting votes.
+
+    Args:
+        crowd_labels: (N, M) array-like of labels.
+
+    Returns:
+        The labels as an array, NaN where a float array held -1.
+    """
+    array = np.asarray(crowd_labels)
+    if np.issubdtype(array.dtype, np.floating):
+        return np.where(array == MISSING_LABEL, np.nan, array)
+    return array
+
+
 def vote_counts(crowd_labels, num_classes):
     """How many annotators gave each class to each item.
 
     Args:
-        crowd_labels: (N, M) int array, -1 missing (or float, NaN missing).
+        crowd_labels: (N, M) int array, -1 missing (or float, -1 or NaN
+            missing).
         num_classes: K.
 
     Returns:
@@ -109,7 +128,8 @@ def vote_counts(crowd_labels, num_classes):
     """
     num_classes = validation.check_num_classes(num_classes)
     # Checked: a label >= K would otherwise be counted for the next item.
-    labels = validation.check_crowd_labels(crowd_labels, num_classes, empty_tasks="ignore")
+    labels = validation.check_crowd_labels(
+        _float_missing_as_nan(crowd_labels), num_classes, empty_tasks="ignore")
     item_index, _, label = observed_triples(labels)
     flat = np.bincount(item_index * num_classes + label, minlength=labels.shape[0] * num_classes)
     return flat.reshape(labels.shape[0], num_classes)

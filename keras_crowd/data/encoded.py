@@ -160,7 +160,13 @@ def _integer_like(labels):
                for v in labels)
 
 
-def _match_class_names(values, vocabulary):
+# Array kinds (integers, booleans, strings) whose equal values all have the
+# same text, so that a label can be matched once per distinct value (unlike
+# object arrays, where 3 == 3.0 but "3" != "3.0", and floats, -0.0 == 0.0).
+_KINDS_WITH_ONE_TEXT_PER_VALUE = frozenset("iubUS")
+
+
+def _match_each_label(values, vocabulary):
     """Indices of the label `values` among the class names (-1 where none matches).
 
     A label matches a name equal to it, or else a name with the same text
@@ -174,6 +180,27 @@ def _match_class_names(values, vocabulary):
         indices[unmatched] = Vocabulary(texts, kind="class").find(
             [str(v) for v in values[unmatched]])
     return indices
+
+
+def _match_class_names(values, vocabulary):
+    """Indices of the label `values` among the class names (-1 where none matches).
+
+    Same result as `_match_each_label`. For integer (or boolean, or string)
+    arrays each distinct label is matched once and the result is spread back
+    over all labels: millions of integer labels of a few classes cost a few
+    look-ups and texts, not millions.
+
+    Args:
+        values: 1-D numpy array of labels.
+        vocabulary: The class names, a `Vocabulary`.
+
+    Returns:
+        An int64 array of class indices, -1 for a label that matches no name.
+    """
+    if values.dtype.kind not in _KINDS_WITH_ONE_TEXT_PER_VALUE:
+        return _match_each_label(values, vocabulary)
+    codes, distinct = pd.factorize(values)
+    return _match_each_label(np.asarray(distinct), vocabulary)[codes]
 
 
 def _encode_with_class_names(labels, vocabulary):

@@ -17,6 +17,11 @@ WORKER_COLUMN = "worker"
 LABEL_COLUMN = "label"
 # Older crowd-kit releases called the worker column "performer".
 _WORKER_ALIASES = ("performer",)
+# The cells pandas' `read_csv` reads as missing by default (R writes "NA").
+DEFAULT_NA_TOKENS = frozenset((
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+))
 
 
 def _resolve_columns(frame, task_column, worker_column, label_column):
@@ -29,6 +34,32 @@ def _resolve_columns(frame, task_column, worker_column, label_column):
             f"{label_column!r}; missing {missing}. Found columns {list(frame.columns)}."
         )
     return task_column, worker_column, label_column
+
+
+def _numeric_labels_with_missing(labels):
+    """Numeric labels with NA tokens read as missing; text labels unchanged.
+
+    A CSV label column read verbatim is text as soon as one cell is an NA
+    token such as ``NA`` (R's missing value). When every other label is a
+    number, the tokens are missing labels (NaN, so that `from_long` names
+    their rows); when the labels are text, ``NA`` may be a class name and
+    is kept.
+
+    Args:
+        labels: The label column, as read with only empty cells missing.
+
+    Returns:
+        The numeric labels (NaN for the NA tokens), or `labels` itself when
+        it is already numeric or some label is text.
+    """
+    if pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
+        return labels
+    is_na_token = labels.isna() | labels.isin(DEFAULT_NA_TOKENS)
+    try:
+        numbers = pd.to_numeric(labels[~is_na_token])
+    except (ValueError, TypeError):
+        return labels
+    return numbers.reindex(labels.index)
 
 
 def from_long(data, *, class_names=None, num_classes=None, task_ids=None, annotator_ids=None,
@@ -98,9 +129,12 @@ def read_csv(path, **kwargs):
 
     Task and worker ids are read as strings (so ``"007"`` stays ``"007"``),
     verbatim: only an empty cell is missing (``NA``, ``N/A`` or ``null`` are
-    ids and class names like any other). Labels are parsed by pandas
-    (integers become class indices unless ``integer_labels="categories"``,
-    text becomes class names). Keyword arguments are those of `from_long`.
+    ids like any other). Labels are parsed by pandas (integers become class
+    indices unless ``integer_labels="categories"``, text becomes class
+    names). Among numeric labels, pandas' NA tokens (``NA``, ``N/A``,
+    ``null``, ``NaN``...) are missing labels, which are refused; among text
+    labels they are class names like any other. Keyword arguments are those
+    of `from_long`.
     """
     kwargs["integer_labels"] = kwargs.get("integer_labels") or "indices"
     task_column = kwargs.get("task_column", TASK_COLUMN)
@@ -121,6 +155,9 @@ def read_csv(path, **kwargs):
         ) from None
     except pd.errors.ParserError as error:
         raise errors.CrowdDataError(f"{path}: not a readable CSV file ({error}).") from None
+    label_column = kwargs.get("label_column", LABEL_COLUMN)
+    if label_column in frame.columns:
+        frame[label_column] = _numeric_labels_with_missing(frame[label_column])
     return from_long(frame, **kwargs)
 
 

@@ -25,15 +25,29 @@ _SAMPLE_WEIGHT_MESSAGE = (
 )
 
 
+def _is_several_inputs(value):
+    """Whether `value` is a list or tuple of arrays or tensors.
+
+    Keras reads such a sequence as several model inputs (one per element),
+    not as the rows of one array; a nested list of numbers is one array.
+    """
+    return isinstance(value, (list, tuple)) and any(
+        not isinstance(leaf, (list, tuple)) and np.ndim(leaf) >= 1 for leaf in value
+    )
+
+
 def _is_array_like(value):
     """Whether `value` is in-memory data whose values can be checked up front.
 
-    Numpy arrays, tensors, lists and anything numpy can convert
+    Numpy arrays, tensors, lists of numbers and anything numpy can convert
     (`__array__`: pandas DataFrames and Series, ...), or a dict of them;
-    not a `tf.data.Dataset`, a generator or a `keras.utils.PyDataset`.
+    not a list of arrays (several inputs), a `tf.data.Dataset`, a generator
+    or a `keras.utils.PyDataset`.
     """
     if isinstance(value, dict):
         return bool(value) and all(_is_array_like(leaf) for leaf in value.values())
+    if _is_several_inputs(value):
+        return False
     return isinstance(value, (np.ndarray, tf.Tensor, list)) or hasattr(value, "__array__")
 
 

@@ -164,22 +164,60 @@ def _majority_vote_targets(train_labels, num_classes):
     return targets.astype("float32")
 
 
-def _one_hot_validation_data(validation_data, num_classes):
-    """`(x, true_labels)` with the labels one-hot, for the plain classifiers.
-
-    The DL-MV, DL-DS and oracle classifiers train with categorical
-    cross-entropy, which needs `(N, K)` targets, while `validation_data`
-    takes the same 1-D true labels as the crowd methods. Other forms (such
-    as a `tf.data.Dataset`) are passed through unchanged.
+def _validate_target_matrix(targets, num_classes):
+    """Validate `(N, K)` target rows (one-hot or soft labels); returns N.
 
     Args:
-        validation_data: `None`, or `(x, true_labels)` with `(N,)` integer
-            labels in `[0, K)` (an optional third element, sample weights,
-            is kept).
+        targets: `(N, K)` array of non-negative, finite class weights.
         num_classes: K.
 
     Returns:
-        The validation data with `(N, K)` float32 one-hot labels.
+        N, the number of rows.
+
+    Raises:
+        ValueError: If `targets` is not numeric, has other than K columns,
+            or holds NaN, inf or negative values.
+    """
+    targets = np.asarray(targets)
+    if targets.dtype.kind not in "iuf":
+        raise ValueError(f"True labels must be numeric; got dtype {targets.dtype}.")
+    if targets.shape[1] != num_classes:
+        raise ValueError(
+            f"One-hot true labels must have one column per class ({num_classes}); "
+            f"got shape {targets.shape}."
+        )
+    if not np.all(np.isfinite(targets)):
+        raise ValueError("One-hot true labels contain NaN or inf.")
+    if targets.size and targets.min() < 0:
+        raise ValueError(
+            f"One-hot true labels must be non-negative; found {targets.min()}."
+        )
+    return targets.shape[0]
+
+
+def _one_hot_validation_data(validation_data, num_classes):
+    """`(x, true_labels)` with `(N, K)` labels, for the plain classifiers.
+
+    The DL-MV, DL-DS and oracle classifiers train with categorical
+    cross-entropy, which needs `(N, K)` targets. `validation_data` takes
+    either the same 1-D true labels as the crowd methods, which are one-hot
+    encoded here, or `(N, K)` one-hot (or soft) labels, which are checked
+    and passed through. Other forms (such as a `tf.data.Dataset`) are
+    passed through unchanged.
+
+    Args:
+        validation_data: `None`, or `(x, true_labels)` with `(N,)` integer
+            labels in `[0, K)` or `(N, K)` non-negative finite rows (an
+            optional third element, sample weights, is kept).
+        num_classes: K.
+
+    Returns:
+        The validation data with `(N, K)` float32 labels: 1-D labels one-hot
+        encoded, `(N, K)` ones as given.
+
+    Raises:
+        ValueError: If the labels are neither valid 1-D class indices nor
+            valid `(N, K)` rows, or `x` has another number of rows.
     """
     if not isinstance(validation_data, (tuple, list)):
         return validation_data
@@ -189,11 +227,17 @@ def _one_hot_validation_data(validation_data, num_classes):
             f"got a sequence of {len(validation_data)} elements."
         )
     features, true_labels, *sample_weight = validation_data
+    is_matrix = np.ndim(true_labels) == 2
     try:
-        num_items = label_validation.validate_true_labels(true_labels, num_classes)
+        if is_matrix:
+            num_items = _validate_target_matrix(true_labels, num_classes)
+        else:
+            num_items = label_validation.validate_true_labels(true_labels, num_classes)
         label_validation.validate_features(features, num_items)
     except ValueError as error:
         raise ValueError(f"validation_data: {error}") from error
+    if is_matrix:
+        return (features, np.asarray(true_labels, dtype="float32"), *sample_weight)
     one_hot = keras.utils.to_categorical(np.asarray(true_labels), num_classes).astype("float32")
     return (features, one_hot, *sample_weight)
 
@@ -267,7 +311,8 @@ def train_crowd_classifier(
         callbacks: Extra Keras callbacks.
         verbose: Keras `fit` verbosity.
         validation_data: Optional `(x, true_labels)`, with `(N,)` integer
-            labels in `[0, K)`, to log `val_accuracy` for every method
+            labels in `[0, K)` (DL-MV, DL-DS and oracle also take `(N, K)`
+            one-hot labels), to log `val_accuracy` for every method
             (for reporting only; it never influences selection).
         steps_per_execution: Batches per call of the compiled train
             function (`compile`); it must divide the number of batches in an
