@@ -13,7 +13,8 @@ def majority_vote_probas(crowd_labels, num_classes):
     label gets the uniform distribution.
 
     Args:
-        crowd_labels: (N, M) int array, -1 missing.
+        crowd_labels: (N, M) labels, -1 missing (a float array may also use NaN);
+            other values must be integers in [0, K).
         num_classes: K.
 
     Example:
