@@ -620,12 +620,17 @@ def test_trailing_blank_lines_are_not_items_or_labels(tmp_path):
     features = inputs.read_features(write(tmp_path / "x.csv", "0.5,1\n1.5,2\n\n"))
     np.testing.assert_array_equal(features, [[0.5, 1.0], [1.5, 2.0]])
     assert inputs.read_true_labels(str(write(tmp_path / "y.txt", "0\n1\n\n"))).tolist() == [0, 1]
-    # One column: a final blank line is a missing label (pandas writes NaN so),
-    # unless the item count says there is no such item.
     one = write(tmp_path / "one.csv", "0\n1\n\n")
-    assert inputs.read_crowd_labels(one, num_items=3).crowd_labels.ravel().tolist() == [0, 1, -1]
     assert inputs.read_crowd_labels(one, num_items=2).crowd_labels.ravel().tolist() == [0, 1]
-    assert inputs.read_crowd_labels(one).crowd_labels.ravel().tolist() == [0, 1, -1]
+    assert inputs.read_crowd_labels(one).crowd_labels.ravel().tolist() == [0, 1]
+    # pandas writes a one-column NaN as a quoted empty cell, which is a label, not a
+    # blank line; its default header "0" is a header when the count says so.
+    pd.DataFrame([[1.0], [2.0], [np.nan]]).to_csv(tmp_path / "pandas.csv", index=False)
+    crowd = inputs.read_crowd_labels(tmp_path / "pandas.csv", num_items=3)
+    assert crowd.crowd_labels.ravel().tolist() == [1, 2, -1]
+    # A true label missing in the last row is an error, not dropped.
+    with pytest.raises(ValueError, match="no label on line 3"):
+        inputs.read_true_labels(str(write(tmp_path / "t.csv", "id,label\n1,0\n2,\n")))
 
 
 def test_numeric_true_label_arrays_are_indices_even_with_integer_class_names(tmp_path):

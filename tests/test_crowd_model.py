@@ -540,3 +540,11 @@ def test_jit_compile_trains_ccem_and_trace_like_the_default():
         losses[jit_compile] = model.fit(x, labels, batch_size=32, epochs=1,
                                         verbose=0).history["loss"][0]
     np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
+
+
+def test_labels_are_checked_when_x_is_a_one_element_list():
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    with pytest.raises(ValueError, match="only 3 classes"):
+        model.fit([x], np.where(labels == 1, 7, labels), epochs=1, verbose=0)

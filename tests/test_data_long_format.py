@@ -221,3 +221,15 @@ def test_encode_crowd_labels_dispatch(tmp_path):
     assert data.encode_crowd_labels(from_path) is from_path
     with pytest.raises(ValueError, match="Cannot tell the format"):
         data.encode_crowd_labels("labels.parquet")
+
+
+def test_csv_na_tokens_stay_labels_when_no_label_is_a_number_or_a_class_is_named_so(tmp_path):
+    path = tmp_path / "na.csv"
+    path.write_text("task,worker,label\n0,a,None\n1,a,NA\n")
+    crowd = data.read_csv(path, class_names=["None", "NA"])
+    assert crowd.decode_labels(crowd.crowd_labels[:, 0]).tolist() == ["None", "NA"]
+    path.write_text("task,worker,label\n0,a,NA\n1,a,NA\n")
+    assert list(data.read_csv(path).class_names) == ["NA"]
+    path.write_text("task,worker,label\n0,a,1\n1,a,NA\n")
+    crowd = data.read_csv(path, class_names=["1", "NA"])
+    assert crowd.decode_labels(crowd.crowd_labels[:, 0]).tolist() == ["1", "NA"]

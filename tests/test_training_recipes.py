@@ -170,7 +170,7 @@ def test_validation_data_with_true_labels_logs_val_accuracy(method):
 
 
 @pytest.mark.parametrize("method", ["dl-mv", "dl-ds", "oracle"])
-@pytest.mark.parametrize("dtype", ["float32", "int64"])
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
 def test_plain_classifiers_take_one_hot_validation_labels(method, dtype):
     x, crowd, truth = _small_crowd()
     one_hot = np.eye(3, dtype=dtype)[truth]

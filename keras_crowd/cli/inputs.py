@@ -10,10 +10,9 @@ Crowd labels, in any format `keras_crowd.data` reads:
   array) for missing;
 - ``.csv`` with columns ``task, worker, label``: the long format;
 - any other ``.csv``: a dense matrix (an optional header row gives the
-  annotator ids; -1, ``nan`` or an empty cell for missing; in a one-column
-  file a blank line is an item with no label, as pandas writes NaN; in a
-  file of several columns final blank lines are ignored and a blank line
-  between rows is an error);
+  annotator ids; -1, ``nan`` or an empty cell for missing; blank lines at
+  the end of the file are ignored; a blank line between rows is an item with
+  no label in a one-column file, and an error in a file of several columns);
 - ``.json``: peerannot ``{task: {worker: label}}``.
 
 Header rows of numeric CSVs (features and dense labels). Each line is one
@@ -204,47 +203,47 @@ def _is_header(first, num_lines, num_rows):
     return len(first) >= 2
 
 
-def _without_trailing_blanks(cells):
-    """The number of leading entries of `cells` (stripped strings) up to the last
-    non-blank one."""
-    filled = np.flatnonzero(np.asarray(cells) != "")
-    return int(filled[-1]) + 1 if filled.size else 0
+def _raw_lines(path):
+    """The lines of a text file that `read_csv_frame` could read, stripped."""
+    return [line.strip() for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines()]
 
 
-def _numeric_csv_cells(path, role, num_rows):
+def _trailing_blank_lines(lines):
+    """How many of `lines` (stripped) at the end are blank."""
+    count = 0
+    for line in reversed(lines):
+        if line:
+            break
+        count += 1
+    return count
+
+
+def _numeric_csv_cells(path, role):
     """The cells of a numeric CSV as stripped strings, blank lines resolved.
 
-    Final blank lines of a file of several columns are ignored, and a blank
-    line within it is an error (a row of missing values is written ``,,``).
-    In a one-column file a blank line is a missing value, as pandas writes
-    NaN; when `num_rows` is known, final blank lines count only as far as
-    the rows (plus a text header) need them.
+    Blank lines at the end of a file are ignored. A blank line between rows
+    is a missing value in a one-column file and an error in a file of
+    several columns (a row of missing values is written ``,,``). A quoted
+    empty cell (``""``, as pandas writes NaN in a one-column file) is a
+    missing value, not a blank line.
     """
     options = dict(header=None, dtype=str, keep_default_na=False)
     frame = read_csv_frame(path, role, skip_blank_lines=True, **options)
+    lines = _raw_lines(path)
     if frame.shape[1] > 1:
-        lines = [line.strip() for line in
-                 pathlib.Path(path).read_text(encoding="utf-8").splitlines()]
         inner_blank = [number for number, line in
-                       enumerate(lines[:_without_trailing_blanks(lines)], start=1) if not line]
+                       enumerate(lines[:len(lines) - _trailing_blank_lines(lines)], start=1)
+                       if not line]
         if inner_blank:
             raise ValueError(
                 f"The {role} file {str(path)!r} has a blank line (line {inner_blank[0]}) "
-                "between its rows. Write a row of missing labels as empty cells (,,) or "
-                "remove the line."
+                "before its last row. Write a row of missing labels as empty cells (,,) "
+                "or remove the line."
             )
         return frame.fillna("").apply(lambda column: column.str.strip())
     frame = read_csv_frame(path, role, skip_blank_lines=False, **options)
     frame = frame.fillna("").apply(lambda column: column.str.strip())
-    if num_rows is None:
-        return frame
-    keep = _without_trailing_blanks(frame.iloc[:, 0])
-    if keep:
-        first = frame.iat[0, 0]
-        text_header = pd.isna(pd.to_numeric(first, errors="coerce")) and \
-            first.lower() != "nan"
-        keep = min(len(frame), max(keep, int(num_rows) + int(text_header)))
-    return frame.iloc[:keep]
+    return frame.iloc[:len(frame) - _trailing_blank_lines(lines)]
 
 
 def _read_numeric_csv(path, role, num_rows=None):
@@ -260,7 +259,7 @@ def _read_numeric_csv(path, role, num_rows=None):
         `(values, header)`: an `(N, D)` float64 array (NaN for an empty cell,
         ``nan`` or a blank line) and the header cells, or None.
     """
-    frame = _numeric_csv_cells(path, role, num_rows)
+    frame = _numeric_csv_cells(path, role)
     if frame.empty:
         raise ValueError(f"The {role} file {str(path)!r} is empty.")
     header = None
@@ -349,7 +348,7 @@ def _text_labels(path, text, role):
     """The labels of a text/CSV file, one per line (a ``label`` header skipped)."""
     column = read_csv_frame(path, role, header=None, dtype=str, keep_default_na=False,
                             skip_blank_lines=False).iloc[:, -1].fillna("").str.strip()
-    column = column.iloc[:_without_trailing_blanks(column)]  # a final blank line is no label
+    column = column.iloc[:len(column) - _trailing_blank_lines(_raw_lines(path))]
     first_line = 1
     if len(column) and column.iloc[0].lower() in ("label", "labels", "y", "true_label"):
         column, first_line = column.iloc[1:], 2

@@ -6,6 +6,7 @@ as is. A CSV file with the same columns is read with `read_csv`.
 
 import os
 
+import numpy as np
 import pandas as pd
 
 from keras_crowd.data import errors
@@ -36,7 +37,7 @@ def _resolve_columns(frame, task_column, worker_column, label_column):
     return task_column, worker_column, label_column
 
 
-def _numeric_labels_with_missing(labels):
+def _numeric_labels_with_missing(labels, class_names=None):
     """Numeric labels with NA tokens read as missing; text labels unchanged.
 
     A CSV label column read verbatim is text as soon as one cell is an NA
@@ -47,6 +48,8 @@ def _numeric_labels_with_missing(labels):
 
     Args:
         labels: The label column, as read with only empty cells missing.
+        class_names: The class names, if given: a token that is one of
+            them stays a label.
 
     Returns:
         The numeric labels (NaN for the NA tokens), or `labels` itself when
@@ -55,10 +58,17 @@ def _numeric_labels_with_missing(labels):
     if pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
         return labels
     is_na_token = labels.isna() | labels.isin(DEFAULT_NA_TOKENS)
+    if class_names is not None:
+        # A token that names a class is that class.
+        is_na_token &= ~labels.isin([str(name) for name in class_names])
+    if not (~is_na_token).any():
+        return labels  # no number at all: the tokens are the labels
     try:
         numbers = pd.to_numeric(labels[~is_na_token])
     except (ValueError, TypeError):
         return labels
+    if not np.isfinite(numbers.to_numpy(dtype=float)).all():
+        return labels  # "inf", "infinity": text, not class indices
     return numbers.reindex(labels.index)
 
 
@@ -157,7 +167,8 @@ def read_csv(path, **kwargs):
         raise errors.CrowdDataError(f"{path}: not a readable CSV file ({error}).") from None
     label_column = kwargs.get("label_column", LABEL_COLUMN)
     if label_column in frame.columns:
-        frame[label_column] = _numeric_labels_with_missing(frame[label_column])
+        frame[label_column] = _numeric_labels_with_missing(
+            frame[label_column], kwargs.get("class_names"))
     return from_long(frame, **kwargs)
 
 

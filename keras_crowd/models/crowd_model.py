@@ -557,9 +557,11 @@ class CrowdModel(keras.Model):
         DataFrames, ...), on a numpy view; what Keras receives is unchanged.
         """
         _refuse_label_tuple(y)
-        if not (_is_array_like(y) and _is_array_like(x)):
+        if not _is_array_like(y):
             return
-        x, y = _as_checkable(x), _as_checkable(y)
+        # Several inputs (a list of arrays) get their rows counted by Keras.
+        x = _as_checkable(x) if _is_array_like(x) else None
+        y = _as_checkable(y)
         if _holds_crowd_labels(y):
             num_items = label_validation.validate_crowd_labels(
                 y, self.num_annotators, self.num_classes
@@ -571,7 +573,8 @@ class CrowdModel(keras.Model):
                 "fit() needs crowd labels of shape (N, M); got a 1-D array. "
                 "True labels are only accepted as validation data."
             )
-        label_validation.validate_features(x, num_items)
+        if x is not None:
+            label_validation.validate_features(x, num_items)
 
     def _prepare_inputs(self, x, y, true_labels_allowed):
         """Build the model if needed, check `x` and `y`, and return `x` with

@@ -179,6 +179,8 @@ def _validate_target_matrix(targets, num_classes):
             or holds NaN, inf or negative values.
     """
     targets = np.asarray(targets)
+    if targets.dtype.kind == "b":  # pd.get_dummies gives bool columns
+        targets = targets.astype("float32")
     if targets.dtype.kind not in "iuf":
         raise ValueError(f"True labels must be numeric; got dtype {targets.dtype}.")
     if targets.shape[1] != num_classes:
