@@ -37,8 +37,24 @@ def test_label_outside_known_classes():
         data.check_crowd_labels([[0, 1], [1, 2], [3, -1]], num_classes=3)
     with pytest.raises(LabelOutOfRangeError, match="only -1"):
         data.check_crowd_labels([[0, -2]])
-    with pytest.raises(LabelOutOfRangeError, match="NaN"):
-        data.from_nan_float([[0.0, -1.0]])
+    with pytest.raises(LabelOutOfRangeError, match="NaN or -1; found a negative label -2"):
+        data.from_nan_float([[0.0, -2.0]])
+
+
+def test_float_labels_may_mark_missing_with_minus_one_or_nan():
+    # A float copy of the canonical int labels keeps -1 for missing (e.g. a
+    # DataFrame column with NaN elsewhere): every entry point reads it alike.
+    from keras_crowd.aggregation import DawidSkene, MajorityVote
+
+    expected = [[0, -1, 1], [1, 1, -1]]
+    for floats in ([[0.0, -1.0, 1.0], [1.0, 1.0, np.nan]], [[0.0, np.nan, 1.0], [1.0, 1.0, -1.0]]):
+        np.testing.assert_array_equal(data.check_crowd_labels(floats), expected)
+        np.testing.assert_array_equal(data.from_nan_float(floats), expected)
+        assert MajorityVote().fit(floats).labels_.tolist() == [0, 1]
+        np.testing.assert_allclose(DawidSkene(n_iter=5).fit(floats).probas_,
+                                   DawidSkene(n_iter=5).fit(np.array(expected)).probas_)
+    with pytest.raises(CrowdDataError, match="whole numbers"):
+        data.check_crowd_labels([[0.0, -0.5]])
 
 
 def test_vote_counts_refuse_labels_outside_the_classes():

@@ -12,7 +12,7 @@ class Aggregator:
     The interface follows crowd-kit (`fit`, `fit_predict`, `fit_predict_proba`)
     and accepts, as `data`:
     - a long-format DataFrame with columns ``task, worker, label`` (crowd-kit's);
-    - a dense (N, M) array, int with -1 (or float with NaN) for missing;
+    - a dense (N, M) array, int with -1 (or float with NaN or -1) for missing;
     - a peerannot dict, a ``.csv``/``.json`` path, or `EncodedCrowdLabels`.
 
     Whatever the input, the fitted attributes are numpy arrays in index

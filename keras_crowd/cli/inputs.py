@@ -426,26 +426,13 @@ def _is_long_csv(path):
         c in columns for c in WORKER_COLUMNS)
 
 
-def _minus_one_as_nan(labels):
-    """A float label array with -1 (the CLI's missing label) replaced by NaN.
-
-    The Python API's float labels mark a missing label with NaN only; the
-    CLI documents -1 for every dense file, so a float file may use either.
-    Integer arrays are returned unchanged.
-    """
-    labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.floating):
-        return labels
-    return np.where(labels == crowd_data.MISSING_LABEL, np.nan, labels)
-
-
 def _read_labels_file(path, class_names, num_classes, duplicates, num_rows=None):
     text, _ = split_npz_key(path)
     suffix = pathlib.Path(text).suffix.lower()
     options = dict(class_names=class_names, num_classes=num_classes)
     keyed_options = dict(options, duplicates=duplicates, empty_tasks="ignore")
     if suffix in (".npy", ".npz"):
-        array = _minus_one_as_nan(_load_array(path, "crowd labels", LABEL_KEYS))
+        array = _load_array(path, "crowd labels", LABEL_KEYS)
         return EncodedCrowdLabels.from_dense(array, empty_tasks="ignore", **options), True
     path = _path(text, "crowd labels")
     if suffix == ".json":
@@ -455,7 +442,7 @@ def _read_labels_file(path, class_names, num_classes, duplicates, num_rows=None)
             return crowd_data.read_csv(path, **keyed_options), False
         values, header = _read_numeric_csv(path, "crowd labels", num_rows)
         return EncodedCrowdLabels.from_dense(
-            _minus_one_as_nan(values), annotator_ids=header, empty_tasks="ignore",
+            values, annotator_ids=header, empty_tasks="ignore",
             **options), True
     raise ValueError(
         f"Cannot read the crowd labels file {text!r}: use .npy/.npz (dense), .csv (long "

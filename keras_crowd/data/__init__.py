@@ -1,7 +1,7 @@
 """Crowd-label formats, id <-> index maps and validation.
 
 Conventions: K classes, M annotators, N items. Dense crowd labels are an
-(N, M) int array with -1 for a missing label (float arrays with NaN are
+(N, M) int array with -1 for a missing label (float arrays with NaN or -1 are
 converted). Readers return `EncodedCrowdLabels`: the dense array plus the
 `task_ids`, `annotator_ids` and `class_names` vocabularies that map the
 user's ids to indices and back.

@@ -3,7 +3,7 @@
 Two spellings of the same thing are supported:
 - an integer array with -1 for "annotator m did not label item n" (the
   canonical form used everywhere in keras_crowd);
-- a float array with NaN for a missing label.
+- a float array with NaN (or -1) for a missing label.
 """
 
 import numpy as np
@@ -17,7 +17,7 @@ def from_nan_float(crowd_labels, num_classes=None, empty_tasks="warn"):
     """Converts float labels with NaN for missing into int32 with -1.
 
     Args:
-        crowd_labels: (N, M) float array; NaN marks a missing label.
+        crowd_labels: (N, M) float array; NaN (or -1) marks a missing label.
         num_classes: optional K, to check every label is in [0, K).
         empty_tasks: see `keras_crowd.data.validation`.
 
@@ -88,24 +88,6 @@ def observed_triples(crowd_labels):
             labels[item_index, annotator_index].astype(np.int64))
 
 
-def _float_missing_as_nan(crowd_labels):
-    """A float array with -1 (missing) as NaN; other arrays unchanged.
-
-    Float arrays mark a missing label with NaN, but a float copy of the
-    canonical int labels holds -1: both are missing for counting votes.
-
-    Args:
-        crowd_labels: (N, M) array-like of labels.
-
-    Returns:
-        The labels as an array, NaN where a float array held -1.
-    """
-    array = np.asarray(crowd_labels)
-    if np.issubdtype(array.dtype, np.floating):
-        return np.where(array == MISSING_LABEL, np.nan, array)
-    return array
-
-
 def vote_counts(crowd_labels, num_classes):
     """How many annotators gave each class to each item.
 
@@ -129,7 +111,7 @@ def vote_counts(crowd_labels, num_classes):
     num_classes = validation.check_num_classes(num_classes)
     # Checked: a label >= K would otherwise be counted for the next item.
     labels = validation.check_crowd_labels(
-        _float_missing_as_nan(crowd_labels), num_classes, empty_tasks="ignore")
+        crowd_labels, num_classes, empty_tasks="ignore")
     item_index, _, label = observed_triples(labels)
     flat = np.bincount(item_index * num_classes + label, minlength=labels.shape[0] * num_classes)
     return flat.reshape(labels.shape[0], num_classes)

@@ -75,7 +75,7 @@ class EncodedCrowdLabels(CrowdShape):
         """Wraps a dense (N, M) array (-1 or NaN for missing).
 
         Args:
-            crowd_labels: (N, M) int array with -1 for missing, or float with NaN.
+            crowd_labels: (N, M) int array with -1 for missing, or float with NaN (or -1).
             num_classes: K; inferred as max label + 1 when neither it nor
                 `class_names` is given.
             class_names: optional K class names; default ``0..K-1``.

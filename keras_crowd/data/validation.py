@@ -43,25 +43,25 @@ def check_num_classes(num_classes):
 
 
 def _as_integer_labels(array):
-    """Converts an int array (-1 missing) or a float array (NaN missing)."""
+    """Converts an int array (-1 missing) or a float array (NaN or -1 missing)."""
     if array.dtype == bool or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
         raise errors.CrowdDataError(
             "Dense crowd labels must be an integer array (-1 = missing) or a "
-            f"float array (NaN = missing); got dtype {array.dtype}."
+            f"float array (NaN or -1 = missing); got dtype {array.dtype}."
         )
     if np.issubdtype(array.dtype, np.floating):
-        missing = np.isnan(array)
+        missing = np.isnan(array) | (array == MISSING_LABEL)
         filled = np.where(missing, MISSING_LABEL, array)
         if not np.all(np.isfinite(filled)) or np.any(filled != np.round(filled)):
             raise errors.CrowdDataError(
-                "Float crowd labels must hold whole numbers or NaN (missing); "
+                "Float crowd labels must hold whole numbers, or NaN or -1 (missing); "
                 "found a fractional or infinite value."
             )
         if np.any(filled[~missing] < 0):
             raise errors.LabelOutOfRangeError(
-                "Float crowd labels mark missing entries with NaN; found a "
+                "Float crowd labels mark missing entries with NaN or -1; found a "
                 f"negative label {filled[~missing].min():g}."
             )
         return filled.astype(np.int64)
@@ -73,7 +73,7 @@ def check_crowd_labels(crowd_labels, num_classes=None, empty_tasks="warn"):
 
     Args:
         crowd_labels: (N, M) array. Integer dtype with -1 for a missing label,
-            or float dtype with NaN for a missing label.
+            or float dtype with NaN (or -1) for a missing label.
         num_classes: K. If given, every observed label must be in [0, K).
         empty_tasks: policy for rows with no label: ``"warn"`` (default),
             ``"ignore"`` or ``"error"`` (``"drop"`` is refused for dense arrays,
