@@ -135,6 +135,25 @@ def test_training_targets():
         aggregation.hard_labels(crowd, "glad")
 
 
+def test_items_without_labels_get_no_arbitrary_class():
+    crowd = [[0, 1, 1], [-1, -1, -1], [2, 2, -1]]
+    for method in ("mv", "ds"):
+        with pytest.warns(EmptyTaskWarning):
+            hard = aggregation.hard_labels(crowd, method, num_classes=3)
+        assert hard.tolist() == [1, -1, 2]
+        with pytest.warns(EmptyTaskWarning):
+            one_hot = aggregation.one_hot_labels(crowd, method, num_classes=3)
+        assert one_hot.dtype == np.float32
+        np.testing.assert_array_equal(one_hot[[0, 2]], np.eye(3)[[1, 2]])
+        with pytest.warns(EmptyTaskWarning):
+            posterior = aggregation.soft_labels(crowd, method, num_classes=3)
+        np.testing.assert_allclose(one_hot[1], posterior[1], rtol=1e-6)
+    np.testing.assert_allclose(one_hot[1].sum(), 1.0, rtol=1e-6)
+    # Majority vote: an item with no vote is uniform.
+    with pytest.warns(EmptyTaskWarning):
+        np.testing.assert_allclose(aggregation.one_hot_labels(crowd, num_classes=3)[1], 1 / 3)
+
+
 def test_dawid_skene_arguments():
     with pytest.raises(ValueError, match="smoothing"):
         aggregation.DawidSkene(smoothing=0)

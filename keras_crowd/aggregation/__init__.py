@@ -17,4 +17,5 @@ from keras_crowd.aggregation.majority_vote import MajorityVote
 from keras_crowd.aggregation.majority_vote import majority_vote_probas
 from keras_crowd.aggregation.targets import get_aggregator
 from keras_crowd.aggregation.targets import hard_labels
+from keras_crowd.aggregation.targets import one_hot_labels
 from keras_crowd.aggregation.targets import soft_labels

@@ -2,7 +2,8 @@
 
 These baselines first aggregate the crowd labels, then train an ordinary
 classifier on the result: hard targets (one class per item, for
-``sparse_categorical_crossentropy``) or soft targets (the posterior, for
+``sparse_categorical_crossentropy``; or one-hot, for
+``categorical_crossentropy``) or soft targets (the posterior, for
 ``categorical_crossentropy``). The network training itself is done elsewhere.
 """
 
@@ -40,8 +41,19 @@ def get_aggregator(method="majority_vote", **kwargs):
     return _METHODS[key](**kwargs)
 
 
+def _fit(data, method, kwargs):
+    """A fitted aggregator and the mask of its items that have no label at all."""
+    aggregator = get_aggregator(method, **kwargs).fit(data)
+    unlabeled = ~np.any(np.asarray(aggregator.encoding_.crowd_labels) >= 0, axis=1)
+    return aggregator, unlabeled
+
+
 def hard_labels(data, method="majority_vote", **kwargs):
     """One aggregated class index per item: targets for "DL-MV" / "DL-DS".
+
+    An item without any label has no aggregated class: it gets -1, never an
+    arbitrary class (drop those rows before training, or use
+    `one_hot_labels`, which gives them the aggregator's posterior).
 
     Args:
         data: crowd labels in any format `Aggregator.fit` accepts.
@@ -49,15 +61,45 @@ def hard_labels(data, method="majority_vote", **kwargs):
         **kwargs: aggregator constructor arguments.
 
     Returns:
-        (N,) int32 class indices, rows in the order of the (encoded) tasks.
+        (N,) int32 class indices, -1 for an item with no label, rows in the
+        order of the (encoded) tasks.
 
     Example:
 
     >>> hard_labels([[0, 1, 1], [2, 2, -1]]).tolist()
     [1, 2]
     """
-    aggregator = get_aggregator(method, **kwargs).fit(data)
-    return aggregator.labels_.astype(np.int32)
+    aggregator, unlabeled = _fit(data, method, kwargs)
+    labels = aggregator.labels_.astype(np.int32)
+    labels[unlabeled] = -1
+    return labels
+
+
+def one_hot_labels(data, method="majority_vote", **kwargs):
+    """The aggregated class of each item, one-hot: DL-MV's training targets.
+
+    An item without any label keeps the aggregator's posterior instead (the
+    uniform vote fractions under majority vote, the class prior under
+    Dawid-Skene), so it pulls the classifier towards no class in particular.
+
+    Args:
+        data: crowd labels in any format `Aggregator.fit` accepts.
+        method: see `get_aggregator`.
+        **kwargs: aggregator constructor arguments.
+
+    Returns:
+        (N, K) float32 rows that sum to 1.
+
+    Example:
+
+    >>> one_hot_labels([[0, 1, 1], [-1, -1, -1]], num_classes=2).tolist()
+    [[0.0, 1.0], [0.5, 0.5]]
+    """
+    aggregator, unlabeled = _fit(data, method, kwargs)
+    probas = aggregator.probas_
+    targets = np.eye(probas.shape[1], dtype=np.float32)[aggregator.labels_]
+    targets[unlabeled] = probas[unlabeled]
+    return targets
 
 
 def soft_labels(data, method="dawid_skene", **kwargs):
@@ -68,5 +110,4 @@ def soft_labels(data, method="dawid_skene", **kwargs):
     >>> soft_labels([[0, 1], [1, 1]], method="mv").tolist()
     [[0.5, 0.5], [0.0, 1.0]]
     """
-    aggregator = get_aggregator(method, **kwargs).fit(data)
-    return aggregator.probas_.astype(np.float32)
+    return get_aggregator(method, **kwargs).fit(data).probas_.astype(np.float32)

@@ -25,7 +25,7 @@ import numpy as np
 
 from keras_crowd import regularizers
 from keras_crowd.aggregation import DawidSkene
-from keras_crowd.aggregation import MajorityVote
+from keras_crowd.aggregation import one_hot_labels
 from keras_crowd.models import ClassifierEnsemble
 from keras_crowd.models import CrowdModel
 from keras_crowd.models import label_validation
@@ -137,31 +137,11 @@ def _targets(method, train_labels, num_classes, true_labels):
             raise ValueError("method='oracle' needs the true labels.")
         return keras.utils.to_categorical(true_labels, num_classes), None
     if method == "dl-mv":
-        return _majority_vote_targets(train_labels, num_classes), None
+        # An item whose labels are all held out keeps the uniform posterior
+        # the empty-task warning promises, not the arbitrary class 0.
+        return one_hot_labels(train_labels, "majority_vote", num_classes=num_classes), None
     dawid_skene = DawidSkene(num_classes=num_classes).fit(train_labels)
     return dawid_skene.probas_.astype("float32"), dawid_skene.confusion_matrices_
-
-
-def _majority_vote_targets(train_labels, num_classes):
-    """One-hot majority votes; the uniform vote fractions for unlabeled items.
-
-    An item without any label (in the data, or once its labels are held out
-    for selection) has no majority class: it keeps the uniform posterior
-    the empty-task warning promises, rather than the arbitrary class 0 of
-    `MajorityVote.labels_`. DL-DS likewise keeps its posterior, the prior.
-
-    Args:
-        train_labels: `(N, M)` int crowd labels, -1 for missing.
-        num_classes: K.
-
-    Returns:
-        `(N, K)` float32 targets whose rows sum to 1.
-    """
-    majority_vote = MajorityVote(num_classes=num_classes).fit(train_labels)
-    targets = keras.utils.to_categorical(majority_vote.labels_, num_classes)
-    unlabeled = ~np.any(np.asarray(train_labels) >= 0, axis=1)
-    targets[unlabeled] = majority_vote.probas_[unlabeled]
-    return targets.astype("float32")
 
 
 def _validate_target_matrix(targets, num_classes):
