@@ -453,6 +453,25 @@ def test_header_of_column_positions_is_not_read_as_data(tmp_path):
     assert inputs.read_crowd_labels(tmp_path / "one.csv", num_items=2).num_items == 2
 
 
+def test_header_of_numeric_annotator_ids_adds_no_classes(tmp_path):
+    # Read as data, "101,102,103" would make K = 104 and an item of junk labels.
+    write(tmp_path / "ids.csv", "101,102,103\n0,1,1\n2,2,-1\n1,1,0\n")
+    result = invoke("aggregate", tmp_path / "ids.csv", "--output", tmp_path / "ids_mv.csv")
+    assert result.exit_code == 0, result.output
+    assert "101,102,103, is read as a header (annotator ids" in result.output
+    assert "3 / 3" in result.output  # annotators / classes
+    assert pd.read_csv(tmp_path / "ids_mv.csv")["label"].tolist() == [1, 2, 1]
+    crowd = inputs.read_crowd_labels(tmp_path / "ids.csv")
+    assert list(crowd.annotator_ids) == ["101", "102", "103"] and crowd.num_classes == 3
+    # Labels that occur again below, repeated or missing cells: data.
+    for first in ("2,0,1", "3,3,4", "3,-1,4", "3,,4"):
+        crowd = inputs.read_crowd_labels(write(tmp_path / "d.csv", f"{first}\n0,1,1\n2,2,-1\n"))
+        assert crowd.num_items == 3, first
+    # A known item count decides, as for every header: one line too many is an error.
+    with pytest.raises(ValueError, match="header row"):
+        inputs.read_crowd_labels(tmp_path / "ids.csv", num_items=3)
+
+
 def test_first_row_of_missing_labels_is_data_not_a_header(tmp_path):
     for text in (",\n0,1\n1,1\n", "nan,nan\n0,1\n1,1\n"):
         crowd = inputs.read_crowd_labels(write(tmp_path / "dense.csv", text))

@@ -18,14 +18,18 @@ Crowd labels, in any format `keras_crowd.data` reads:
 Header rows of numeric CSVs (features and dense labels). Each line is one
 row; the first line is a header row, not data, when
 
-- it holds text and no number (column names, annotator ids), or
+- it holds text and no number (column names, annotator ids),
 - it is exactly ``0,1,...,D-1`` for D >= 2 columns: the column names that
   ``pd.DataFrame(array).to_csv(index=False)`` writes. For dense labels the
   number of items, when known (``train``, ``aggregate --true-labels``),
   decides instead: if the file has exactly that many lines, the line is
   data. Without that number the command warns that it read the line as a
   header. A one-column file's first line ``0`` is data unless that number
-  says it is a header.
+  says it is a header;
+- for dense labels with no number of items to decide (``aggregate``), it
+  holds distinct numbers, all larger than every label below: numeric
+  annotator ids such as ``101,102,103``. The command warns that it read
+  the line as a header.
 
 A first line of only missing values (``,,`` or ``nan``) is data. When a
 row count is off by one, the error says to check the header row; to be
@@ -246,6 +250,16 @@ def _numeric_csv_cells(path, role):
     return frame.iloc[:len(frame) - _trailing_blank_lines(lines)]
 
 
+def _warn_header_read(role, path, header, reason):
+    """Warns that a numeric first line was read as a header, saying why."""
+    cells = f"{','.join(header[:4])}{',...' if len(header) > 4 else ''}"
+    common.warn(
+        f"The first line of the {role} file {str(path)!r}, {cells}, is read as a header "
+        f"({reason}), not as data. If it is data, give the file a header row of names, "
+        "or save it as .npy."
+    )
+
+
 def _read_numeric_csv(path, role, num_rows=None):
     """A numeric CSV (optional header row) -> (values float64, header or None).
 
@@ -269,12 +283,7 @@ def _read_numeric_csv(path, role, num_rows=None):
         if num_rows is None and _is_column_positions(header):
             # Nothing else tells pandas' default header from a data row such
             # as `0,1` (two annotators' labels): say which reading was made.
-            common.warn(
-                f"The first line of the {role} file {str(path)!r}, "
-                f"{','.join(header[:4])}{',...' if len(header) > 4 else ''}, is read as a "
-                "header (pandas' default column names), not as data. If it is data, give "
-                "the file a header row of names, or save it as .npy."
-            )
+            _warn_header_read(role, path, header, "pandas' default column names")
     values = frame.apply(lambda column: column.str.strip().replace("", "nan"))
     numbers = values.apply(pd.to_numeric, errors="coerce")
     bad = numbers.isna() & (values.apply(lambda c: c.str.lower()) != "nan")
@@ -426,6 +435,25 @@ def _is_long_csv(path):
         c in columns for c in WORKER_COLUMNS)
 
 
+def _looks_like_annotator_ids(values):
+    """Whether the first row of dense labels reads as numeric annotator ids.
+
+    True when the first row has at least two cells, none missing, holding
+    distinct numbers that all exceed every label of the rows below (which
+    hold at least one label). A header of worker ids such as ``101,102,103``
+    looks like that; a real item's labels practically never do, since all of
+    its classes would then occur nowhere else in the file.
+
+    Args:
+        values: `(N, M)` float array of the file's cells, NaN for missing.
+    """
+    first, rest = values[0], values[1:]
+    if len(first) < 2 or np.isnan(first).any() or len(np.unique(first)) < len(first):
+        return False
+    observed = rest[~np.isnan(rest) & (rest != crowd_data.MISSING_LABEL)]
+    return observed.size > 0 and first.min() > observed.max()
+
+
 def _read_labels_file(path, class_names, num_classes, duplicates, num_rows=None):
     text, _ = split_npz_key(path)
     suffix = pathlib.Path(text).suffix.lower()
@@ -441,6 +469,12 @@ def _read_labels_file(path, class_names, num_classes, duplicates, num_rows=None)
         if _is_long_csv(path):
             return crowd_data.read_csv(path, **keyed_options), False
         values, header = _read_numeric_csv(path, "crowd labels", num_rows)
+        if header is None and num_rows is None and _looks_like_annotator_ids(values):
+            # Read as data, it would add classes up to the largest id.
+            header = tuple(f"{number:g}" for number in values[0])
+            values = values[1:]
+            _warn_header_read("crowd labels", path, header,
+                              "annotator ids: distinct numbers larger than every label below")
         return EncodedCrowdLabels.from_dense(
             values, annotator_ids=header, empty_tasks="ignore",
             **options), True
