@@ -518,6 +518,15 @@ def test_unreadable_csv_errors_name_the_file(tmp_path, content, reason):
         assert str(path) in error and reason in error, error
 
 
+def test_evaluate_points_at_a_header_row_of_true_labels(tmp_path):
+    # pd.Series(y).to_csv(index=False) writes the header "0", which is a label.
+    np.save(tmp_path / "x.npy", np.zeros((3, 2), "float32"))
+    pd.Series([1, 0, 2]).to_csv(tmp_path / "y.csv", index=False)
+    error = assert_one_line_error(invoke("evaluate", tmp_path, "--features", tmp_path / "x.npy",
+                                         "--true-labels", tmp_path / "y.csv"))
+    assert "3 feature rows but 4 true labels" in error and "header row" in error, error
+
+
 def test_float_arrays_may_mark_missing_labels_with_minus_one(tmp_path):
     np.save(tmp_path / "fl.npy", np.array([[0, -1, 1], [1, 1, -1.0]]))
     np.testing.assert_array_equal(inputs.read_crowd_labels(tmp_path / "fl.npy").crowd_labels,

@@ -58,7 +58,8 @@ def evaluate_command(model, dataset, features, true_labels, class_names, batch_s
         x = inputs.read_features(features)
         truth = inputs.read_true_labels(true_labels, class_names)
         if len(x) != len(truth):
-            raise ValueError(f"{len(x)} feature rows but {len(truth)} true labels.")
+            raise ValueError(f"{len(x)} feature rows but {len(truth)} true labels."
+                             + inputs.count_hint(len(truth), len(x)))
         names = None
     classifier = models.load_classifier(model)
     probabilities = classifier.predict(x, batch_size=batch_size)
