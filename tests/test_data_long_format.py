@@ -176,6 +176,19 @@ def test_label_outside_known_classes(tmp_path):
         data.read_csv(tmp_path / "negative.csv")
 
 
+def test_infinite_label_is_an_error_not_a_class(tmp_path):
+    # inf == round(inf): it once passed for an integer and became class -2**63.
+    for labels in ([0, 1, np.inf, 1, 0], np.array([0, 1, -np.inf, 1, 0], dtype=object)):
+        with pytest.raises(LabelOutOfRangeError, match=r"Label -?inf \(row 2\) is infinite"):
+            data.from_long(FRAME.assign(label=labels))
+    FRAME.assign(label=["0", "1", "inf", "1", "0"]).to_csv(tmp_path / "inf.csv", index=False)
+    with pytest.raises(LabelOutOfRangeError, match=r"Label inf \(row 2\) is infinite"):
+        data.read_csv(tmp_path / "inf.csv")
+    # The text "inf" among class names is a name.
+    crowd = data.from_long(FRAME.assign(label=["a", "b", "inf", "b", "a"]))
+    assert list(crowd.class_names) == ["a", "b", "inf"]
+
+
 def test_missing_label_in_a_row():
     with pytest.raises(CrowdDataError, match=r"missing \(NaN/None\), e.g. at row\(s\) 2"):
         data.from_long(FRAME.assign(label=["rock", "jazz", None, "pop", "rock"]))

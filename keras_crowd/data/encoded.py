@@ -147,6 +147,19 @@ def _python_scalar(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _infinite_numbers(labels):
+    """Boolean mask of the labels that are infinite floats, or None if none can be.
+
+    Text such as ``"inf"`` in a column of names is a name, not a number.
+    """
+    if pd.api.types.is_float_dtype(labels.dtype):
+        return np.isinf(labels.to_numpy(dtype=float))
+    if labels.dtype == object:
+        return np.array([isinstance(value, (float, np.floating)) and bool(np.isinf(value))
+                         for value in labels], dtype=bool)
+    return None
+
+
 def _integer_like(labels):
     """True if every label is an integer (int dtype, integral floats, or Python ints)."""
     if pd.api.types.is_bool_dtype(labels.dtype):
@@ -256,7 +269,7 @@ def encode_class_labels(labels, class_names=None, num_classes=None, integer_labe
     Raises:
         CrowdDataError: a label is missing (NaN/None).
         LabelOutOfRangeError: an integer label (an index or a position) is
-            outside [0, K).
+            outside [0, K), or a float label is infinite.
         UnknownClassError: a label matches no name of `class_names`.
     """
     validation.check_policy("integer_labels", integer_labels, INTEGER_LABEL_READINGS)
@@ -268,6 +281,13 @@ def encode_class_labels(labels, class_names=None, num_classes=None, integer_labe
             f"{len(rows)} label(s) are missing (NaN/None), e.g. at row(s) "
             f"{', '.join(map(str, rows[:5]))}. In the long and JSON formats every row is "
             "an observed label: remove the rows without a label."
+        )
+    infinite = _infinite_numbers(labels)
+    if infinite is not None and infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise errors.LabelOutOfRangeError(
+            f"Label {labels.iat[row]} (row {row}) is infinite, not a class; "
+            f"{int(infinite.sum())} such label(s) in all."
         )
     if class_names is not None:
         vocabulary = _as_vocabulary(class_names, "class")
