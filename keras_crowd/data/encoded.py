@@ -154,7 +154,10 @@ def _infinite_numbers(labels):
     """
     if pd.api.types.is_float_dtype(labels.dtype):
         return np.isinf(labels.to_numpy(dtype=float))
-    if labels.dtype == object:
+    # Only an object column that holds floats needs the per-value loop; a
+    # column of text or integers (the common case) is recognised in C.
+    if labels.dtype == object and pd.api.types.infer_dtype(labels, skipna=True) in (
+            "floating", "mixed-integer-float", "mixed"):
         return np.array([isinstance(value, (float, np.floating)) and bool(np.isinf(value))
                          for value in labels], dtype=bool)
     return None
