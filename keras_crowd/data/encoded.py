@@ -11,6 +11,7 @@ from keras_crowd.data import errors
 from keras_crowd.data import validation
 from keras_crowd.data.vocabulary import Vocabulary
 from keras_crowd.data.vocabulary import is_integer_token
+from keras_crowd.data.vocabulary import to_python_scalar
 
 
 def _as_vocabulary(ids, kind):
@@ -143,10 +144,6 @@ class EncodedCrowdLabels(CrowdShape):
                 f"num_labels={self.num_labels})")
 
 
-def _python_scalar(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _infinite_numbers(labels):
     """Boolean mask of the labels that are infinite floats, or None if none can be.
 
@@ -231,7 +228,7 @@ def _encode_with_class_names(labels, vocabulary):
                            "integer labels are positions in the (non-integer) class names")
         return values
     unknown = pd.unique(labels[indices < 0].to_numpy())
-    shown = ", ".join(repr(_python_scalar(v)) for v in unknown[:5]) + (
+    shown = ", ".join(repr(to_python_scalar(v)) for v in unknown[:5]) + (
         f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else "")
     hint = (" Integer labels are read as positions only when no class name is an "
             "integer." if integer_labels else "")

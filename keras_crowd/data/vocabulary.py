@@ -22,7 +22,7 @@ _INTEGER_STRING = re.compile(r"^[+-]?\d+$")
 _UNKNOWN_ERRORS = {"class": errors.UnknownClassError}
 
 
-def _to_python_scalar(value):
+def to_python_scalar(value):
     """Turns numpy scalars into Python scalars so tokens hash and print cleanly."""
     if isinstance(value, np.generic):
         return value.item()
@@ -79,7 +79,7 @@ def ordered_unique(values):
     >>> ordered_unique(["10", "2", "1"])
     ('1', '2', '10')
     """
-    unique = [_to_python_scalar(v) for v in pd.unique(_as_object_array(values))]
+    unique = [to_python_scalar(v) for v in pd.unique(_as_object_array(values))]
     if all(isinstance(v, str) and _INTEGER_STRING.match(v) for v in unique):
         return tuple(sorted(unique, key=lambda v: (int(v), v)))
     try:
@@ -115,7 +115,7 @@ class Vocabulary(Sequence):
     kind: str = "id"
 
     def __post_init__(self):
-        tokens = tuple(_to_python_scalar(t) for t in self.tokens)
+        tokens = tuple(to_python_scalar(t) for t in self.tokens)
         object.__setattr__(self, "tokens", tokens)
         missing = np.flatnonzero(pd.isna(_as_object_array(tokens)))
         if len(missing):
@@ -184,12 +184,11 @@ class Vocabulary(Sequence):
             UnknownClassError: (class vocabularies) a value is not a class name.
             UnknownIdError: (other vocabularies) a value is not a known id.
         """
-        values = pd.Index(_as_object_array(values), dtype=object)
         indices = self.find(values)
         unknown = indices < 0
         if unknown.any():
-            bad = list(pd.unique(values[unknown]))
-            shown = ", ".join(repr(_to_python_scalar(b)) for b in bad[:5])
+            bad = list(pd.unique(_as_object_array(values)[unknown]))
+            shown = ", ".join(repr(to_python_scalar(b)) for b in bad[:5])
             more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
             error_class = _UNKNOWN_ERRORS.get(self.kind, errors.UnknownIdError)
             raise error_class(
