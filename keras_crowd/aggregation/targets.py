@@ -12,6 +12,7 @@ import numpy as np
 from keras_crowd.aggregation.base import Aggregator
 from keras_crowd.aggregation.dawid_skene import DawidSkene
 from keras_crowd.aggregation.majority_vote import MajorityVote
+from keras_crowd.data.dense import labels_per_item
 
 _METHODS = {
     "mv": MajorityVote,
@@ -44,7 +45,7 @@ def get_aggregator(method="majority_vote", **kwargs):
 def _fit(data, method, kwargs):
     """A fitted aggregator and the mask of its items that have no label at all."""
     aggregator = get_aggregator(method, **kwargs).fit(data)
-    unlabeled = ~np.any(np.asarray(aggregator.encoding_.crowd_labels) >= 0, axis=1)
+    unlabeled = labels_per_item(aggregator.encoding_.crowd_labels) == 0
     return aggregator, unlabeled
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from keras_crowd.cli import common
 from keras_crowd.cli import inputs
+from keras_crowd.data.dense import labels_per_item
 from keras_crowd.data.validation import empty_tasks_message
 from keras_crowd.metrics import aggregation_accuracy
 from keras_crowd.utils.atomic_files import atomic_path
@@ -48,7 +49,7 @@ def warn_about_empty_tasks(crowd, method):
         crowd: The `EncodedCrowdLabels` to aggregate.
         method: The aggregation method, to say which label they get.
     """
-    empty_rows = np.flatnonzero(~np.any(np.asarray(crowd.crowd_labels) >= 0, axis=1))
+    empty_rows = np.flatnonzero(labels_per_item(crowd.crowd_labels) == 0)
     if empty_rows.size:
         common.warn(f"{empty_tasks_message(empty_rows, crowd.task_ids)} They stay in the "
                     f"output with {EMPTY_TASK_LABELS[method]}, not a crowd answer.")
