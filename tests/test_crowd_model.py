@@ -548,3 +548,27 @@ def test_labels_are_checked_when_x_is_a_one_element_list():
     model.compile()
     with pytest.raises(ValueError, match="only 3 classes"):
         model.fit([x], np.where(labels == 1, 7, labels), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("check_probabilities", [True, False])
+def test_fit_reads_the_first_batch_of_a_dataset_once_before_training(check_probabilities):
+    """An unbuilt model fed a tf.data dataset builds on, and checks the
+    backbone's outputs on, one read of its first batch (a dataset can be an
+    expensive pipeline, or a generator that yields other data each pass)."""
+    x, labels, _ = _crowd()
+    passes = []
+
+    def batches():
+        passes.append(True)
+        for start in range(0, N, 64):
+            yield x[start:start + 64], labels[start:start + 64]
+
+    dataset = tf.data.Dataset.from_generator(
+        batches, output_signature=(tf.TensorSpec((None, D), tf.float32),
+                                   tf.TensorSpec((None, M), tf.int64)))
+    model = CrowdModel(SubclassedNet(), M, check_probabilities=check_probabilities)
+    model.compile()
+    model.fit(dataset, epochs=2, verbose=0)
+    # One pass for the sample, one per epoch.
+    assert len(passes) == 1 + 2
+    assert model.built

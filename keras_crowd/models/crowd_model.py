@@ -267,30 +267,26 @@ class CrowdModel(keras.Model):
             return _first_rows(x, _PROBABILITY_CHECK_ROWS)
         return None
 
-    def _build_from_features(self, x):
-        """Build the model on a row of `x`, so that K is known when its labels
-        are checked (an unbuilt backbone, e.g. subclassed, has no K yet).
+    def _build_from_sample(self, sample):
+        """Build the model on a row of the feature sample (`_feature_sample`),
+        so that K is known when its labels are checked (an unbuilt backbone,
+        e.g. subclassed, has no K yet).
 
         Variables are created in this model's distribution strategy scope.
         """
-        if self.built:
+        if self.built or sample is None:
             return
-        sample = self._feature_sample(x)
-        if sample is not None:
-            with self.distribute_strategy.scope():
-                self(tree.map_structure(lambda leaf: leaf[:1], sample), training=False)
+        with self.distribute_strategy.scope():
+            self(tree.map_structure(lambda leaf: leaf[:1], sample), training=False)
 
-    def _check_backbone_outputs(self, x):
+    def _check_backbone_outputs(self, sample):
         """Fail before training if the backbone's outputs are not probabilities.
 
-        Runs the model once on a small sample of `x` (`_feature_sample`), so
-        that no per-step cost is paid for the check. It runs in the model's
-        distribution strategy scope, since it may build the model.
+        Runs the model once on a small sample of the features
+        (`_feature_sample`), so that no per-step cost is paid for the check.
+        It runs in the model's distribution strategy scope.
         """
-        if not self.check_probabilities:
-            return
-        sample = self._feature_sample(x)
-        if sample is None:
+        if not self.check_probabilities or sample is None:
             return
         with self.distribute_strategy.scope():
             outputs = self(sample, training=False)
@@ -576,24 +572,34 @@ class CrowdModel(keras.Model):
         if x is not None:
             label_validation.validate_features(x, num_items)
 
-    def _prepare_inputs(self, x, y, true_labels_allowed):
-        """Build the model if needed, check `x` and `y`, and return `x` with
-        the crowd labels of a `tf.data.Dataset` checked as they stream.
+    def _prepare_inputs(self, x, y, true_labels_allowed, sample_needed=False):
+        """Build the model if needed and check `x` and `y`.
 
         A distributed dataset from
         `keras_crowd.distribute.distribute_crowd_dataset` cannot be mapped:
         the arrays it was built from are checked instead.
+
+        Returns:
+            `(x, feature_sample)`: `x` with the crowd labels of a
+            `tf.data.Dataset` checked as they stream, and the few feature
+            rows (`_feature_sample`, `None` if there are none to be had)
+            that built the model, read at most once: also when
+            `sample_needed` (for `_check_backbone_outputs`), else only if
+            the model is not built yet.
         """
         features, labels = x, y
         source = label_validation.source_arrays(x)
         if source is not None:
             features, labels = source.features, source.labels
+        sample = None
+        if sample_needed or not self.built:
+            sample = self._feature_sample(features)
         # K (needed by the label checks) is known only once the model is built.
-        self._build_from_features(features)
+        self._build_from_sample(sample)
         self._validate_inputs(features, labels, true_labels_allowed)
         if isinstance(x, tf.data.Dataset):
             x = self._with_label_checks(x)
-        return x
+        return x, sample
 
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         """`keras.Model.fit`, with crowd labels checked before training.
@@ -609,16 +615,16 @@ class CrowdModel(keras.Model):
         `keras_crowd.distribute.distribute_crowd_dataset` are checked on the
         arrays it was built from. See `keras.Model.fit` for the arguments.
         """
-        x = self._prepare_inputs(x, y, true_labels_allowed=False)
+        x, feature_sample = self._prepare_inputs(
+            x, y, true_labels_allowed=False, sample_needed=self.check_probabilities
+        )
         if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
             self._validate_inputs(
                 validation_data[0], validation_data[1], true_labels_allowed=True
             )
             if len(validation_data) > 2 and validation_data[2] is not None:
                 _refuse_sample_weight(validation_data[1], validation_data[2])
-        self._check_backbone_outputs(
-            getattr(label_validation.source_arrays(x), "features", x)
-        )
+        self._check_backbone_outputs(feature_sample)
         if isinstance(validation_data, tf.data.Dataset):
             validation_data = self._with_label_checks(validation_data)
         self._build_optimizer()
@@ -639,7 +645,7 @@ class CrowdModel(keras.Model):
         Inputs are checked as in `fit`. Sample weights are accepted only
         with 1-D true labels.
         """
-        x = self._prepare_inputs(x, y, true_labels_allowed=True)
+        x, _ = self._prepare_inputs(x, y, true_labels_allowed=True)
         if not kwargs.get("_use_cached_eval_dataset", False):
             # Called by the user, not by fit's validation: see `fit`.
             self.test_function = None
