@@ -232,9 +232,12 @@ def _numeric_csv_cells(path, role):
     missing value, not a blank line.
     """
     options = dict(header=None, dtype=str, keep_default_na=False)
-    frame = read_csv_frame(path, role, skip_blank_lines=True, **options)
+    # The first row gives the column count, which decides what a blank line
+    # is; then the file is parsed once.
+    several_columns = read_csv_frame(path, role, nrows=1, **options).shape[1] > 1
+    frame = read_csv_frame(path, role, skip_blank_lines=several_columns, **options)
     lines = _raw_lines(path)
-    if frame.shape[1] > 1:
+    if several_columns:
         inner_blank = [number for number, line in
                        enumerate(lines[:len(lines) - _trailing_blank_lines(lines)], start=1)
                        if not line]
@@ -245,7 +248,6 @@ def _numeric_csv_cells(path, role):
                 "or remove the line."
             )
         return frame.fillna("").apply(lambda column: column.str.strip())
-    frame = read_csv_frame(path, role, skip_blank_lines=False, **options)
     frame = frame.fillna("").apply(lambda column: column.str.strip())
     return frame.iloc[:len(frame) - _trailing_blank_lines(lines)]
 
