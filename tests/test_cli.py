@@ -453,7 +453,7 @@ def test_header_of_column_positions_is_not_read_as_data(tmp_path):
     assert inputs.read_crowd_labels(tmp_path / "one.csv", num_items=2).num_items == 2
 
 
-def test_header_of_numeric_annotator_ids_adds_no_classes(tmp_path):
+def test_header_of_numeric_annotator_ids_adds_no_classes(tmp_path, capsys):
     # Read as data, "101,102,103" would make K = 104 and an item of junk labels.
     write(tmp_path / "ids.csv", "101,102,103\n0,1,1\n2,2,-1\n1,1,0\n")
     result = invoke("aggregate", tmp_path / "ids.csv", "--output", tmp_path / "ids_mv.csv")
@@ -467,9 +467,27 @@ def test_header_of_numeric_annotator_ids_adds_no_classes(tmp_path):
     for first in ("2,0,1", "3,3,4", "3,-1,4", "3,,4"):
         crowd = inputs.read_crowd_labels(write(tmp_path / "d.csv", f"{first}\n0,1,1\n2,2,-1\n"))
         assert crowd.num_items == 3, first
-    # A known item count decides, as for every header: one line too many is an error.
-    with pytest.raises(ValueError, match="header row"):
-        inputs.read_crowd_labels(tmp_path / "ids.csv", num_items=3)
+    # A known item count decides, as for every header: one line more than the
+    # items makes distinct numbers a header, even ids that are also labels.
+    for ids in ("101,102,103", "1,2,3"):
+        path = write(tmp_path / "ids.csv", f"{ids}\n0,1,1\n2,2,-1\n1,1,0\n")
+        crowd = inputs.read_crowd_labels(path, num_items=3)
+        assert "one row more than the 3 items" in capsys.readouterr().err
+        assert list(crowd.annotator_ids) == ids.split(",") and crowd.num_classes == 3
+        np.testing.assert_array_equal(crowd.crowd_labels, [[0, 1, 1], [2, 2, -1], [1, 1, 0]])
+        # As many lines as items: the first is an item.
+        assert inputs.read_crowd_labels(path, num_items=4).num_items == 4
+    # Repeated numbers or a missing cell are not ids: the count error and its hint.
+    for first in ("1,1,3", "1,,3"):
+        path = write(tmp_path / "ids.csv", f"{first}\n0,1,1\n2,2,-1\n1,1,0\n")
+        with pytest.raises(ValueError, match="header row"):
+            inputs.read_crowd_labels(path, num_items=3)
+    result = invoke("aggregate", write(tmp_path / "ids.csv", "7,8,9\n0,1,1\n2,2,-1\n1,1,0\n"),
+                    "--true-labels", write(tmp_path / "truth.csv", "1\n2\n1\n"),
+                    "--output", tmp_path / "ids_mv.csv")
+    assert result.exit_code == 0, result.output
+    assert "7,8,9, is read as a header (annotator ids" in result.output
+    assert pd.read_csv(tmp_path / "ids_mv.csv")["label"].tolist() == [1, 2, 1]
 
 
 def test_first_row_of_missing_labels_is_data_not_a_header(tmp_path):

@@ -26,10 +26,12 @@ row; the first line is a header row, not data, when
   data. Without that number the command warns that it read the line as a
   header. A one-column file's first line ``0`` is data unless that number
   says it is a header;
-- for dense labels with no number of items to decide (``aggregate``), it
-  holds distinct numbers, all larger than every label below: numeric
-  annotator ids such as ``101,102,103``. The command warns that it read
-  the line as a header.
+- for dense labels, it holds distinct numbers (two or more, none missing)
+  and either the file has exactly one line more than the number of items,
+  when that is known, or, when it is not (``aggregate``), the numbers are
+  all larger than every label below: numeric annotator ids such as
+  ``101,102,103`` or ``1,2,3``. The command warns that it read the line as
+  a header.
 
 A first line of only missing values (``,,`` or ``nan``) is data. When a
 row count is off by one, the error says to check the header row; to be
@@ -437,23 +439,35 @@ def _is_long_csv(path):
         c in columns for c in WORKER_COLUMNS)
 
 
-def _looks_like_annotator_ids(values):
-    """Whether the first row of dense labels reads as numeric annotator ids.
+def _annotator_id_header(values, num_rows):
+    """Why the first row of dense labels reads as numeric annotator ids, or None.
 
-    True when the first row has at least two cells, none missing, holding
-    distinct numbers that all exceed every label of the rows below (which
-    hold at least one label). A header of worker ids such as ``101,102,103``
-    looks like that; a real item's labels practically never do, since all of
-    its classes would then occur nowhere else in the file.
+    The first row must have at least two cells, none missing, holding
+    distinct numbers. With a known item count, it is a header when the file
+    has exactly one row more than the count. Without one, when its numbers
+    all exceed every label of the rows below (which hold at least one
+    label): a header of worker ids such as ``101,102,103`` looks like that,
+    and a real item's labels practically never do, since all of its classes
+    would then occur nowhere else in the file.
 
     Args:
         values: `(N, M)` float array of the file's cells, NaN for missing.
+        num_rows: The number of items expected, or None if unknown.
+
+    Returns:
+        The reason, for the warning, or None if the row is data.
     """
     first, rest = values[0], values[1:]
     if len(first) < 2 or np.isnan(first).any() or len(np.unique(first)) < len(first):
-        return False
+        return None
+    if num_rows is not None:
+        if len(values) == num_rows + 1:
+            return f"annotator ids: distinct numbers, and one row more than the {num_rows} items"
+        return None
     observed = rest[~np.isnan(rest) & (rest != crowd_data.MISSING_LABEL)]
-    return observed.size > 0 and first.min() > observed.max()
+    if observed.size > 0 and first.min() > observed.max():
+        return "annotator ids: distinct numbers larger than every label below"
+    return None
 
 
 def _read_labels_file(path, class_names, num_classes, duplicates, num_rows=None):
@@ -471,12 +485,12 @@ def _read_labels_file(path, class_names, num_classes, duplicates, num_rows=None)
         if _is_long_csv(path):
             return crowd_data.read_csv(path, **keyed_options), False
         values, header = _read_numeric_csv(path, "crowd labels", num_rows)
-        if header is None and num_rows is None and _looks_like_annotator_ids(values):
-            # Read as data, it would add classes up to the largest id.
+        reason = None if header is not None else _annotator_id_header(values, num_rows)
+        if reason is not None:
+            # Read as data, it would add an item, and classes up to the largest id.
             header = tuple(f"{number:g}" for number in values[0])
             values = values[1:]
-            _warn_header_read("crowd labels", path, header,
-                              "annotator ids: distinct numbers larger than every label below")
+            _warn_header_read("crowd labels", path, header, reason)
         return EncodedCrowdLabels.from_dense(
             values, annotator_ids=header, empty_tasks="ignore",
             **options), True
