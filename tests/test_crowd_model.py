@@ -572,3 +572,23 @@ def test_fit_reads_the_first_batch_of_a_dataset_once_before_training(check_proba
     # One pass for the sample, one per epoch.
     assert len(passes) == 1 + 2
     assert model.built
+
+
+def test_logged_crowd_loss_is_the_mean_over_observed_labels_at_any_batch_size():
+    """evaluate's crowd_loss is the objective's mean over all observed labels,
+    not a mean of per-batch means (batches with fewer or no labels would count
+    as much as full ones)."""
+    x, labels, _ = _crowd(seed=3, n=48, missing_rows=range(0, 24, 2))
+    labels[:8] = -1  # the first batch of 8 has no label at all
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    model.fit(x, labels, batch_size=16, epochs=1, verbose=0)
+    probabilities = model.predict(x, verbose=0).astype("float64")
+    label_probabilities = np.einsum("mkj,nj->nmk", model.confusion_matrices, probabilities)
+    rows, annotators = np.nonzero(labels >= 0)
+    expected = -np.mean(np.log(label_probabilities[rows, annotators, labels[rows, annotators]]))
+    for batch_size in (48, 16, 8, 5):
+        logs = model.evaluate(x, labels, batch_size=batch_size, verbose=0, return_dict=True)
+        np.testing.assert_allclose(logs["crowd_loss"], expected, rtol=1e-5)
+        np.testing.assert_allclose(logs["loss"], logs["crowd_loss"] + logs["regularization"],
+                                   rtol=1e-6)

@@ -403,8 +403,9 @@ class CrowdModel(keras.Model):
         """Per-replica pieces of the loss.
 
         Returns a dict with `replica_loss` (this replica's share of the
-        global objective, for gradients) and the global `crowd_loss` and
-        `regularization` values (identical on all replicas, for logging).
+        global objective, for gradients) and the global `crowd_loss`,
+        `regularization`, `loss` and `observed_count` (the batch's observed
+        labels) values, identical on all replicas, for logging.
         """
         labels, annotator_ids = self._split_labels(y)
         # Computed once, for the regularizers and the loss alike.
@@ -443,6 +444,7 @@ class CrowdModel(keras.Model):
             "crowd_loss": crowd_loss,
             "regularization": regularization,
             "loss": crowd_loss + regularization + layer_losses,
+            "observed_count": observed_count,
         }
 
     def regularization_scale(self):
@@ -457,9 +459,18 @@ class CrowdModel(keras.Model):
         return ops.minimum(1.0, step / float(self.regularization_warmup_steps))
 
     def _log_objective(self, objective):
-        self.crowd_loss_tracker.update_state(objective["crowd_loss"])
-        self.regularization_tracker.update_state(objective["regularization"])
-        self._loss_tracker.update_state(objective["loss"])
+        """Update the loss trackers with one batch; returns the logs.
+
+        Every batch counts by its number of observed labels, so that the
+        logged `crowd_loss` is the mean over all the observed labels seen
+        (the objective's definition), whatever the batch size, and
+        `loss = crowd_loss + regularization` holds for the logged means. A
+        batch without labels adds nothing to them.
+        """
+        weight = objective["observed_count"]
+        self.crowd_loss_tracker.update_state(objective["crowd_loss"], sample_weight=weight)
+        self.regularization_tracker.update_state(objective["regularization"], sample_weight=weight)
+        self._loss_tracker.update_state(objective["loss"], sample_weight=weight)
         return {
             "loss": self._loss_tracker.result(),
             "crowd_loss": self.crowd_loss_tracker.result(),
