@@ -592,3 +592,21 @@ def test_logged_crowd_loss_is_the_mean_over_observed_labels_at_any_batch_size():
         np.testing.assert_allclose(logs["crowd_loss"], expected, rtol=1e-5)
         np.testing.assert_allclose(logs["loss"], logs["crowd_loss"] + logs["regularization"],
                                    rtol=1e-6)
+
+
+def test_logits_backbone_gets_a_float32_softmax_under_mixed_precision():
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(0)
+        backbone = keras.Sequential([keras.Input((D,)), keras.layers.Dense(10)])
+        model = CrowdModel(backbone, M, from_logits=True)
+        x = np.random.default_rng(0).normal(size=(64, D)).astype("float32") * 5
+        probabilities = keras.ops.convert_to_numpy(model(x))
+        logits = keras.ops.convert_to_numpy(backbone(x)).astype("float64")
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert probabilities.dtype == np.float32
+    reference = np.exp(logits - logits.max(1, keepdims=True))
+    reference /= reference.sum(1, keepdims=True)
+    np.testing.assert_allclose(probabilities, reference, atol=1e-6)

@@ -231,7 +231,9 @@ class CrowdModel(keras.Model):
     def call(self, inputs, training=None):
         outputs = self.backbone(inputs, training=training)
         if self.from_logits:
-            outputs = ops.softmax(outputs, axis=-1)
+            # In float32 even under mixed precision: a float16 softmax is
+            # off by up to 1e-3 (rows that do not sum to 1).
+            outputs = ops.softmax(ops.cast(outputs, "float32"), axis=-1)
         return outputs
 
     def _as_probabilities(self, probabilities):
