@@ -146,6 +146,34 @@ def test_crowd_model_with_lazy_adam_leaves_idle_annotators_alone():
     np.testing.assert_array_equal(model.crowd_layer.confusion_logits.numpy()[late], after_first[late])
 
 
+def test_padding_slots_and_missing_labels_do_not_update_their_annotator():
+    """A padding slot (id -1) gathers annotator 0's row and an annotator
+    listed with label -1 gathers its own: both get all-zero gradient rows,
+    which must leave the row, its moments and its decay alone."""
+    x, labels = _crowd_data(20)
+    ids, pair_labels = labels["annotator_ids"], labels["labels"]
+    # Batch 1 (items 16..): annotator 0 is not among them, every item has a
+    # padding slot, and annotator 7 appears with label -1 only.
+    ids[16:] = np.where(ids[16:] == 0, 1, ids[16:])
+    ids[16:, -1], pair_labels[16:, -1] = -1, -1
+    ids[16:, 0] = np.where(np.arange(len(ids) - 16) % 2 == 0, 7, ids[16:, 0])
+    pair_labels[16:][ids[16:] == 7] = -1
+    assert 0 in ids[:16] and 7 in ids[:16]
+    model = _crowd_model(LazyAdam(0.05, weight_decay=0.01))
+    model.fit(x[:16], {k: v[:16] for k, v in labels.items()}, batch_size=16, verbose=0)
+    after_first = model.crowd_layer.confusion_logits.numpy()
+    moments = [v.numpy() for v in model.optimizer.variables if v.shape == after_first.shape]
+    model.fit(x[16:], {k: v[16:] for k, v in labels.items()}, batch_size=48, verbose=0)
+    after_second = model.crowd_layer.confusion_logits.numpy()
+    for annotator in (0, 7):
+        np.testing.assert_array_equal(after_second[annotator], after_first[annotator])
+        for before, variable in zip(moments, [v for v in model.optimizer.variables
+                                              if v.shape == after_first.shape]):
+            np.testing.assert_array_equal(variable.numpy()[annotator], before[annotator])
+    active = np.unique(ids[16:][pair_labels[16:] >= 0])
+    assert np.abs(after_second[active] - after_first[active]).max() > 1e-3
+
+
 def test_keras_file_round_trip_keeps_optimizer_and_resumes(tmp_path):
     x, labels = _crowd_data(20, seed=3)
     model = _crowd_model(LazyAdam(0.03, beta_2=0.99, amsgrad=True))

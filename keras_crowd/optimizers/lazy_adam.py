@@ -10,7 +10,10 @@ first and second moments and the variable only on the rows present in the
 gradient (the "lazy Adam" of TF Addons), which costs `O(B * R * K^2)`.
 
 Rows that receive no gradient keep their moments and values unchanged:
-their moments are not decayed. This differs from dense Adam, which keeps
+their moments are not decayed. A row present in the gradient with all-zero
+values counts as receiving none: that is what an annotator with no observed
+label in the batch gets (a padding slot, id -1, gathers row 0; an
+annotator listed with label -1 gathers its own row). This differs from dense Adam, which keeps
 moving a row with stale momentum after its gradient stops. With dense
 gradients `LazyAdam` is exactly `keras.optimizers.Adam`.
 """
@@ -23,15 +26,17 @@ import tensorflow as tf
 class LazyAdam(keras.optimizers.Adam):
     """Adam with lazy (row-wise) updates for `tf.IndexedSlices` gradients.
 
-    For a sparse gradient with (deduplicated) rows `i` and values `g_i`, at
-    step `t` (`iterations + 1`):
+    For a sparse gradient with (deduplicated) rows `i` and values `g_i`,
+    not all zero, at step `t` (`iterations + 1`):
 
         m[i] <- m[i] + (g_i - m[i]) * (1 - beta_1)
         v[i] <- v[i] + (g_i^2 - v[i]) * (1 - beta_2)
         w[i] <- w[i] - alpha_t * m[i] / (sqrt(v[i]) + epsilon)
         alpha_t = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t)
 
-    and every other row of `m`, `v` and `w` is left untouched. Gradients
+    and every other row of `m`, `v` and `w` is left untouched, rows whose
+    values are all zero included (an annotator with no observed label in
+    the batch). Gradients
     that hit the same row several times are summed first, as in the dense
     gradient. With `amsgrad=True` the running maximum of `v` is kept on the
     same rows. With `weight_decay`, the decoupled decay
@@ -94,7 +99,7 @@ class LazyAdam(keras.optimizers.Adam):
         # Adam does here) or only the rows that were updated (sparse).
         return
 
-    def _decay(self, variable, learning_rate, indices=None):
+    def _decay(self, variable, learning_rate, indices=None, present=None):
         if self.weight_decay is None or not self._use_weight_decay(variable):
             return
         lr = tf.cast(learning_rate, variable.dtype)
@@ -103,7 +108,7 @@ class LazyAdam(keras.optimizers.Adam):
             self.assign_sub(variable, variable * wd * lr)
         else:
             rows = tf.gather(_tf_variable(variable), indices)
-            self.assign_sub(variable, _rows(rows * wd * lr, indices, variable))
+            self.assign_sub(variable, _rows(rows * wd * lr * present, indices, variable))
 
     def update_step(self, gradient, variable, learning_rate):
         """Update `variable` from `gradient` (dense: Adam; sparse: lazy)."""
@@ -114,7 +119,11 @@ class LazyAdam(keras.optimizers.Adam):
         dtype = variable.dtype
         indices, values = _deduplicate(gradient)
         values = tf.cast(values, dtype)
-        self._decay(variable, learning_rate, indices)
+        # 1 for the rows that really have a gradient, 0 for all-zero rows,
+        # which are then written back unchanged (a mask, not a filter, so
+        # that shapes stay static under XLA).
+        present = _nonzero_rows(values)
+        self._decay(variable, learning_rate, indices, present)
 
         lr = tf.cast(learning_rate, dtype)
         local_step = tf.cast(self.iterations + 1, dtype)
@@ -126,16 +135,16 @@ class LazyAdam(keras.optimizers.Adam):
         m = self._momentums[index]
         v = self._velocities[index]
         m_rows = tf.gather(_tf_variable(m), indices)
-        m_rows = m_rows + (values - m_rows) * (1 - self.beta_1)
+        m_rows = m_rows + (values - m_rows) * (1 - self.beta_1) * present
         self.assign(m, _rows(m_rows, indices, m))
         v_rows = tf.gather(_tf_variable(v), indices)
-        v_rows = v_rows + (tf.square(values) - v_rows) * (1 - self.beta_2)
+        v_rows = v_rows + (tf.square(values) - v_rows) * (1 - self.beta_2) * present
         self.assign(v, _rows(v_rows, indices, v))
         if self.amsgrad:
             v_hat = self._velocity_hats[index]
             v_rows = tf.maximum(tf.gather(_tf_variable(v_hat), indices), v_rows)
             self.assign(v_hat, _rows(v_rows, indices, v_hat))
-        step = (m_rows * alpha) / (tf.sqrt(v_rows) + self.epsilon)
+        step = (m_rows * alpha) / (tf.sqrt(v_rows) + self.epsilon) * present
         self.assign_sub(variable, _rows(step, indices, variable))
         _disable_copy_on_read(variable)
 
@@ -175,6 +184,13 @@ def _rows(values, indices, like):
     # follows copy all M * K * K values (copy-on-write), an O(M) cost.
     dense_shape = tf.constant(tuple(like.shape), dtype=indices.dtype)
     return tf.IndexedSlices(values, indices, dense_shape)
+
+
+def _nonzero_rows(values):
+    """`(n, 1, ...)` mask: 1 where a row of `values` has a non-zero entry."""
+    rank = values.shape.rank
+    present = tf.reduce_any(tf.not_equal(values, 0), axis=list(range(1, rank)))
+    return tf.reshape(tf.cast(present, values.dtype), [-1] + [1] * (rank - 1))
 
 
 def _deduplicate(gradient):
