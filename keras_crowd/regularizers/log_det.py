@@ -8,8 +8,9 @@ DEFAULT_MAX_PENALTY = 100.0
 DEFAULT_RIDGE = 1e-6
 # A Gram matrix whose smallest eigenvalue is below this fraction of its
 # largest is treated as rank-deficient and its term dropped: the gradient of
-# log det scales with 1 / (smallest eigenvalue), so such a batch would take
-# a step 1e5 times larger along one direction than along the others. This
+# log det scales with 1 / (smallest eigenvalue), so such a batch would give
+# a gradient over 1e5 times larger along one direction than along the
+# direction of the largest eigenvalue. This
 # is stricter than the reference code, which drops only -log det > 100: it
 # also drops the term for a batch in which one class is nearly absent (e.g.
 # no prediction above 1e-3 for it), where the term would push that class
