@@ -8,6 +8,8 @@ from keras_crowd import aggregation
 from keras_crowd import datasets
 from keras_crowd import metrics
 from keras_crowd import simulators
+from keras_crowd.data import CrowdDataError
+from keras_crowd.data import LabelOutOfRangeError
 
 
 def _brute_force(cost):
@@ -77,6 +79,31 @@ def test_empirical_confusion_uses_uniform_columns_without_evidence():
     assert matrices[1][:, 0].tolist() == pytest.approx([1 / 3] * 3)  # never saw class 0
     counts = metrics.empirical_confusion_matrices(crowd, truth, num_classes=3, counts=True)
     assert counts.sum() == 5 and counts[1, 1, 1] == 1
+
+
+def test_empirical_confusion_refuses_labels_outside_the_classes():
+    # A label >= K used to be counted in another annotator's (or label's) cell.
+    with pytest.raises(LabelOutOfRangeError, match=r"Label 2 at item 0, annotator 0"):
+        metrics.empirical_confusion_matrices(np.array([[2, 0], [0, 0], [1, 1]]), [0, 0, 1],
+                                             num_classes=2, counts=True)
+    with pytest.raises(LabelOutOfRangeError, match=r"True label 2 \(row 2\)"):
+        metrics.empirical_confusion_matrices([[0], [1], [1]], [0, 0, 2], num_classes=2)
+    # A true label cannot be missing: -1 used to be read as class K - 1.
+    with pytest.raises(LabelOutOfRangeError,
+                       match=r"True label -1 \(row 1\) is outside the known classes \[0, 2\)"):
+        metrics.empirical_confusion_matrices([[0], [1]], [0, -1], num_classes=2)
+    with pytest.raises(LabelOutOfRangeError, match=r"True label -1 \(row 1\) is negative"):
+        metrics.empirical_confusion_matrices([[0], [1]], [0, -1])
+    with pytest.raises(CrowdDataError, match="whole numbers"):
+        metrics.empirical_confusion_matrices([[0], [1]], [0.0, np.nan])
+    with pytest.raises(CrowdDataError, match="class indices"):
+        metrics.empirical_confusion_matrices([[0], [1]], ["cat", "dog"])
+
+
+def test_empirical_confusion_reads_nan_as_missing():
+    crowd = np.array([[0.0, np.nan], [1.0, 1.0], [1.0, np.nan]])
+    counts = metrics.empirical_confusion_matrices(crowd, [0, 1, 0], counts=True)
+    assert counts.tolist() == [[[1, 0], [1, 1]], [[0, 0], [0, 1]]]
 
 
 def test_accuracies():

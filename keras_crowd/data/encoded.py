@@ -224,8 +224,9 @@ def _encode_with_class_names(labels, vocabulary):
     if (indices >= 0).all():
         return indices
     if integer_labels and not any(is_integer_token(name) for name in vocabulary):
-        _check_index_range(values, len(vocabulary),
-                           "integer labels are positions in the (non-integer) class names")
+        validation.check_class_indices(
+            values, len(vocabulary),
+            reading="integer labels are positions in the (non-integer) class names")
         return values
     unknown = pd.unique(labels[indices < 0].to_numpy())
     shown = ", ".join(repr(to_python_scalar(v)) for v in unknown[:5]) + (
@@ -304,7 +305,7 @@ def encode_class_labels(labels, class_names=None, num_classes=None, integer_labe
         if num_classes is None:
             num_classes = int(indices.max(initial=-1)) + 1
         num_classes = validation.check_num_classes(max(num_classes, 1))
-        _check_index_range(indices, num_classes)
+        validation.check_class_indices(indices, num_classes)
         return indices, Vocabulary.range(num_classes, kind="class")
     vocabulary = Vocabulary.from_values(labels, kind="class")
     if num_classes is not None and num_classes != len(vocabulary):
@@ -313,17 +314,6 @@ def encode_class_labels(labels, class_names=None, num_classes=None, integer_labe
             "names; pass class_names= to name every class."
         )
     return vocabulary.encode(labels), vocabulary
-
-
-def _check_index_range(indices, num_classes, reading=None):
-    bad = (indices < 0) | (indices >= num_classes)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        why = f" ({reading})" if reading else ""
-        raise errors.LabelOutOfRangeError(
-            f"Label {int(indices[row])} (row {row}) is outside the known classes "
-            f"[0, {num_classes}){why}; {int(bad.sum())} such label(s) in all."
-        )
 
 
 def encode_triples(tasks, workers, labels, *, class_names=None, num_classes=None, task_ids=None,

@@ -42,6 +42,56 @@ def check_num_classes(num_classes):
     return int(num_classes)
 
 
+def check_class_indices(labels, num_classes=None, name="Label", reading=None):
+    """Validates class indices that cannot be missing (e.g. true labels).
+
+    Args:
+        labels: 1-D array-like of class indices: integers, or floats holding
+            whole numbers. No value means "missing": NaN and -1 are refused.
+        num_classes: optional K; every index must then be in [0, K).
+        name: what one label is called in the error messages.
+        reading: optional note, shown in the message, on how the labels
+            were read.
+
+    Returns:
+        The indices as an int64 array.
+
+    Raises:
+        CrowdDataError: not 1-D, not numbers, or not whole numbers (NaN too).
+        LabelOutOfRangeError: an index < 0, or >= `num_classes`.
+
+    Example:
+
+    >>> check_class_indices([0, 2.0, 1], num_classes=3).tolist()
+    [0, 2, 1]
+    """
+    array = np.asarray(labels)
+    if array.ndim != 1:
+        raise errors.CrowdDataError(f"{name}s must be 1-D; got shape {array.shape}.")
+    if array.dtype == bool or array.dtype.kind not in "iuf":
+        raise errors.CrowdDataError(
+            f"{name}s must be class indices (integers); got dtype {array.dtype}.")
+    if array.dtype.kind == "f":
+        fractional = ~np.isfinite(array) | (array != np.round(array))
+        if fractional.any():
+            row = int(np.flatnonzero(fractional)[0])
+            raise errors.CrowdDataError(
+                f"{name}s must be whole numbers (class indices, none missing); found "
+                f"{array[row]} (row {row}).")
+    indices = array.astype(np.int64, copy=False)
+    upper = np.inf if num_classes is None else check_num_classes(num_classes)
+    bad = (indices < 0) | (indices >= upper)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        known = "negative: classes are 0, 1, ..." if num_classes is None else (
+            f"outside the known classes [0, {upper})")
+        why = f" ({reading})" if reading else ""
+        raise errors.LabelOutOfRangeError(
+            f"{name} {int(indices[row])} (row {row}) is {known}{why}; {int(bad.sum())} "
+            "such label(s) in all.")
+    return indices
+
+
 def _as_integer_labels(array):
     """Converts an int array (-1 missing) or a float array (NaN or -1 missing)."""
     if array.dtype == bool or not (
