@@ -146,3 +146,35 @@ def test_annotator_summary_with_majority_vote_has_no_confusions():
     assert summary.agreement_with_consensus.tolist() == pytest.approx([2 / 3, 1.0, 0.5])
     with pytest.raises(ValueError, match="annotator ids"):
         metrics.annotator_summary(crowd, annotator_ids=["x"])
+
+
+def test_annotator_summary_reads_the_data_as_the_aggregator_does():
+    frame = pd.DataFrame({"task": ["t1", "t1", "t1", "t2", "t2", "t3", "t3", "t3"],
+                          "worker": ["a", "b", "c", "a", "b", "a", "b", "c"],
+                          "label": ["yes", "yes", "no", "no", "no", "yes", "no", "no"]})
+    expected = [2 / 3, 1.0, 0.5]  # consensus: t1 yes, t2 no, t3 no
+    fitted = aggregation.MajorityVote(class_names=["yes", "no"]).fit(frame)
+    for aggregator in (fitted, aggregation.MajorityVote(class_names=["yes", "no"])):
+        summary = metrics.annotator_summary(frame, aggregator)
+        assert summary.agreement_with_consensus.tolist() == pytest.approx(expected)
+    with pytest.raises(ValueError, match="fitted on other crowd labels"):
+        metrics.annotator_summary(frame.iloc[:5], fitted)
+    # num_classes above the labels used: the aggregator's K is kept.
+    crowd = np.array([[0, 0, 1], [1, 1, -1], [0, 1, 1]])
+    summary = metrics.annotator_summary(crowd, aggregation.DawidSkene(num_classes=4))
+    assert summary.estimated_accuracy.between(0, 1).all()
+    assert summary.agreement_with_consensus.tolist() == pytest.approx([2 / 3, 1.0, 0.5])
+
+
+def test_annotator_summary_aligns_true_labels_given_by_task():
+    frame = pd.DataFrame({"task": ["t2", "t2", "t1", "t1"], "worker": ["a", "b", "a", "b"],
+                          "label": ["dog", "cat", "cat", "cat"]})
+    truth = pd.Series({"t1": "cat", "t2": "dog", "t9": "cat"})
+    summary = metrics.annotator_summary(frame, aggregation.DawidSkene(), true_labels=truth)
+    assert summary.true_accuracy.tolist() == [1.0, 0.5]
+    as_indices = metrics.annotator_summary(frame, true_labels=[0, 1])  # t1 cat, t2 dog
+    assert as_indices.true_accuracy.tolist() == [1.0, 0.5]
+    with pytest.raises(ValueError, match=r"1 task\(s\) have no true label, e.g. 't2'"):
+        metrics.annotator_summary(frame, true_labels=truth.drop("t2"))
+    with pytest.raises(ValueError, match="Unknown class 'cow'"):
+        metrics.annotator_summary(frame, true_labels=truth.replace("dog", "cow"))

@@ -46,10 +46,30 @@ class Aggregator:
         self.num_classes = num_classes
         self.class_names = None if class_names is None else tuple(class_names)
 
+    def encode(self, data, **kwargs):
+        """Reads `data` as `fit` does, with this aggregator's `num_classes` and `class_names`.
+
+        Args:
+            data: crowd labels in any format `fit` accepts.
+            **kwargs: further reader options (e.g. ``empty_tasks="ignore"``),
+                see `keras_crowd.data.encode_crowd_labels`.
+
+        Returns:
+            `EncodedCrowdLabels`.
+
+        Example:
+
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": ["yes", "no"]})
+        >>> list(Aggregator(class_names=["yes", "no"]).encode(frame).class_names)
+        ['yes', 'no']
+        """
+        return encode_crowd_labels(data, num_classes=self.num_classes,
+                                   class_names=self.class_names, **kwargs)
+
     def fit(self, data):
         """Fits the aggregator. Returns `self`."""
-        crowd = encode_crowd_labels(data, num_classes=self.num_classes,
-                                    class_names=self.class_names)
+        crowd = self.encode(data)
         self.encoding_ = crowd
         self._fit_dense(np.asarray(crowd.crowd_labels), crowd.num_classes)
         return self

@@ -3,7 +3,10 @@
 import numpy as np
 import pandas as pd
 
+from keras_crowd.data import validation
 from keras_crowd.data.convert import encode_crowd_labels
+from keras_crowd.data.encoded import encode_class_labels
+from keras_crowd.metrics.aggregation_accuracy import true_labels_by_task
 
 
 def _agreement(crowd_labels, reference):
@@ -13,6 +16,42 @@ def _agreement(crowd_labels, reference):
     given = observed.sum(axis=0)
     return np.divide(agree.sum(axis=0), given, out=np.full(len(given), np.nan),
                      where=given > 0)
+
+
+def _same_encoding(crowd, other):
+    """True if two `EncodedCrowdLabels` hold the same labels with the same ids."""
+    return (crowd.task_ids == other.task_ids and crowd.annotator_ids == other.annotator_ids
+            and crowd.class_names == other.class_names
+            and np.array_equal(crowd.crowd_labels, other.crowd_labels))
+
+
+def _encode_for(data, aggregator):
+    """`data` encoded as `aggregator` reads it; fits the aggregator if it is not fitted."""
+    if aggregator is None:
+        return encode_crowd_labels(data, empty_tasks="ignore")
+    crowd = aggregator.encode(data, empty_tasks="ignore")
+    if not hasattr(aggregator, "encoding_"):
+        aggregator.fit(crowd)
+    elif not _same_encoding(crowd, aggregator.encoding_):
+        raise ValueError(
+            f"The aggregator was fitted on other crowd labels ({aggregator.encoding_!r}) than "
+            f"`data` ({crowd!r}): pass the data it was fitted on, or an unfitted aggregator.")
+    return crowd
+
+
+def _true_class_indices(true_labels, crowd):
+    """The true labels as class indices of `crowd`, one per row.
+
+    A `pandas.Series` is matched to the rows by task id and to the classes by
+    name; anything else must be an (N,) array of class indices.
+    """
+    if isinstance(true_labels, pd.Series):
+        aligned = true_labels_by_task(true_labels, crowd.task_ids)
+        return encode_class_labels(aligned, class_names=crowd.class_names)[0]
+    indices = validation.check_class_indices(true_labels, crowd.num_classes, name="True label")
+    if len(indices) != crowd.num_items:
+        raise ValueError(f"{len(indices)} true labels for {crowd.num_items} items.")
+    return indices
 
 
 def annotator_summary(data, aggregator=None, *, confusion_matrices=None, class_prior=None,
@@ -32,17 +71,27 @@ def annotator_summary(data, aggregator=None, *, confusion_matrices=None, class_p
     Args:
         data: crowd labels in any format (`keras_crowd.data.encode_crowd_labels`).
         aggregator: optional `Aggregator`; fitted on `data` if it has not been
-            fitted yet. Supplies `confusion_matrices_`, `priors_` and
-            `labels_` unless given explicitly.
+            fitted yet (else it must have been fitted on `data`). Supplies
+            `confusion_matrices_`, `priors_` and `labels_` unless given
+            explicitly; `data` is read with its `num_classes` and
+            `class_names`, so the classes are in its order.
         confusion_matrices: (M, K, K) column-stochastic estimates.
         class_prior: (K,); default: the aggregator's `priors_`, else the class
             frequencies of the consensus, else uniform.
         consensus: (N,) consensus class indices.
         annotator_ids: ids for the rows; default: those of the data.
-        true_labels: optional (N,) true classes.
+        true_labels: optional (N,) true class indices, or a `pandas.Series`
+            of class names indexed by task id (as `aggregation_accuracy`
+            accepts).
 
     Returns:
         `pandas.DataFrame`; print it or save it with ``.to_csv(path)``.
+
+    Raises:
+        ValueError: `aggregator` was fitted on other data, or a task has no
+            true label.
+        UnknownClassError: a true label is not a class name.
+        LabelOutOfRangeError: a true class index is outside [0, K).
 
     Example:
 
@@ -51,11 +100,9 @@ def annotator_summary(data, aggregator=None, *, confusion_matrices=None, class_p
     >>> annotator_summary(crowd, DawidSkene()).labels_given.tolist()
     [4, 4, 4]
     """
-    crowd = encode_crowd_labels(data, empty_tasks="ignore")
+    crowd = _encode_for(data, aggregator)
     crowd_labels = np.asarray(crowd.crowd_labels)
     if aggregator is not None:
-        if not hasattr(aggregator, "probas_"):
-            aggregator.fit(crowd)
         if confusion_matrices is None:
             confusion_matrices = getattr(aggregator, "confusion_matrices_", None)
         if class_prior is None:
@@ -81,7 +128,8 @@ def annotator_summary(data, aggregator=None, *, confusion_matrices=None, class_p
                                      else np.full(num_annotators, np.nan)),
     }
     if true_labels is not None:
-        columns["true_accuracy"] = _agreement(crowd_labels, true_labels)
+        columns["true_accuracy"] = _agreement(crowd_labels,
+                                              _true_class_indices(true_labels, crowd))
     ids = list(crowd.annotator_ids) if annotator_ids is None else list(annotator_ids)
     if len(ids) != num_annotators:
         raise ValueError(f"{len(ids)} annotator ids for {num_annotators} annotators.")
