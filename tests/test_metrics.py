@@ -117,6 +117,26 @@ def test_accuracies():
     assert metrics.raw_label_accuracy([[0, 1], [1, -1]], [0, 1]) == pytest.approx(2 / 3)
 
 
+def test_aggregation_accuracy_matches_pandas_outputs_by_task():
+    frame = pd.DataFrame({"task": ["t2", "t2", "t1", "t1", "t3", "t3"],
+                          "worker": ["a", "b", "a", "b", "a", "b"],
+                          "label": ["dog", "dog", "cat", "cat", "bird", "cat"]})
+    truth = pd.Series({"t2": "dog", "t1": "cat", "t3": "bird"})
+    majority = aggregation.MajorityVote()
+    assert metrics.aggregation_accuracy(majority.fit_predict(frame), truth) == 1.0
+    # The posteriors' most probable class; the t3 tie goes to the first class, "bird".
+    assert metrics.aggregation_accuracy(majority.fit_predict_proba(frame), truth) == 1.0
+    for predicted in (majority.fit_predict(frame), majority.fit_predict_proba(frame)):
+        with pytest.raises(ValueError, match="matched by task rather than by position"):
+            metrics.aggregation_accuracy(predicted, ["dog", "cat", "bird"])
+    with pytest.raises(ValueError, match="`true_labels` is indexed by task id"):
+        metrics.aggregation_accuracy(["cat", "dog", "bird"], truth)
+    # Tasks 0..N-1 (dense data): positions are the task ids.
+    dense = aggregation.MajorityVote().fit(np.array([[0, 0], [1, 1], [1, 0]]))
+    assert metrics.aggregation_accuracy(dense.named_probas(), [0, 1, 1]) == pytest.approx(2 / 3)
+    assert metrics.aggregation_accuracy(dense.labels_, pd.Series([0, 1, 0])) == 1.0
+
+
 def test_annotator_summary_with_user_ids(tmp_path):
     music = datasets.music()
     summary = metrics.annotator_summary(music.encoded_crowd_labels(),

@@ -4,31 +4,67 @@ import numpy as np
 import pandas as pd
 
 
+def _values_by_position(labels, name, other):
+    """The values of `labels`, to be compared with `other` position by position.
+
+    A `pandas.Series` qualifies only when its index is the positions
+    ``0..N-1``; any other index holds task ids, which an array cannot match.
+    """
+    if not isinstance(labels, pd.Series):
+        return labels
+    if not labels.index.equals(pd.RangeIndex(len(labels))):
+        shown = ", ".join(repr(task) for task in labels.index[:3]) + (
+            ", ..." if len(labels) > 3 else "")
+        raise ValueError(
+            f"`{name}` is indexed by task id ({shown}) but `{other}` is not: pass "
+            f"`{other}` as a Series indexed by task id too, so that the two are matched by "
+            "task rather than by position.")
+    return labels.to_numpy()
+
+
 def aggregation_accuracy(predicted, true_labels):
     """Fraction of items whose aggregated label equals the true label.
 
+    Pandas inputs (as returned by `fit_predict` / `fit_predict_proba` for
+    DataFrame input) are matched by task: when both are indexed by task id,
+    `true_labels` is aligned on the index of `predicted` (it may hold more
+    tasks) and the class names are compared. A Series or DataFrame whose
+    index is not ``0..N-1`` cannot be compared with an array.
+
     Args:
         predicted: (N,) class indices; or (N, K) posteriors (argmax, ties to
-            the smallest index); or a `pandas.Series` indexed by task (as
-            returned for DataFrame input), in which case `true_labels` may be
-            a Series indexed by task too and is aligned on the index.
-        true_labels: (N,) true classes (or a Series).
+            the smallest index); or a `pandas.Series` of class names indexed
+            by task; or a `pandas.DataFrame` (tasks x class names) of
+            posteriors, read as the most probable class name of each task
+            (ties to the first column, the smallest class index).
+        true_labels: (N,) true classes, or a `pandas.Series` of class names
+            indexed by task.
 
     Returns:
         float in [0, 1].
+
+    Raises:
+        ValueError: the shapes differ, a predicted task has no true label,
+            or only one of the two is indexed by task id.
 
     Example:
 
     >>> aggregation_accuracy([[0.6, 0.4], [0.5, 0.5]], [0, 1])
     0.5
+    >>> probas = pd.DataFrame([[0.2, 0.8], [0.5, 0.5]], index=["t1", "t2"],
+    ...                       columns=["cat", "dog"])
+    >>> aggregation_accuracy(probas, pd.Series({"t2": "cat", "t1": "dog"}))
+    1.0
     """
+    if isinstance(predicted, pd.DataFrame):
+        predicted = predicted.idxmax(axis=1)
     if isinstance(predicted, pd.Series) and isinstance(true_labels, pd.Series):
         aligned = true_labels_by_task(true_labels, predicted.index)
         return float((predicted.to_numpy() == aligned.to_numpy()).mean())
-    predicted = np.asarray(predicted)
+    predicted = np.asarray(_values_by_position(predicted, "predicted", "true_labels"))
     if predicted.ndim == 2:
         predicted = np.argmax(predicted, axis=1)
-    true_labels = np.asarray(true_labels)
+    true_labels = np.asarray(_values_by_position(true_labels, "true_labels", "predicted"))
     if predicted.shape != true_labels.shape:
         raise ValueError(
             f"predicted has shape {predicted.shape}, true_labels {true_labels.shape}.")
