@@ -122,3 +122,19 @@ def test_encoded_from_dense_keeps_names():
         data.EncodedCrowdLabels(CROWD, [0, 1], [0, 1, 2], [0, 1, 2])
     with pytest.raises(ValueError, match="class names"):
         data.EncodedCrowdLabels.from_dense(CROWD, num_classes=4, class_names=["a", "b", "c"])
+
+
+def test_unsigned_labels_are_fully_observed_labels():
+    from keras_crowd.aggregation import MajorityVote
+    from keras_crowd.metrics import empirical_confusion_matrices
+
+    labels = np.array([[0, 1, 1], [2, 2, 0]], dtype=np.uint8)
+    assert data.check_crowd_labels(labels).tolist() == labels.tolist()
+    assert data.infer_num_classes(labels) == 3
+    assert MajorityVote().fit_predict(labels).tolist() == [1, 2]
+    counts = empirical_confusion_matrices(labels, np.array([1, 2], dtype=np.uint16), counts=True)
+    assert counts[0, :, 1].tolist() == [1, 0, 0] and counts[2, :, 2].tolist() == [1, 0, 0]
+    with pytest.raises(LabelOutOfRangeError, match="too large"):
+        data.check_crowd_labels(np.array([[0, 2**64 - 1]], dtype=np.uint64))
+    with pytest.raises(LabelOutOfRangeError, match=r"\[0, 3\)"):
+        data.check_crowd_labels(labels + np.uint8(1), num_classes=3)

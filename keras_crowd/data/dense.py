@@ -53,8 +53,17 @@ def observed_mask(crowd_labels):
 
 
 def infer_num_classes(crowd_labels):
-    """K as the largest observed label + 1 (1 if nothing is observed)."""
-    labels = np.asarray(crowd_labels)
+    """K as the largest observed label + 1 (1 if nothing is observed).
+
+    Args:
+        crowd_labels: (N, M) labels, as `validation.check_crowd_labels` accepts.
+
+    Example:
+
+    >>> infer_num_classes([[0, -1], [2, 1]])
+    3
+    """
+    labels = validation.check_crowd_labels(crowd_labels, empty_tasks="ignore")
     return int(max(labels.max(initial=-1), 0)) + 1
 
 

@@ -78,7 +78,7 @@ def check_class_indices(labels, num_classes=None, name="Label", reading=None):
             raise errors.CrowdDataError(
                 f"{name}s must be whole numbers (class indices, none missing); found "
                 f"{array[row]} (row {row}).")
-    indices = array.astype(np.int64, copy=False)
+    indices = _signed(array).astype(np.int64, copy=False)
     upper = np.inf if num_classes is None else check_num_classes(num_classes)
     bad = (indices < 0) | (indices >= upper)
     if bad.any():
@@ -92,8 +92,21 @@ def check_class_indices(labels, num_classes=None, name="Label", reading=None):
     return indices
 
 
+def _signed(array):
+    """An unsigned integer array as int64 (room for -1), after a bound check."""
+    if array.dtype.kind != "u":
+        return array
+    if array.max(initial=0) > np.iinfo(np.int64).max:
+        raise errors.LabelOutOfRangeError(
+            f"Label {array.max()} is too large to be a class index.")
+    return array.astype(np.int64)
+
+
 def _as_integer_labels(array):
-    """Converts an int array (-1 missing) or a float array (NaN or -1 missing)."""
+    """Converts an int array (-1 missing) or a float array (NaN or -1 missing).
+
+    Unsigned integers (e.g. a fully observed uint8 array) become int64.
+    """
     if array.dtype == bool or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
@@ -115,7 +128,7 @@ def _as_integer_labels(array):
                 f"negative label {filled[~missing].min():g}."
             )
         return filled.astype(np.int64)
-    return array
+    return _signed(array)
 
 
 def check_crowd_labels(crowd_labels, num_classes=None, empty_tasks="warn"):
