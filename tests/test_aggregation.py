@@ -160,3 +160,22 @@ def test_dawid_skene_arguments():
     ds = aggregation.DawidSkene(n_iter=0).fit([[0, 1], [1, 1]])
     assert ds.n_iter_ == 0 and ds.probas_.tolist() == [[0.5, 0.5], [0.0, 1.0]]
     assert "n_iter=0" in repr(ds)
+
+
+def test_aggregators_take_the_duplicates_policy():
+    frame = pd.DataFrame({"task": [1, 1, 1, 2], "worker": ["a", "a", "b", "a"],
+                          "label": ["no", "yes", "yes", "no"]})
+    with pytest.raises(data.DuplicateLabelError, match=r'MajorityVote\(duplicates="first"\)'):
+        aggregation.MajorityVote().fit(frame)
+    first = aggregation.MajorityVote(duplicates="first").fit(frame)
+    assert first.vote_counts_.tolist() == [[1, 1], [1, 0]]  # a: "no" kept, b: "yes"
+    last = aggregation.MajorityVote(duplicates="last").fit_predict(frame)
+    assert last.to_dict() == {1: "yes", 2: "no"}
+    ds = aggregation.DawidSkene(duplicates="last", n_iter=5)
+    assert ds.fit_predict(frame).to_dict() == {1: "yes", 2: "no"}
+    assert "duplicates='last'" in repr(ds)
+    assert aggregation.hard_labels(frame, duplicates="last").tolist() == [1, 0]
+    # A dense array cannot hold duplicates: the policy is accepted and unused.
+    assert aggregation.MajorityVote(duplicates="first").fit_predict([[0, 1, 1]]).tolist() == [1]
+    with pytest.raises(ValueError, match="`duplicates` must be one of"):
+        aggregation.MajorityVote(duplicates="mean")

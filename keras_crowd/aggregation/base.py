@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from keras_crowd.data import validation
 from keras_crowd.data.convert import encode_crowd_labels
 
 
@@ -40,14 +41,20 @@ class Aggregator:
             integer labels; otherwise inferred.
         class_names: optional K class names, in index order (see
             `keras_crowd.data.from_long` for how labels are matched).
+        duplicates: what to do when a worker labelled the same task twice
+            (long and JSON data): ``"error"`` (default) raises
+            `DuplicateLabelError`, ``"first"`` / ``"last"`` keep that label
+            (see `keras_crowd.data.validation`).
     """
 
-    def __init__(self, num_classes=None, class_names=None):
+    def __init__(self, num_classes=None, class_names=None, duplicates="error"):
         self.num_classes = num_classes
         self.class_names = None if class_names is None else tuple(class_names)
+        self.duplicates = validation.check_policy("duplicates", duplicates,
+                                                  validation.DUPLICATE_POLICIES)
 
     def encode(self, data, **kwargs):
-        """Reads `data` as `fit` does, with this aggregator's `num_classes` and `class_names`.
+        """Reads `data` as `fit` does: with this aggregator's classes and duplicates policy.
 
         Args:
             data: crowd labels in any format `fit` accepts.
@@ -65,7 +72,8 @@ class Aggregator:
         ['yes', 'no']
         """
         return encode_crowd_labels(data, num_classes=self.num_classes,
-                                   class_names=self.class_names, **kwargs)
+                                   class_names=self.class_names, duplicates=self.duplicates,
+                                   **kwargs)
 
     def fit(self, data):
         """Fits the aggregator. Returns `self`."""

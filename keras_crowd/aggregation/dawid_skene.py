@@ -102,6 +102,9 @@ class DawidSkene(Aggregator):
             to 1) shrink sparse annotators toward uniform.
         num_classes: optional K.
         class_names: optional K class names, in index order.
+        duplicates: ``"error"`` (default), ``"first"`` or ``"last"``: what
+            to do when a worker labelled the same task twice (see
+            `Aggregator`).
 
     Example:
 
@@ -112,8 +115,9 @@ class DawidSkene(Aggregator):
     """
 
     def __init__(self, n_iter=100, tol=1e-5, smoothing=1e-10, num_classes=None,
-                 class_names=None):
-        super().__init__(num_classes=num_classes, class_names=class_names)
+                 class_names=None, duplicates="error"):
+        super().__init__(num_classes=num_classes, class_names=class_names,
+                         duplicates=duplicates)
         if n_iter < 0:
             raise ValueError(f"n_iter must be >= 0; got {n_iter}.")
         if not smoothing > 0:

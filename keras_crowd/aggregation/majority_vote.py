@@ -43,6 +43,9 @@ class MajorityVote(Aggregator):
         num_classes: optional K.
         class_names: optional K class names, in index order (this order
             decides ties for long data with string labels).
+        duplicates: ``"error"`` (default), ``"first"`` or ``"last"``: what
+            to do when a worker labelled the same task twice (see
+            `Aggregator`).
 
     Example:
 

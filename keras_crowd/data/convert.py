@@ -8,6 +8,7 @@ import pandas as pd
 
 from keras_crowd.data import json_format
 from keras_crowd.data import long_format
+from keras_crowd.data import validation
 from keras_crowd.data.encoded import EncodedCrowdLabels
 
 
@@ -27,7 +28,8 @@ def encode_crowd_labels(data, *, num_classes=None, class_names=None, **kwargs):
         num_classes: optional K.
         class_names: optional K class names.
         **kwargs: passed to the reader (`task_ids`, `annotator_ids`,
-            `duplicates`, `empty_tasks`, ...).
+            `duplicates`, `empty_tasks`, ...). `duplicates` is accepted for a
+            dense array too, which cannot hold duplicates.
 
     Returns:
         `EncodedCrowdLabels`.
@@ -61,5 +63,8 @@ def encode_crowd_labels(data, *, num_classes=None, class_names=None, **kwargs):
                 "or .json (peerannot) file.")
         return readers[suffix](data, num_classes=num_classes, class_names=class_names,
                                **kwargs)
+    # A dense array cannot hold duplicates: the policy is checked, and has nothing to do.
+    validation.check_policy("duplicates", kwargs.pop("duplicates", "error"),
+                            validation.DUPLICATE_POLICIES)
     return EncodedCrowdLabels.from_dense(np.asarray(data), num_classes=num_classes,
                                          class_names=class_names, **kwargs)

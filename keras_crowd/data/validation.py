@@ -267,6 +267,7 @@ def duplicate_keep_mask(task_index, annotator_index, duplicates="error", task_id
         raise errors.DuplicateLabelError(
             f"Annotator {worker!r} labelled task {task!r} {len(same)} times (rows "
             f"{', '.join(map(str, same[:5]))}); {int((~keep).sum())} duplicate row(s) "
-            'in all. Pass duplicates="first" or duplicates="last" to keep one label.'
+            'in all. Pass duplicates="first" or duplicates="last" to keep one label (the '
+            'readers and the aggregators take it, e.g. MajorityVote(duplicates="first")).'
         )
     return keep
