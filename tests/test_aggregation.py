@@ -179,3 +179,33 @@ def test_aggregators_take_the_duplicates_policy():
     assert aggregation.MajorityVote(duplicates="first").fit_predict([[0, 1, 1]]).tolist() == [1]
     with pytest.raises(ValueError, match="`duplicates` must be one of"):
         aggregation.MajorityVote(duplicates="mean")
+
+
+def test_dawid_skene_exact_ties_go_to_the_smallest_index():
+    # Swapping classes 0 and 1 leaves this crowd unchanged, so the empty last
+    # item's posterior is exactly [0.5, 0.5]; EM's round-off must not decide it.
+    crowd = [[0, 1], [1, -1], [1, 0], [0, -1], [-1, -1]]
+    with pytest.warns(EmptyTaskWarning):
+        model = aggregation.DawidSkene(num_classes=2).fit(crowd)
+    np.testing.assert_allclose(model.probas_[-1], [0.5, 0.5], atol=1e-12)
+    assert model.labels_[-1] == 0
+    # Real differences still decide.
+    assert aggregation.DawidSkene(num_classes=2).fit([[1, 1], [0, 1]]).labels_.tolist()[0] == 1
+
+
+def test_training_targets_of_long_data_are_indexed_by_task():
+    """Targets of a DataFrame come back indexed by task id, as fit_predict's do:
+    a bare array would be in sorted task order, not the input's."""
+    frame = pd.DataFrame({"task": ["img_9", "img_9", "img_10", "img_10", "img_2", "img_2"],
+                          "worker": ["a", "b"] * 3,
+                          "label": ["cat", "cat", "dog", "dog", "bird", "bird"]})
+    order = ["img_9", "img_10", "img_2"]
+    hard = aggregation.hard_labels(frame)
+    assert isinstance(hard, pd.Series)
+    names = aggregation.MajorityVote().fit(frame).encoding_.class_names
+    assert [names[i] for i in hard.loc[order]] == ["cat", "dog", "bird"]
+    for targets in (aggregation.one_hot_labels(frame), aggregation.soft_labels(frame)):
+        assert isinstance(targets, pd.DataFrame) and list(targets.columns) == list(names)
+        assert targets.loc[order].idxmax(axis=1).tolist() == ["cat", "dog", "bird"]
+    # Dense arrays keep their rows, and stay arrays.
+    assert isinstance(aggregation.hard_labels(np.array([[0, 1, 1], [2, 2, -1]])), np.ndarray)

@@ -6,6 +6,9 @@ import pandas as pd
 from keras_crowd.data import validation
 from keras_crowd.data.convert import encode_crowd_labels
 
+# Relative gap under which two posteriors count as tied (see `labels_`).
+_TIE_TOLERANCE = 1e-9
+
 
 class Aggregator:
     """Base class: infers each item's true label from its crowd labels.
@@ -87,8 +90,15 @@ class Aggregator:
 
     @property
     def labels_(self):
-        """(N,) int: argmax of `probas_`; ties go to the smallest class index."""
-        return np.argmax(self.probas_, axis=1).astype(np.int64)
+        """(N,) int: argmax of `probas_`; ties go to the smallest class index.
+
+        Posteriors within a relative `1e-9` of the row's largest count as
+        tied, so that an exact tie that EM's round-off split (0.5 - 1e-16
+        against 0.5 + 1e-16) still goes to the smallest class.
+        """
+        probas = np.asarray(self.probas_)
+        tied = probas >= probas.max(axis=1, keepdims=True) * (1 - _TIE_TOLERANCE)
+        return np.argmax(tied, axis=1).astype(np.int64)
 
     def fit_predict(self, data):
         """Fits and returns the aggregated label of each task."""
@@ -102,14 +112,36 @@ class Aggregator:
 
     def named_labels(self):
         """`pandas.Series` of class names, indexed by task id (name ``agg_label``)."""
-        crowd = self.encoding_
-        return pd.Series(crowd.decode_labels(self.labels_),
-                         index=pd.Index(list(crowd.task_ids), name="task"), name="agg_label")
+        return self.by_task(self.encoding_.decode_labels(self.labels_))
 
     def named_probas(self):
         """`pandas.DataFrame` (tasks x class names) of posteriors."""
+        return self.by_task(self.probas_)
+
+    def by_task(self, values):
+        """Per-task values of the fitted data as pandas objects indexed by task id.
+
+        Args:
+            values: `(N,)` values (a `Series` named ``agg_label``) or `(N, K)`
+                rows (a `DataFrame` whose columns are the class names), one
+                per task of `encoding_`, in its order.
+
+        Returns:
+            `pandas.Series` or `pandas.DataFrame` with index ``task``.
+
+        Example:
+
+        >>> import pandas as pd
+        >>> from keras_crowd.aggregation import MajorityVote
+        >>> frame = pd.DataFrame({"task": ["b", "a"], "worker": ["w", "w"], "label": [1, 0]})
+        >>> MajorityVote().fit(frame).by_task([10, 20]).to_dict()
+        {'a': 10, 'b': 20}
+        """
         crowd = self.encoding_
-        return pd.DataFrame(self.probas_, index=pd.Index(list(crowd.task_ids), name="task"),
+        index = pd.Index(list(crowd.task_ids), name="task")
+        if np.ndim(values) == 1:  # class names stay as they are (no numpy conversion)
+            return pd.Series(values, index=index, name="agg_label")
+        return pd.DataFrame(values, index=index,
                             columns=pd.Index(list(crowd.class_names), name="label"))
 
     def __repr__(self):

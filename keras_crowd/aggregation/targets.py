@@ -8,6 +8,7 @@ classifier on the result: hard targets (one class per item, for
 """
 
 import numpy as np
+import pandas as pd
 
 from keras_crowd.aggregation.base import Aggregator
 from keras_crowd.aggregation.dawid_skene import DawidSkene
@@ -62,8 +63,10 @@ def hard_labels(data, method="majority_vote", **kwargs):
         **kwargs: aggregator constructor arguments.
 
     Returns:
-        (N,) int32 class indices, -1 for an item with no label, rows in the
-        order of the (encoded) tasks.
+        (N,) int32 class indices, -1 for an item with no label. For a
+        `pandas.DataFrame` of long-format labels, a `pandas.Series` indexed
+        by task id (its rows are in sorted task order, not the input's:
+        align it with the features by task id, e.g. `.loc[task_ids]`).
 
     Example:
 
@@ -73,7 +76,7 @@ def hard_labels(data, method="majority_vote", **kwargs):
     aggregator, unlabeled = _fit(data, method, kwargs)
     labels = aggregator.labels_.astype(np.int32)
     labels[unlabeled] = -1
-    return labels
+    return _as_given(labels, aggregator, data)
 
 
 def one_hot_labels(data, method="majority_vote", **kwargs):
@@ -89,7 +92,9 @@ def one_hot_labels(data, method="majority_vote", **kwargs):
         **kwargs: aggregator constructor arguments.
 
     Returns:
-        (N, K) float32 rows that sum to 1.
+        (N, K) float32 rows that sum to 1. For a `pandas.DataFrame` of
+        long-format labels, a `pandas.DataFrame` indexed by task id, one
+        column per class name (see `hard_labels`).
 
     Example:
 
@@ -100,15 +105,24 @@ def one_hot_labels(data, method="majority_vote", **kwargs):
     probas = aggregator.probas_
     targets = np.eye(probas.shape[1], dtype=np.float32)[aggregator.labels_]
     targets[unlabeled] = probas[unlabeled]
-    return targets
+    return _as_given(targets, aggregator, data)
 
 
 def soft_labels(data, method="dawid_skene", **kwargs):
     """Each item's posterior over the true class: soft targets, (N, K) float32.
+
+    For a `pandas.DataFrame` of long-format labels, a `pandas.DataFrame`
+    indexed by task id, one column per class name (see `hard_labels`).
 
     Example:
 
     >>> soft_labels([[0, 1], [1, 1]], method="mv").tolist()
     [[0.5, 0.5], [0.0, 1.0]]
     """
-    return get_aggregator(method, **kwargs).fit(data).probas_.astype(np.float32)
+    aggregator = get_aggregator(method, **kwargs).fit(data)
+    return _as_given(aggregator.probas_.astype(np.float32), aggregator, data)
+
+
+def _as_given(values, aggregator, data):
+    """`values` as `fit_predict` gives them: indexed by task id for a DataFrame."""
+    return aggregator.by_task(values) if isinstance(data, pd.DataFrame) else values
