@@ -119,3 +119,20 @@ def test_export_refuses_unversioned_or_existing_paths(tmp_path):
     model.export_classifier(tmp_path / "music" / "1", overwrite=True)
     model.export_classifier(tmp_path / "music" / "2")
     assert sorted(os.listdir(tmp_path / "music")) == ["1", "2"]
+
+
+def _signature_inputs(path):
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    return {name: (spec.dtype.name, spec.shape.as_list())
+            for name, spec in signature.structured_input_signature[1].items()}
+
+
+def test_a_fixed_batch_size_is_not_exported(tmp_path):
+    backbone = keras.Sequential([keras.Input((D,), batch_size=16, name="song_features"),
+                                 keras.layers.Dense(K, activation="softmax")])
+    model, x = _trained_model(backbone=backbone)
+    path = model.export_classifier(tmp_path / "music" / "1")
+    assert _signature_inputs(path) == {"song_features": ("float32", [None, D])}
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    served = signature(song_features=tf.constant(x[:3]))["probabilities"].numpy()
+    np.testing.assert_allclose(served, model.predict(x[:3], verbose=0), atol=1e-6)

@@ -9,9 +9,9 @@ import os
 import pathlib
 
 import keras
-import tensorflow as tf
 
 from keras_crowd.export import export_classifier
+from keras_crowd.export import serving_input_signature
 
 
 def existing_versions(model_folder):
@@ -63,20 +63,6 @@ def version_path(export_dir, name, version=None, overwrite=False):
     return path
 
 
-def _input_signature(classifier):
-    try:
-        inputs = classifier.inputs
-    except (AttributeError, ValueError):
-        inputs = None
-    if not inputs or len(inputs) != 1:
-        raise ValueError(
-            "Cannot infer the classifier's input signature: it must be a built Keras model "
-            "with one input."
-        )
-    tensor = inputs[0]
-    return tf.TensorSpec((None,) + tuple(tensor.shape[1:]), tensor.dtype, name=tensor.name)
-
-
 def export_model(model, path, overwrite=False):
     """Exports a `CrowdModel`'s classifier, or a plain classifier, for TF Serving.
 
@@ -93,5 +79,10 @@ def export_model(model, path, overwrite=False):
         return model.export_classifier(os.fspath(path), overwrite=overwrite)
     if not isinstance(model, keras.Model):
         raise ValueError(f"Cannot export a {type(model).__name__}; expected a Keras model.")
-    return export_classifier(model, os.fspath(path), _input_signature(model),
-                             overwrite=overwrite)
+    signature = serving_input_signature(model)
+    if signature is None:
+        raise ValueError(
+            "Cannot infer the classifier's input signature: it must be a built Keras model "
+            "with one input."
+        )
+    return export_classifier(model, os.fspath(path), signature, overwrite=overwrite)

@@ -20,6 +20,35 @@ def _check_version_directory(path):
         )
 
 
+def serving_input_signature(model):
+    """The input `tf.TensorSpec` a model is served with by default.
+
+    That of the model's single symbolic input: its name, dtype and shape,
+    with a variable batch dimension.
+
+    Args:
+        model: A Keras model.
+
+    Returns:
+        A `tf.TensorSpec` of shape `(None, ...)`, or `None` if the model has
+        no single symbolic input (e.g. an unbuilt subclassed model).
+
+    Example:
+
+    >>> inputs = keras.Input((124,), batch_size=32, name="features")
+    >>> serving_input_signature(keras.Model(inputs, keras.layers.Dense(3)(inputs)))
+    TensorSpec(shape=(None, 124), dtype=tf.float32, name='features')
+    """
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    if not inputs or len(inputs) != 1:
+        return None
+    tensor = inputs[0]
+    return tf.TensorSpec((None,) + tuple(tensor.shape[1:]), tensor.dtype, name=tensor.name)
+
+
 def export_classifier(
     classifier, path, input_signature, from_logits=False, overwrite=False
 ):

@@ -1,10 +1,10 @@
 """`ClassifierEnsemble`: several trained classifiers that predict as one."""
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from keras_crowd.export.classifier_export import export_classifier
+from keras_crowd.export.classifier_export import serving_input_signature
 
 
 @keras.saving.register_keras_serializable(package="keras_crowd")
@@ -70,16 +70,6 @@ class ClassifierEnsemble(keras.Model):
             )
         return ops.mean(ops.stack(outputs, axis=0), axis=0)
 
-    def _input_signature(self):
-        try:
-            inputs = self.members[0].inputs
-        except (AttributeError, ValueError):
-            inputs = None
-        if not inputs or len(inputs) != 1:
-            return None
-        tensor = inputs[0]
-        return tf.TensorSpec((None,) + tuple(tensor.shape[1:]), tensor.dtype, name=tensor.name)
-
     def export_classifier(self, path, input_signature=None, overwrite=False):
         """Write the ensemble as one TF Serving SavedModel (see `CrowdModel`).
 
@@ -92,7 +82,7 @@ class ClassifierEnsemble(keras.Model):
         Returns:
             The path written.
         """
-        spec = input_signature or self._input_signature()
+        spec = input_signature or serving_input_signature(self.members[0])
         if spec is None:
             raise ValueError(
                 "Cannot infer the ensemble's input signature from its first member; "

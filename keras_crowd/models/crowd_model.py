@@ -8,6 +8,7 @@ from keras import tree
 
 from keras_crowd import regularizers as crowd_regularizers
 from keras_crowd.export.classifier_export import export_classifier
+from keras_crowd.export.classifier_export import serving_input_signature
 from keras_crowd.layers.crowd_layer import CrowdLayer
 from keras_crowd.models import label_validation
 from keras_crowd.utils import distribution
@@ -183,7 +184,7 @@ class CrowdModel(keras.Model):
         self._input_spec_for_export = None
         if getattr(backbone, "built", False) and _has_symbolic_io(backbone):
             self._build_from_backbone_output(backbone.outputs[0].shape)
-            self._input_spec_for_export = _input_spec(backbone.inputs[0])
+            self._input_spec_for_export = serving_input_signature(backbone)
             self.built = True
 
     @property
@@ -782,8 +783,3 @@ def _has_symbolic_io(model):
         return bool(model.inputs) and bool(model.outputs) and len(model.inputs) == 1
     except (AttributeError, ValueError):
         return False
-
-
-def _input_spec(keras_tensor):
-    name = keras_tensor.name
-    return tf.TensorSpec(tuple(keras_tensor.shape), keras_tensor.dtype, name=name)
