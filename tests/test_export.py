@@ -136,3 +136,21 @@ def test_a_fixed_batch_size_is_not_exported(tmp_path):
     signature = tf.saved_model.load(path).signatures["serving_default"]
     served = signature(song_features=tf.constant(x[:3]))["probabilities"].numpy()
     np.testing.assert_allclose(served, model.predict(x[:3], verbose=0), atol=1e-6)
+
+
+def test_an_unnamed_input_keeps_its_name_across_a_keras_reload(tmp_path):
+    from keras_crowd.cli import saved_models
+
+    keras.Input((D,))  # the automatic tensor and layer numbers then differ
+    inputs = keras.Input((D,))
+    backbone = keras.Model(inputs, keras.layers.Dense(K, activation="softmax")(inputs))
+    model, x = _trained_model(backbone=backbone)
+    in_memory = _signature_inputs(model.export_classifier(tmp_path / "music" / "1"))
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras", compile=False)
+    after_reload = _signature_inputs(saved_models.export_model(reloaded, tmp_path / "music" / "2"))
+    plain = _signature_inputs(
+        saved_models.export_model(reloaded.backbone, tmp_path / "music" / "3"))
+    assert in_memory == after_reload == plain
+    (name, spec), = in_memory.items()
+    assert not name.startswith("keras_tensor") and spec == ("float32", [None, D])

@@ -23,8 +23,12 @@ def _check_version_directory(path):
 def serving_input_signature(model):
     """The input `tf.TensorSpec` a model is served with by default.
 
-    That of the model's single symbolic input: its name, dtype and shape,
-    with a variable batch dimension.
+    That of the model's single symbolic input: its dtype, its shape with a
+    variable batch dimension, and the name of its `InputLayer`. That name is
+    kept by a `.keras` file, unlike the automatic name of an unnamed
+    `keras.Input` tensor (`keras_tensor_2` before saving, `input_layer_2`
+    after loading), so a model exports the same signature before and after
+    a reload; a named `keras.Input(..., name="features")` keeps its name.
 
     Args:
         model: A Keras model.
@@ -46,7 +50,17 @@ def serving_input_signature(model):
     if not inputs or len(inputs) != 1:
         return None
     tensor = inputs[0]
-    return tf.TensorSpec((None,) + tuple(tensor.shape[1:]), tensor.dtype, name=tensor.name)
+    return tf.TensorSpec(
+        (None,) + tuple(tensor.shape[1:]), tensor.dtype, name=_input_layer_name(tensor)
+    )
+
+
+def _input_layer_name(tensor):
+    """The name of the `InputLayer` that made the symbolic `tensor` (Keras has
+    no public accessor for it), else the tensor's own name."""
+    history = getattr(tensor, "_keras_history", None)
+    operation = getattr(history, "operation", None)
+    return getattr(operation, "name", None) or tensor.name
 
 
 def export_classifier(
