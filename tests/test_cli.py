@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 
+import keras
 import matplotlib.image
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ from click.testing import CliRunner
 
 from keras_crowd.cli import main
 from keras_crowd.cli import inputs
+from keras_crowd.cli import models
+from keras_crowd.cli import saved_models
 from keras_crowd.cli import strategies
 from keras_crowd.training import DEFAULT_ENSEMBLE_SIZE
 from keras_crowd.training import DEFAULT_METHOD
@@ -686,3 +689,21 @@ def test_numeric_true_label_arrays_are_indices_even_with_integer_class_names(tmp
     np.save(tmp_path / "big.npy", np.array([5]))
     with pytest.raises(ValueError, match="out of range"):
         inputs.read_true_labels(str(tmp_path / "big.npy"), class_names=names)
+
+
+def test_evaluate_saved_model_with_a_variable_length_input(tmp_path):
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(50, 4)(tokens))
+    classifier = keras.Model(tokens, keras.layers.Dense(3, activation="softmax")(pooled))
+    saved_models.export_model(classifier, tmp_path / "tokens" / "1")
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 50, size=(20, 7))
+    y = classifier.predict(x, verbose=0).argmax(axis=1)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    result = invoke("evaluate", tmp_path / "tokens" / "1", "--features", tmp_path / "x.npy",
+                    "--true-labels", tmp_path / "y.npy", "--json", tmp_path / "e.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "e.json").read_text())["accuracy"] == 1.0
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(N, None\); got \(20, 7, 1\)"):
+        models.SavedModelClassifier(tmp_path / "tokens" / "1").predict(x[:, :, None])

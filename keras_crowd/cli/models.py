@@ -81,11 +81,23 @@ class SavedModelClassifier:
         (self.input_name, self.input_spec), = specs.items()
 
     def predict(self, x, batch_size=1024):
-        """`(N, K)` probabilities for the features `x`."""
+        """`(N, K)` probabilities for the features `x`.
+
+        Args:
+            x: The features, of a shape the signature's input accepts (a
+                `None` dimension of the signature takes any size).
+            batch_size: Rows per call of the signature.
+
+        Returns:
+            A numpy array of `(N, K)` probabilities.
+
+        Raises:
+            ValueError: `x`'s shape does not fit the signature's input.
+        """
         import tensorflow as tf
 
-        expected = self.input_spec.shape[1:]
-        if tuple(x.shape[1:]) != tuple(expected):
+        if not tf.TensorShape(x.shape).is_compatible_with(self.input_spec.shape):
+            expected = self.input_spec.shape[1:]
             raise ValueError(
                 f"The model expects inputs of shape (N, {', '.join(map(str, expected))}); "
                 f"got {x.shape}."
