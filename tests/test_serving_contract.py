@@ -210,6 +210,16 @@ def test_rest_multi_input_signature_and_b64_strings():
     assert rest_format.outputs_to_rest_response({"y": np.array([1, 2])}) == {"predictions": [1, 2]}
 
 
+def test_rest_b64_instances_of_a_single_string_input_are_values():
+    specs = {"text": tf.TensorSpec((None,), tf.string, name="text")}
+    encoded = base64.b64encode(b"\xffhi").decode()
+    rows = {"instances": [{"b64": encoded}, "plain", {"b64": encoded}]}
+    inputs = rest_format.rest_request_to_inputs(rows, specs)
+    assert inputs["text"].numpy().tolist() == [b"\xffhi", b"plain", b"\xffhi"]
+    named = {"instances": [{"text": {"b64": encoded}}]}
+    assert rest_format.rest_request_to_inputs(named, specs)["text"].numpy().tolist() == [b"\xffhi"]
+
+
 @pytest.mark.parametrize(
     "body, message",
     [

@@ -26,8 +26,13 @@ import numpy as np
 from keras_crowd.serving import signature as signature_lib
 
 
+def _is_b64(value):
+    """Whether `value` is TF Serving's `{"b64": "<base64>"}` form of a string."""
+    return isinstance(value, dict) and set(value) == {"b64"}
+
+
 def _decode_b64(value):
-    if isinstance(value, dict) and set(value) == {"b64"}:
+    if _is_b64(value):
         return base64.b64decode(value["b64"])
     if isinstance(value, list):
         return [_decode_b64(item) for item in value]
@@ -58,7 +63,8 @@ def _parse(payload):
 def _rows_to_columns(instances, names):
     if not isinstance(instances, list) or not instances:
         raise ValueError('"instances" must be a non-empty list, one entry per example.')
-    named = [isinstance(row, dict) for row in instances]
+    # A {"b64": ...} entry is a string value, not an object of named inputs.
+    named = [isinstance(row, dict) and not _is_b64(row) for row in instances]
     if any(named) and not all(named):
         raise ValueError(
             '"instances" mixes named objects and plain values; use one form '
@@ -84,7 +90,7 @@ def _rows_to_columns(instances, names):
 
 
 def _columnar(inputs, names):
-    if isinstance(inputs, dict) and not set(inputs) == {"b64"}:
+    if isinstance(inputs, dict) and not _is_b64(inputs):
         if set(inputs) != set(names):
             raise ValueError(
                 f'"inputs" names {sorted(inputs)}; the signature expects '
