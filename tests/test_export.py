@@ -154,3 +154,29 @@ def test_an_unnamed_input_keeps_its_name_across_a_keras_reload(tmp_path):
     assert in_memory == after_reload == plain
     (name, spec), = in_memory.items()
     assert not name.startswith("keras_tensor") and spec == ("float32", [None, D])
+
+
+def test_overwrite_keeps_the_old_version_if_the_new_one_fails(tmp_path, monkeypatch):
+    from keras_crowd.export import classifier_export
+
+    model, x = _trained_model()
+    path = str(tmp_path / "music" / "1")
+    model.export_classifier(path)
+    old_weights = [w.copy() for w in model.backbone.get_weights()]
+    model.backbone.set_weights([w + 1.0 for w in old_weights])
+    rename = os.replace
+
+    def failing_rename(source, target):
+        if target == path and os.path.basename(source) == "model":  # the new version
+            raise OSError("disk gone")
+        rename(source, target)
+
+    monkeypatch.setattr(classifier_export.os, "replace", failing_rename)
+    with pytest.raises(OSError, match="disk gone"):
+        model.export_classifier(path, overwrite=True)
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path / "music")) == ["1"]
+    model.backbone.set_weights(old_weights)
+    served = tf.saved_model.load(path).signatures["serving_default"]
+    np.testing.assert_allclose(served(song_features=tf.constant(x))["probabilities"].numpy(),
+                               model.predict(x, verbose=0), atol=1e-6)

@@ -20,6 +20,24 @@ def _check_version_directory(path):
         )
 
 
+def _move_into_place(staged, path, aside):
+    """Rename the directory `staged` to `path`, replacing any directory there.
+
+    The old `path` is first renamed to `aside` (the caller deletes it), and
+    renamed back if `staged` cannot be moved in: `path` always holds a
+    complete version, the old or the new one.
+    """
+    if not os.path.exists(path):
+        os.replace(staged, path)
+        return
+    os.replace(path, aside)
+    try:
+        os.replace(staged, path)
+    except BaseException:
+        os.replace(aside, path)
+        raise
+
+
 def serving_input_signature(model):
     """The input `tf.TensorSpec` a model is served with by default.
 
@@ -71,7 +89,9 @@ def export_classifier(
     The signature takes the classifier's input (same name, dtype and shape)
     and returns `probabilities` `(B, K)` float32 and `class_id` `(B,)` int64.
     The directory is written to a temporary sibling first and renamed into
-    place, so TF Serving never sees a half-written version.
+    place, so TF Serving never sees a half-written version; an overwritten
+    version is renamed aside first and kept if the new one cannot be moved
+    in.
 
     Args:
         classifier: A Keras model mapping inputs to `(B, K)` probabilities
@@ -117,9 +137,7 @@ def export_classifier(
     try:
         staged_model = os.path.join(staging, "model")
         archive.write_out(staged_model, verbose=False)
-        if os.path.exists(path):
-            shutil.rmtree(path)
-        os.replace(staged_model, path)
+        _move_into_place(staged_model, path, aside=os.path.join(staging, "replaced"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
