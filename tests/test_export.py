@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_crowd import ClassifierEnsemble
 from keras_crowd import CrowdModel
 from keras_crowd import regularizers
 
@@ -179,4 +180,27 @@ def test_overwrite_keeps_the_old_version_if_the_new_one_fails(tmp_path, monkeypa
     model.backbone.set_weights(old_weights)
     served = tf.saved_model.load(path).signatures["serving_default"]
     np.testing.assert_allclose(served(song_features=tf.constant(x))["probabilities"].numpy(),
+                               model.predict(x, verbose=0), atol=1e-6)
+
+
+class SubclassedNet(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(K, activation="softmax")
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+
+@pytest.mark.parametrize("make_model", [
+    lambda: CrowdModel(SubclassedNet(), M),
+    lambda: ClassifierEnsemble([SubclassedNet(), SubclassedNet()]),
+], ids=["crowd_model", "ensemble"])
+def test_an_unbuilt_model_is_built_from_the_given_signature(tmp_path, make_model):
+    model = make_model()
+    spec = tf.TensorSpec((None, D), tf.float32, name="features")
+    path = model.export_classifier(tmp_path / "m" / "1", input_signature=spec)
+    x = np.random.default_rng(0).normal(size=(4, D)).astype("float32")
+    served = tf.saved_model.load(path).signatures["serving_default"]
+    np.testing.assert_allclose(served(features=tf.constant(x))["probabilities"].numpy(),
                                model.predict(x, verbose=0), atol=1e-6)

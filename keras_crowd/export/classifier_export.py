@@ -38,6 +38,13 @@ def _move_into_place(staged, path, aside):
         raise
 
 
+def _build_from_signature(classifier, input_signature):
+    """Build an unbuilt classifier (e.g. a subclassed model that was never
+    called) by calling it on a symbolic input of `input_signature`."""
+    if not classifier.built:
+        classifier(keras.KerasTensor(input_signature.shape, input_signature.dtype))
+
+
 def serving_input_signature(model):
     """The input `tf.TensorSpec` a model is served with by default.
 
@@ -97,7 +104,8 @@ def export_classifier(
         classifier: A Keras model mapping inputs to `(B, K)` probabilities
             (or logits, with `from_logits=True`).
         path: Target directory `<base>/<version>`, version a positive integer.
-        input_signature: The `tf.TensorSpec` of the input.
+        input_signature: The `tf.TensorSpec` of the input. An unbuilt
+            classifier is built for it.
         from_logits: Apply a softmax to the classifier's outputs.
         overwrite: Replace `path` if it exists; otherwise refuse.
 
@@ -127,6 +135,7 @@ def export_classifier(
             "class_id": tf.argmax(probabilities, axis=-1),
         }
 
+    _build_from_signature(classifier, input_signature)
     archive = keras.export.ExportArchive()
     archive.track(classifier)
     archive.add_endpoint(SERVING_SIGNATURE, serve, input_signature=[input_signature])

@@ -55,9 +55,12 @@ class ClassifierEnsemble(keras.Model):
         return len(self.members)
 
     def build(self, input_shape):
+        # A symbolic call builds any kind of member, also a subclassed one
+        # (whose `build` would only mark it built).
+        symbolic_input = keras.KerasTensor((None,) + tuple(input_shape[1:]))
         for member in self.members:
             if not member.built:
-                member.build(input_shape)
+                member(symbolic_input)
         self.built = True
 
     def call(self, inputs, training=None):
