@@ -204,3 +204,33 @@ def test_an_unbuilt_model_is_built_from_the_given_signature(tmp_path, make_model
     served = tf.saved_model.load(path).signatures["serving_default"]
     np.testing.assert_allclose(served(features=tf.constant(x))["probabilities"].numpy(),
                                model.predict(x, verbose=0), atol=1e-6)
+
+
+class TokenNet(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = keras.layers.Embedding(50, 4)
+        self.pool = keras.layers.GlobalAveragePooling1D()
+        self.dense = keras.layers.Dense(K, activation="softmax")
+
+    def call(self, tokens):
+        return self.dense(self.pool(self.embedding(tokens)))
+
+
+def test_a_subclassed_backbone_is_served_with_the_dtype_it_was_fitted_on(tmp_path):
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, 50, size=(32, 7)).astype("int32")
+    model = CrowdModel(TokenNet(), M)
+    model.compile()
+    model.fit(tokens, rng.integers(-1, K, size=(32, M)), epochs=1, verbose=0)
+    path = model.export_classifier(tmp_path / "tokens" / "1")
+    assert _signature_inputs(path) == {"inputs": ("int32", [None, 7])}
+    served = tf.saved_model.load(path).signatures["serving_default"]
+    np.testing.assert_allclose(served(inputs=tf.constant(tokens))["probabilities"].numpy(),
+                               model.predict(tokens, verbose=0), atol=1e-6)
+    # Float features are served as floatx, as fit feeds them.
+    floats = CrowdModel(SubclassedNet(), M)
+    floats.compile()
+    floats.fit(rng.normal(size=(32, D)), rng.integers(-1, K, size=(32, M)), epochs=1, verbose=0)
+    assert _signature_inputs(floats.export_classifier(tmp_path / "floats" / "1")) == {
+        "inputs": ("float32", [None, D])}

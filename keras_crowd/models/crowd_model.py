@@ -276,9 +276,13 @@ class CrowdModel(keras.Model):
         e.g. subclassed, has no K yet).
 
         Variables are created in this model's distribution strategy scope.
+        The sample's dtype is recorded for `export_classifier` (`build` sees
+        only shapes), so that e.g. integer token ids are served as integers.
         """
         if self.built or sample is None:
             return
+        if self._input_spec_for_export is None:
+            self._input_spec_for_export = _input_spec(sample)
         with self.distribute_strategy.scope():
             self(tree.map_structure(lambda leaf: leaf[:1], sample), training=False)
 
@@ -783,3 +787,29 @@ def _has_symbolic_io(model):
         return bool(model.inputs) and bool(model.outputs) and len(model.inputs) == 1
     except (AttributeError, ValueError):
         return False
+
+
+def _input_spec(sample):
+    """The serving `tf.TensorSpec` of features like the batch `sample`.
+
+    Its shape with a variable batch dimension, and its dtype, floats as
+    `keras.config.floatx()` (as `fit` feeds them to the model).
+
+    Args:
+        sample: A few rows of the features (`CrowdModel._feature_sample`).
+
+    Returns:
+        A `tf.TensorSpec` named `"inputs"`, or `None` if `sample` is not one
+        dense array or tensor (several inputs, a ragged tensor, ...).
+
+    Example:
+
+    >>> _input_spec(np.zeros((4, 7), "int32"))
+    TensorSpec(shape=(None, 7), dtype=tf.int32, name='inputs')
+    """
+    if not isinstance(sample, (np.ndarray, tf.Tensor)):
+        return None
+    dtype = tf.as_dtype(sample.dtype)
+    if dtype.is_floating:
+        dtype = tf.as_dtype(keras.config.floatx())
+    return tf.TensorSpec((None,) + tuple(sample.shape[1:]), dtype, name="inputs")
