@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 
 from keras_crowd import ClassifierEnsemble
+from keras_crowd import CrowdModel
 from keras_crowd import backbones
 from test_export import FRESH_PROCESS
+from test_export import saved_variable_shapes
+from test_export import variable_shapes
 
 
 def _members(count=3, input_dim=6, num_classes=4):
@@ -60,6 +63,32 @@ def test_exports_one_saved_model_served_without_keras_crowd(tmp_path):
                                atol=1e-6)
     with pytest.raises(FileExistsError):
         ensemble.export_classifier(tmp_path / "ensemble" / "1")
+
+
+def test_exports_only_the_classifiers_of_crowd_model_members(tmp_path):
+    x = _features(rows=32)
+    labels = np.random.default_rng(2).integers(-1, 4, size=(32, 3))
+    members = []
+    for from_logits in (True, False):
+        keras.utils.set_random_seed(int(from_logits))
+        backbone = keras.Sequential([
+            keras.Input((6,), name="features"), keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(4, activation=None if from_logits else "softmax")])
+        member = CrowdModel(backbone, num_annotators=3, from_logits=from_logits)
+        member.compile()
+        member.fit(x, labels, epochs=1, verbose=0)
+        members.append(member)
+    ensemble = ClassifierEnsemble(members)
+    path = ensemble.export_classifier(tmp_path / "ensemble" / "1")
+    assert saved_variable_shapes(path) == variable_shapes(*(m.backbone for m in members))
+    np.save(tmp_path / "x.npy", x)
+    run = subprocess.run([sys.executable, "-c", FRESH_PROCESS, path, "features",
+                          str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    served = json.loads(run.stdout.strip().splitlines()[-1])
+    assert served["inputs"] == {"features": ["float32", [None, 6]]}
+    np.testing.assert_allclose(served["probabilities"], ensemble.predict(x, verbose=0),
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("members, message", [

@@ -48,12 +48,14 @@ def _build_from_signature(classifier, input_signature):
 def serving_input_signature(model):
     """The input `tf.TensorSpec` a model is served with by default.
 
-    That of the model's single symbolic input: its dtype, its shape with a
-    variable batch dimension, and the name of its `InputLayer`. That name is
-    kept by a `.keras` file, unlike the automatic name of an unnamed
-    `keras.Input` tensor (`keras_tensor_2` before saving, `input_layer_2`
-    after loading), so a model exports the same signature before and after
-    a reload; a named `keras.Input(..., name="features")` keeps its name.
+    The one a model records for itself (`CrowdModel._input_spec_for_export`,
+    which also knows a subclassed backbone's), else that of the model's
+    single symbolic input: its dtype, its shape with a variable batch
+    dimension, and the name of its `InputLayer`. That name is kept by a
+    `.keras` file, unlike the automatic name of an unnamed `keras.Input`
+    tensor (`keras_tensor_2` before saving, `input_layer_2` after loading),
+    so a model exports the same signature before and after a reload; a
+    named `keras.Input(..., name="features")` keeps its name.
 
     Args:
         model: A Keras model.
@@ -68,6 +70,9 @@ def serving_input_signature(model):
     >>> serving_input_signature(keras.Model(inputs, keras.layers.Dense(3)(inputs)))
     TensorSpec(shape=(None, 124), dtype=tf.float32, name='features')
     """
+    recorded = getattr(model, "_input_spec_for_export", None)
+    if recorded is not None:
+        return recorded
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_crowd.export.classifier_export import export_classifier
 from keras_crowd.export.classifier_export import serving_input_signature
+from keras_crowd.models.crowd_model import CrowdModel
 
 
 @keras.saving.register_keras_serializable(package="keras_crowd")
@@ -24,7 +25,8 @@ class ClassifierEnsemble(keras.Model):
 
     Args:
         members: A non-empty list of Keras models with the same input and
-            `(B, K)` probability outputs.
+            `(B, K)` probability outputs, or `CrowdModel`s (whose classifier
+            `f` alone is exported).
         **kwargs: Base `keras.Model` arguments, such as `name`.
 
     Example:
@@ -76,14 +78,22 @@ class ClassifierEnsemble(keras.Model):
     def export_classifier(self, path, input_signature=None, overwrite=False):
         """Write the ensemble as one TF Serving SavedModel (see `CrowdModel`).
 
+        Only the members' classifiers are written: a `CrowdModel` member
+        contributes its backbone `f` (with a softmax if it outputs logits),
+        not its confusion matrices.
+
         Args:
             path: `<base>/<version>` directory.
             input_signature: Optional `tf.TensorSpec` of the input; by default
-                the first member's input (name, dtype, shape).
+                the first member's (name, dtype, shape).
             overwrite: Replace an existing export at `path`.
 
         Returns:
             The path written.
+
+        Raises:
+            ValueError: No `input_signature` was given and the first member's
+                cannot be inferred.
         """
         spec = input_signature or serving_input_signature(self.members[0])
         if spec is None:
@@ -91,7 +101,9 @@ class ClassifierEnsemble(keras.Model):
                 "Cannot infer the ensemble's input signature from its first member; "
                 "pass `input_signature`."
             )
-        return export_classifier(self, path, input_signature=spec, overwrite=overwrite)
+        return export_classifier(
+            _served_classifier(self), path, input_signature=spec, overwrite=overwrite
+        )
 
     def get_config(self):
         config = super().get_config()
@@ -106,3 +118,33 @@ class ClassifierEnsemble(keras.Model):
             for member in config["members"]
         ]
         return cls(**config)
+
+
+def _served_classifier(model):
+    """The classifier that serves `model`'s probabilities in an export.
+
+    A `CrowdModel` is served by its backbone `f` alone (followed by a
+    softmax if it outputs logits), an ensemble by its members' served
+    classifiers, any other model by itself.
+    """
+    if isinstance(model, ClassifierEnsemble):
+        return ClassifierEnsemble([_served_classifier(member) for member in model.members])
+    if isinstance(model, CrowdModel):
+        return _WithSoftmax(model.backbone) if model.from_logits else model.backbone
+    return model
+
+
+class _WithSoftmax(keras.Model):
+    """A classifier that outputs logits, followed by a softmax (for export).
+
+    It has no state of its own: it is built, and its classifier builds on
+    its first call.
+    """
+
+    def __init__(self, classifier, **kwargs):
+        super().__init__(**kwargs)
+        self.classifier = classifier
+        self.built = True
+
+    def call(self, inputs, training=None):
+        return ops.softmax(self.classifier(inputs, training=training), axis=-1)
