@@ -367,6 +367,23 @@ def test_bad_arguments_and_files_give_one_line_errors(bad_files, args, message):
     assert message in assert_one_line_error(result)
 
 
+def test_evaluate_points_a_tf_serving_base_folder_at_its_latest_version(music_run, tmp_path):
+    root, _ = music_run
+    base = tmp_path / "music"
+    for version in ("1", "2"):
+        shutil.copytree(root / "models" / "music" / "1", base / version)
+    error = assert_one_line_error(invoke("evaluate", base, "--dataset", "music"))
+    assert "TF Serving model folder" in error and repr(str(base / "2")) in error, error
+
+
+def test_a_corrupt_keras_file_is_named_as_such(tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 truncated")
+    for args in (["evaluate", tmp_path / "model.keras", "--dataset", "music"],
+                 ["export", tmp_path, "--export-dir", tmp_path / "models", "--name", "m"]):
+        error = assert_one_line_error(invoke(*args))
+        assert "not a valid .keras archive" in error and "File not found" not in error, error
+
+
 def test_existing_export_version_is_refused_before_training(music_run):
     root, _ = music_run
     result = invoke("train", "--dataset", "music", "--export-dir", root / "models",

@@ -8,12 +8,25 @@
 
 import json
 import pathlib
+import zipfile
 
 import numpy as np
 
 RUN_MODEL_FILE = "model.keras"
 RUN_METADATA_FILE = "crowd_metadata.json"
 SERVING_SIGNATURE = "serving_default"
+_NOT_AN_ARCHIVE = (
+    "{path!r} is not a valid .keras archive (a zip file); it may be truncated or "
+    "corrupt: save the model again."
+)
+
+
+def existing_versions(model_folder):
+    """The numeric version folders under `model_folder`, sorted."""
+    folder = pathlib.Path(model_folder)
+    if not folder.is_dir():
+        return []
+    return sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
 
 
 def keras_model_path(path):
@@ -37,9 +50,13 @@ def load_keras_model(path):
     import keras_crowd  # noqa: F401  (registers CrowdModel and its regularizers)
 
     path = keras_model_path(path)
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found"
+        raise ValueError(_NOT_AN_ARCHIVE.format(path=str(path)))
     try:
         return keras.saving.load_model(path, compile=False)
-    except (TypeError, AttributeError) as error:
+    except zipfile.BadZipFile:
+        raise ValueError(_NOT_AN_ARCHIVE.format(path=str(path))) from None
+    except (TypeError, AttributeError, ValueError) as error:
         raise ValueError(f"Cannot load {str(path)!r} as a Keras model: {error}") from None
 
 
@@ -54,6 +71,13 @@ def run_metadata(model_path):
 def is_saved_model(path):
     """True for a SavedModel folder (it holds ``saved_model.pb``)."""
     return (pathlib.Path(path) / "saved_model.pb").is_file()
+
+
+def _saved_model_versions(folder):
+    """The version folders under `folder` that hold a SavedModel, sorted:
+    `folder` is then a TF Serving base folder."""
+    return [version for version in existing_versions(folder)
+            if is_saved_model(pathlib.Path(folder) / str(version))]
 
 
 class SavedModelClassifier:
@@ -123,7 +147,31 @@ class KerasClassifier:
 
 
 def load_classifier(path):
-    """A classifier with `predict(x)`, from a SavedModel folder or a ``.keras`` model."""
+    """A classifier with `predict(x)`, from a SavedModel folder or a ``.keras`` model.
+
+    Args:
+        path: A SavedModel folder (``<base>/<version>``), a ``.keras`` file or
+            a run folder holding ``model.keras``.
+
+    Returns:
+        A `SavedModelClassifier` or a `KerasClassifier`.
+
+    Raises:
+        ValueError: `path` is a TF Serving base folder (``<base>``, holding
+            version folders) rather than one version, or not a model.
+
+    Example:
+
+    >>> load_classifier("saved_models/music/2").predict(x)
+    """
     if is_saved_model(path):
         return SavedModelClassifier(path)
+    versions = _saved_model_versions(path)
+    if versions:
+        latest = pathlib.Path(path) / str(versions[-1])
+        raise ValueError(
+            f"{str(path)!r} is a TF Serving model folder holding the versions "
+            f"{', '.join(map(str, versions))}; give one version folder, e.g. {str(latest)!r} "
+            "(the latest)."
+        )
     return KerasClassifier(path)

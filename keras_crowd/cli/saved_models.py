@@ -10,16 +10,9 @@ import pathlib
 
 import keras
 
+from keras_crowd.cli.models import existing_versions
 from keras_crowd.export import export_classifier
 from keras_crowd.export import serving_input_signature
-
-
-def existing_versions(model_folder):
-    """The numeric version folders under `model_folder`, sorted."""
-    folder = pathlib.Path(model_folder)
-    if not folder.is_dir():
-        return []
-    return sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
 
 
 def next_free_version(model_folder):
