@@ -132,6 +132,14 @@ def test_export_refuses_unversioned_or_existing_paths(tmp_path):
     assert sorted(os.listdir(tmp_path / "music")) == ["1", "2"]
 
 
+def assert_serves_like(path, model, x):
+    """The SavedModel at `path` answers `model.predict(x)` for the features `x`."""
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    (name, spec), = signature.structured_input_signature[1].items()
+    served = signature(**{name: tf.constant(x, spec.dtype)})["probabilities"].numpy()
+    np.testing.assert_allclose(served, model.predict(x, verbose=0), atol=1e-6)
+
+
 def _signature_inputs(path):
     signature = tf.saved_model.load(str(path)).signatures["serving_default"]
     return {name: (spec.dtype.name, spec.shape.as_list())
@@ -144,9 +152,7 @@ def test_a_fixed_batch_size_is_not_exported(tmp_path):
     model, x = _trained_model(backbone=backbone)
     path = model.export_classifier(tmp_path / "music" / "1")
     assert _signature_inputs(path) == {"song_features": ("float32", [None, D])}
-    signature = tf.saved_model.load(path).signatures["serving_default"]
-    served = signature(song_features=tf.constant(x[:3]))["probabilities"].numpy()
-    np.testing.assert_allclose(served, model.predict(x[:3], verbose=0), atol=1e-6)
+    assert_serves_like(path, model, x[:3])
 
 
 def test_an_unnamed_input_keeps_its_name_across_a_keras_reload(tmp_path):
@@ -188,9 +194,7 @@ def test_overwrite_keeps_the_old_version_if_the_new_one_fails(tmp_path, monkeypa
     monkeypatch.undo()
     assert sorted(os.listdir(tmp_path / "music")) == ["1"]
     model.backbone.set_weights(old_weights)
-    served = tf.saved_model.load(path).signatures["serving_default"]
-    np.testing.assert_allclose(served(song_features=tf.constant(x))["probabilities"].numpy(),
-                               model.predict(x, verbose=0), atol=1e-6)
+    assert_serves_like(path, model, x)
 
 
 class SubclassedNet(keras.Model):
@@ -211,9 +215,7 @@ def test_an_unbuilt_model_is_built_from_the_given_signature(tmp_path, make_model
     spec = tf.TensorSpec((None, D), tf.float32, name="features")
     path = model.export_classifier(tmp_path / "m" / "1", input_signature=spec)
     x = np.random.default_rng(0).normal(size=(4, D)).astype("float32")
-    served = tf.saved_model.load(path).signatures["serving_default"]
-    np.testing.assert_allclose(served(features=tf.constant(x))["probabilities"].numpy(),
-                               model.predict(x, verbose=0), atol=1e-6)
+    assert_serves_like(path, model, x)
 
 
 class TokenNet(keras.Model):
@@ -235,9 +237,7 @@ def test_a_subclassed_backbone_is_served_with_the_dtype_it_was_fitted_on(tmp_pat
     model.fit(tokens, rng.integers(-1, K, size=(32, M)), epochs=1, verbose=0)
     path = model.export_classifier(tmp_path / "tokens" / "1")
     assert _signature_inputs(path) == {"inputs": ("int32", [None, 7])}
-    served = tf.saved_model.load(path).signatures["serving_default"]
-    np.testing.assert_allclose(served(inputs=tf.constant(tokens))["probabilities"].numpy(),
-                               model.predict(tokens, verbose=0), atol=1e-6)
+    assert_serves_like(path, model, tokens)
     # Float features are served as floatx, as fit feeds them.
     floats = CrowdModel(SubclassedNet(), M)
     floats.compile()
