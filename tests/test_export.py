@@ -244,3 +244,25 @@ def test_a_subclassed_backbone_is_served_with_the_dtype_it_was_fitted_on(tmp_pat
     floats.fit(rng.normal(size=(32, D)), rng.integers(-1, K, size=(32, M)), epochs=1, verbose=0)
     assert _signature_inputs(floats.export_classifier(tmp_path / "floats" / "1")) == {
         "inputs": ("float32", [None, D])}
+
+
+@pytest.mark.parametrize("wrap", ["crowd_model", "ensemble"])
+def test_logits_are_served_through_a_float32_softmax_under_mixed_precision(tmp_path, wrap):
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(0)
+        backbone = keras.Sequential([keras.Input((D,), name="features"), keras.layers.Dense(K)])
+        model = CrowdModel(backbone, M, from_logits=True)
+        if wrap == "ensemble":
+            model = ClassifierEnsemble([model])
+        x = np.random.default_rng(0).normal(size=(32, D)).astype("float32") * 5
+        logits = keras.ops.convert_to_numpy(backbone(x)).astype("float64")
+        model.export_classifier(tmp_path / "m" / "1")
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    served = tf.saved_model.load(str(tmp_path / "m" / "1")).signatures["serving_default"]
+    probabilities = served(features=tf.constant(x))["probabilities"].numpy()
+    reference = np.exp(logits - logits.max(1, keepdims=True))
+    reference /= reference.sum(1, keepdims=True)
+    np.testing.assert_allclose(probabilities, reference, atol=1e-6)

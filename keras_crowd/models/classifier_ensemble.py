@@ -147,4 +147,5 @@ class _WithSoftmax(keras.Model):
         self.built = True
 
     def call(self, inputs, training=None):
-        return ops.softmax(self.classifier(inputs, training=training), axis=-1)
+        logits = ops.cast(self.classifier(inputs, training=training), "float32")
+        return ops.softmax(logits, axis=-1)
