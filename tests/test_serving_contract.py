@@ -220,6 +220,17 @@ def test_rest_b64_instances_of_a_single_string_input_are_values():
     assert rest_format.rest_request_to_inputs(named, specs)["text"].numpy().tolist() == [b"\xffhi"]
 
 
+def test_rest_binary_outputs_are_base64_only_under_a_bytes_name():
+    outputs = {"image_bytes": np.array([b"\xff\x00", b"ok"], dtype=object),
+               "caption": np.array([b"caf\xc3\xa9", b"ok"], dtype=object)}
+    response = rest_format.outputs_to_rest_response(outputs)
+    assert response["predictions"][0] == {
+        "caption": "café", "image_bytes": {"b64": base64.b64encode(b"\xff\x00").decode()}}
+    assert json.loads(json.dumps(response)) == response
+    with pytest.raises(ValueError, match="'raw' holds bytes that are not UTF-8.*_bytes"):
+        rest_format.outputs_to_rest_response({"raw": np.array([b"\xff\x00"], dtype=object)})
+
+
 @pytest.mark.parametrize(
     "body, message",
     [

@@ -139,14 +139,32 @@ def rest_request_to_inputs(payload, signature):
     }
 
 
-def _to_json_value(value):
+def _to_json_value(name, value):
+    """An output as JSON values; strings as TF Serving writes them.
+
+    An output whose name ends in ``_bytes`` holds binary data: each string
+    becomes ``{"b64": "<base64>"}``. Other strings are written as UTF-8
+    text, and one that is not valid UTF-8 is an error naming the output.
+    """
     array = np.asarray(value)
-    if array.dtype.kind in "SO":
-        return np.vectorize(
-            lambda item: item.decode("utf-8") if isinstance(item, bytes) else item,
-            otypes=[object],
-        )(array).tolist()
-    return array.tolist()
+    if array.dtype.kind not in "SO":
+        return array.tolist()
+
+    def to_json(item):
+        if not isinstance(item, bytes):
+            return item
+        if name.endswith("_bytes"):
+            return {"b64": base64.b64encode(item).decode("ascii")}
+        try:
+            return item.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"Output {name!r} holds bytes that are not UTF-8 text ({item[:8]!r}...). "
+                "Name a binary output with the suffix '_bytes' so that it is sent "
+                'base64-encoded ({"b64": ...}), as TF Serving does.'
+            ) from None
+
+    return np.vectorize(to_json, otypes=[object])(array).tolist()
 
 
 def outputs_to_rest_response(outputs, row_format=True):
@@ -173,7 +191,7 @@ def outputs_to_rest_response(outputs, row_format=True):
     """
     if not outputs:
         raise ValueError("There are no outputs to put in a response.")
-    values = {name: _to_json_value(value) for name, value in sorted(outputs.items())}
+    values = {name: _to_json_value(name, value) for name, value in sorted(outputs.items())}
     if not row_format:
         if len(values) == 1:
             return {"outputs": next(iter(values.values()))}
