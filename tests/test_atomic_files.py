@@ -3,6 +3,7 @@
 import os
 import stat
 
+import keras
 import pytest
 
 from keras_crowd.utils import atomic_files
@@ -62,3 +63,12 @@ def test_current_umask_falls_back_without_proc(tmp_path, monkeypatch):
         assert os.umask(0o027) == 0o027
     finally:
         os.umask(previous)
+
+
+def test_the_temporary_name_keeps_every_suffix(tmp_path):
+    # Keras refuses save_weights to a name that does not end in .weights.h5.
+    with atomic_files.atomic_path(tmp_path / "final.weights.h5") as temporary:
+        assert temporary.endswith(".weights.h5") and temporary != str(tmp_path / "final.weights.h5")
+        keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]).save_weights(temporary)
+    assert (tmp_path / "final.weights.h5").stat().st_size > 0
+    assert [p.name for p in tmp_path.iterdir()] == ["final.weights.h5"]

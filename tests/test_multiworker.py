@@ -327,3 +327,32 @@ def test_tf_config_helpers(tmp_path):
     assert worker.worker_backup_dir(str(tmp_path), configs[1]) == str(tmp_path / "worker-1")
     with pytest.raises(ValueError, match="out of range"):
         multiworker.make_tf_config(addresses, 2)
+
+
+def test_worker_output_is_replaced_atomically(tmp_path, monkeypatch):
+    """A crash while the chief writes its weights leaves the previous output
+    whole (its backup is gone by then): the file is written beside it and
+    renamed."""
+    x, labels = uneven_crowd()
+    np.savez(tmp_path / "crowd.npz", x=x, labels=labels)
+    _compiled_model().save(tmp_path / "init.keras")
+    output = tmp_path / "final.weights.h5"
+    model, _ = worker.train(tmp_path / "init.keras", tmp_path / "crowd.npz", epochs=1,
+                            global_batch_size=BATCH, output_path=output)
+    good = output.read_bytes()
+    written = []
+
+    def crash_mid_write(self, filepath, *args, **kwargs):
+        written.append(str(filepath))
+        with open(filepath, "wb") as handle:
+            handle.write(b"\x89HDF partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keras.Model, "save_weights", crash_mid_write)
+    with pytest.raises(OSError, match="disk full"):
+        worker.train(tmp_path / "init.keras", tmp_path / "crowd.npz", epochs=1,
+                     global_batch_size=BATCH, output_path=output)
+    assert output.read_bytes() == good
+    assert written and written[0] != str(output) and written[0].endswith(".weights.h5")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crowd.npz", "final.weights.h5",
+                                                          "init.keras"]

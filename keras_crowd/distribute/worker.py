@@ -33,6 +33,7 @@ from keras_crowd.distribute import datasets
 from keras_crowd.distribute import multiworker
 from keras_crowd.distribute import strategies
 from keras_crowd.models import label_validation
+from keras_crowd.utils.atomic_files import atomic_path
 
 
 def load_crowd_npz(path):
@@ -174,7 +175,10 @@ def train(
         verbose=verbose,
     )
     if output_path and multiworker.is_chief():
-        model.save_weights(output_path)
+        # Atomically: BackupAndRestore has deleted its backup by now, so a
+        # crash mid-write must not also destroy an earlier output.
+        with atomic_path(output_path) as temporary:
+            model.save_weights(temporary)
     return model, history
 
 

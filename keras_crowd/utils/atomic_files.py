@@ -18,8 +18,9 @@ def atomic_path(path):
     exception it replaces `path` in one `os.replace` (atomic on POSIX), so
     readers see either the old file or the complete new one. On an
     exception the temporary file is removed and `path` is untouched. The
-    temporary name keeps the suffix, for writers that choose the format
-    from it (`savefig`, `np.save`, `model.save`). The new file gets the
+    temporary name keeps every suffix (`.weights.h5`, `.tar.gz`), for
+    writers that choose or check the format from it (`savefig`, `np.save`,
+    `model.save`, `model.save_weights`). The new file gets the
     permissions of the file it replaces, or those a plain `open()` would
     give (`0o666` less the umask), not `mkstemp`'s owner-only `0o600`.
 
@@ -33,8 +34,9 @@ def atomic_path(path):
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes)
     handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
+        prefix=f".{path.name[:len(path.name) - len(suffix)]}.", suffix=suffix, dir=path.parent
     )
     os.close(handle)
     try:
