@@ -246,3 +246,16 @@ def test_diverged_run_stops_by_patience_and_is_flagged_as_diverged():
 def test_choose_strength_names_an_unscored_candidate():
     with pytest.raises(ValueError, match=r"No held-out per-label NLLs for lambda \[1.0\]"):
         choose_strength([0.0, 1.0], [np.array([1.0, 2.0]), None])
+
+
+def test_choose_strength_with_an_infinite_tolerance_takes_the_largest_finite_lambda():
+    rng = np.random.default_rng(0)
+    base = rng.random(50)
+    nlls = [base, base + 0.5 + 0.01 * rng.random(50), base + 2.0 + 0.01 * rng.random(50)]
+    chosen, table = choose_strength([0.0, 0.1, 1.0], nlls, num_standard_errors=np.inf)
+    assert chosen == 1.0 and all(c.within_tolerance for c in table)
+    # The best candidate is always tolerated, even with no spread at all.
+    for tolerance in (0.0, 1.0, np.inf):
+        chosen, table = choose_strength([0.0, 0.1], [base, base.copy()], tolerance)
+        assert chosen == 0.1 and all(c.within_tolerance for c in table)
+        assert choose_strength([0.3], [base], tolerance)[0] == 0.3

@@ -98,11 +98,12 @@ def choose_strength(strengths, label_nlls, num_standard_errors=1.0):
             0.0 if index == best else float(np.std(excess, ddof=1) / np.sqrt(excess.size))
         )
         mean_excess = float(np.mean(excess))
+        # Without spread (the best candidate itself, or identical scores) only
+        # no excess is tolerated; this also keeps inf * 0 out of the test.
+        tolerated = (mean_excess <= num_standard_errors * standard_error
+                     if standard_error > 0 else mean_excess <= 0)
         candidates.append(
-            StrengthCandidate(
-                strength, means[index], mean_excess, standard_error,
-                mean_excess <= num_standard_errors * standard_error,
-            )
+            StrengthCandidate(strength, means[index], mean_excess, standard_error, tolerated)
         )
     chosen = max(c.strength for c in candidates if c.within_tolerance)
     return chosen, candidates
