@@ -213,3 +213,21 @@ def test_unlabeled_items_keep_the_aggregated_posterior_not_class_0():
     # Its posterior with no evidence is the prior (of the last E-step, one
     # M-step older than `priors_`).
     np.testing.assert_allclose(targets[2], prior, atol=1e-3)
+
+
+def test_seed_none_draws_one_seed_and_other_seeds_are_refused(labelme):
+    x, crowd = labelme.x_train[:200], labelme.crowd_labels[:200]
+
+    def train(seed):
+        return train_crowd_classifier(
+            x, crowd, labelme.num_classes,
+            lambda seed: backbones.labelme_classifier(seed=seed), method="ccem",
+            epochs=1, batch_size=100, seed=seed, ensemble_size=2)
+
+    first, second = train(None), train(None)
+    differ = [not np.array_equal(a, b) for a, b in
+              zip(first.members[0].classifier.get_weights(), second.members[0].classifier.get_weights())]
+    assert any(differ)
+    for seed in (-1, 1.5, "3", True):
+        with pytest.raises(ValueError, match="seed must be a non-negative integer or None"):
+            train(seed)

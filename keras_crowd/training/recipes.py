@@ -287,7 +287,9 @@ def train_crowd_classifier(
             never sees (`keras_crowd.selection.split_heldout_items`).
         patience: Stop after this many epochs without a better held-out
             score (`None`: run all epochs).
-        seed: Seed of the split, the initial weights and the batches.
+        seed: Seed of the split, the initial weights and the batches
+            (an integer); `None` draws one, which the result does not
+            record, so the run cannot be repeated.
         true_labels: Only for `method="oracle"`.
         strategy: Optional `tf.distribute.Strategy` to build and train under.
         callbacks: Extra Keras callbacks.
@@ -334,6 +336,11 @@ def train_crowd_classifier(
     if isinstance(ensemble_size, bool) or not isinstance(ensemble_size, (int, np.integer)) \
             or ensemble_size < 1:
         raise ValueError(f"ensemble_size must be a positive integer; got {ensemble_size!r}.")
+    if seed is None:
+        # One draw for every member and candidate fit, which offset it.
+        seed = int(np.random.default_rng().integers(2**31 - 1 - MEMBER_SEED_STRIDE * 100))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}.")
     crowd_labels = np.asarray(crowd_labels)
     if method not in CROWD_METHODS:
         validation_data = _one_hot_validation_data(validation_data, num_classes)
