@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 
@@ -724,3 +725,30 @@ def test_evaluate_saved_model_with_a_variable_length_input(tmp_path):
     assert json.loads((tmp_path / "e.json").read_text())["accuracy"] == 1.0
     with pytest.raises(ValueError, match=r"expects inputs of shape \(N, None\); got \(20, 7, 1\)"):
         models.SavedModelClassifier(tmp_path / "tokens" / "1").predict(x[:, :, None])
+
+
+def test_a_second_run_in_the_same_folder_replaces_the_first_whole(user_files, tmp_path):
+    common = ["--features", user_files / "x.csv", "--labels", user_files / "crowd.csv",
+              "--epochs", 1, "--verbose", 0, "--no-baseline", "--output-dir", tmp_path / "run",
+              "--export-dir", tmp_path / "models"]
+    first = invoke("train", *common, "--method", "geocrowdnet-f", "--lambda", 0.1,
+                   "--ensemble-size", 2)
+    assert first.exit_code == 0, first.output
+    old = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"member_0.keras", "member_1.keras", "confusion_matrices.npy"} <= old
+    (tmp_path / "run" / "notes.txt").write_text("mine\n")  # not the run's: kept
+    second = invoke("train", *common, "--method", "dl-mv", "--ensemble-size", 1, "--no-plots")
+    assert second.exit_code == 0, second.output
+    assert "holds a previous run" in second.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    listed = {pathlib.Path(p).name for key, p in report["artifacts"].items()
+              if isinstance(p, str) and key != "export"}
+    assert {p.name for p in (tmp_path / "run").iterdir()} == listed | {"notes.txt"}
+    assert report["method"] == "dl-mv"
+
+
+def test_patience_needs_heldout_selection(user_files, tmp_path):
+    result = invoke("train", "--features", user_files / "x.csv", "--labels",
+                    user_files / "crowd.csv", "--selection", "last", "--patience", 1,
+                    "--output-dir", tmp_path / "run")
+    assert result.exit_code != 0 and "--patience stops on the held-out score" in result.output

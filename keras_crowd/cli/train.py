@@ -10,6 +10,7 @@ classifier for TF Serving.
 import dataclasses
 import datetime
 import inspect
+import json
 import pathlib
 import time
 
@@ -228,6 +229,49 @@ def _majority_vote_label_accuracy(data):
 
     labels = MajorityVote(num_classes=data.num_classes).fit(data.crowd_labels).labels_
     return aggregation_accuracy(labels, data.y_train)
+
+
+def _listed_paths(artifacts):
+    """Every path string in a report's ``artifacts`` (nested dicts and lists)."""
+    if isinstance(artifacts, dict):
+        return [path for value in artifacts.values() for path in _listed_paths(value)]
+    if isinstance(artifacts, (list, tuple)):
+        return [path for value in artifacts for path in _listed_paths(value)]
+    return [artifacts] if isinstance(artifacts, str) else []
+
+
+def previous_run_files(output_dir):
+    """The files a previous run wrote in `output_dir`, from its report.json.
+
+    Args:
+        output_dir: The run folder.
+
+    Returns:
+        The set of resolved paths inside `output_dir` that its report.json
+        lists as artifacts (the export, elsewhere, is never included); empty
+        if there is no readable report.
+    """
+    report_path = pathlib.Path(output_dir) / REPORT_FILE
+    try:
+        artifacts = json.loads(report_path.read_text(encoding="utf-8")).get("artifacts", {})
+    except (OSError, ValueError, AttributeError):
+        return set()
+    folder = pathlib.Path(output_dir).resolve()
+    paths = {pathlib.Path(path).resolve() for path in _listed_paths(artifacts)}
+    return {path for path in paths if path.parent == folder}
+
+
+def remove_stale_files(previous_files, artifacts):
+    """Delete the previous run's files that this run did not write again.
+
+    Returns:
+        The number of files removed.
+    """
+    current = {pathlib.Path(path).resolve() for path in _listed_paths(artifacts)}
+    stale = [path for path in previous_files - current if path.is_file()]
+    for path in stale:
+        path.unlink()
+    return len(stale)
 
 
 def _save_run_files(output_dir, result, data, settings):
@@ -463,6 +507,9 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
                                   ("--features", "--labels"), default=DEFAULT_DATASET)
     if dataset is not None and (task_ids or class_names or num_classes):
         raise click.UsageError("--task-ids, --class-names and --num-classes are for user files.")
+    if patience is not None and selection != "heldout":
+        raise click.UsageError("--patience stops on the held-out score; it needs "
+                               "--selection heldout.")
     if tensorboard_dir is not None and method not in CROWD_METHODS:
         raise click.UsageError(
             f"--tensorboard-dir logs learned confusion matrices; {method} learns none. Use one "
@@ -479,6 +526,11 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
     export_path = saved_models.version_path(export_dir, name, version, overwrite)
     output_dir = pathlib.Path(output_dir or pathlib.Path("runs") / data.name)
     output_dir.mkdir(parents=True, exist_ok=True)
+    previous_files = previous_run_files(output_dir)
+    if previous_files:
+        common.warn(f"{output_dir} holds a previous run (its {REPORT_FILE}): this run replaces "
+                    "it, and the files of the old run that this one does not write again are "
+                    "removed at the end. Pass another --output-dir to keep it.")
 
     if selection == "heldout":
         check_labels_can_be_held_out(data.crowd_labels, holdout_fraction, seed)
@@ -573,5 +625,6 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
         "artifacts": artifacts,
     }
     common.write_json(report, output_dir / REPORT_FILE)
+    remove_stale_files(previous_files, artifacts)
     click.echo()
     common.echo_table(_summary_rows(common.json_ready(report)), title="Summary")
