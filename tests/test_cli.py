@@ -247,6 +247,27 @@ def test_simulate_unknown_kind_option_is_one_clean_error(tiny_truth, tmp_path, k
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]
 
 
+@pytest.mark.parametrize("options, message", [
+    (["--true-labels-out", "inputs/y.npy"], "--true-labels and --true-labels-out"),
+    (["--features-out", "inputs/x.npy"], "--features and --features-out"),
+    (["--confusions", "c.npy"], "--output and --confusions"),
+    (["--true-labels-out", "c.npy"], "--output and --true-labels-out"),
+    (["--features-out", "out/../x.npy", "--true-labels-out", "x.npy"],
+     "--features-out and --true-labels-out"),
+    (["--features-out", "c_confusions.npy"], "the default --confusions and --features-out"),
+])
+def test_simulate_refuses_to_overwrite_its_inputs_or_outputs(tiny_truth, tmp_path, monkeypatch,
+                                                              options, message):
+    monkeypatch.chdir(tmp_path)
+    before = {p: p.read_bytes() for p in tiny_truth.iterdir()}
+    result = invoke("simulate", "--true-labels", tiny_truth / "y.npy", "--features",
+                    tiny_truth / "x.npy", "-M", 4, "--output", "c.npy", *options)
+    path = (tmp_path / options[-1]).resolve()
+    assert assert_one_line_error(result) == f"Error: {message} are the same file: {str(path)!r}."
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]  # nothing written
+    assert {p: p.read_bytes() for p in tiny_truth.iterdir()} == before
+
+
 # ----------------------------------------------------------------- aggregate
 @pytest.mark.parametrize("method", ["majority-vote", "dawid-skene"])
 def test_aggregate_writes_task_label_csv(user_files, tmp_path, method):

@@ -97,6 +97,24 @@ def _check_npy_outputs(**paths):
                                      param_hint=f"'{option}'")
 
 
+def _check_distinct_files(inputs, outputs):
+    """No output may be another output or an input: it would be overwritten.
+
+    Args:
+        inputs, outputs: ``{option: path or None}``; outputs in writing order.
+    """
+    seen = [(option, pathlib.Path(path).resolve()) for option, path in inputs.items()
+            if path is not None]
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        path = pathlib.Path(path).resolve()
+        for other, earlier in seen:
+            if path == earlier:
+                raise click.UsageError(f"{other} and {option} are the same file: {str(path)!r}.")
+        seen.append((option, path))
+
+
 def _source_arrays(dataset, true_labels_path, features_path, num_items, fashion_mnist_path,
                    class_names):
     """(features or None, true labels, class names, source name)."""
@@ -228,6 +246,12 @@ def simulate_command(dataset, true_labels, features, fashion_mnist_path, num_ite
             f"{output!r} must end in {', '.join(LABEL_FORMATS)}.", param_hint="'--output'")
     _check_npy_outputs(confusions=confusions, features_out=features_out,
                        true_labels_out=true_labels_out)
+    confusions_option = "--confusions" if confusions else "the default --confusions"
+    confusions = confusions or _default_confusions_path(output)
+    _check_distinct_files(
+        {"--true-labels": true_labels, "--features": features},
+        {"--output": output, confusions_option: confusions, "--features-out": features_out,
+         "--true-labels-out": true_labels_out})
     has_features = dataset is not None or features is not None  # every dataset has some
     if kind == MACHINE_KIND and not has_features:
         raise click.UsageError("--kind machine needs features: give --features.")
@@ -244,7 +268,7 @@ def simulate_command(dataset, true_labels, features, fashion_mnist_path, num_ite
     encoded = crowd_data.EncodedCrowdLabels.from_dense(
         crowd.crowd_labels, class_names=names, empty_tasks="ignore")
     write_crowd_labels(encoded, output)
-    confusions = pathlib.Path(confusions or _default_confusions_path(output))
+    confusions = pathlib.Path(confusions)
     confusions.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(confusions) as temporary:
         np.save(temporary, crowd.confusion_matrices)
