@@ -268,6 +268,35 @@ def test_simulate_refuses_to_overwrite_its_inputs_or_outputs(tiny_truth, tmp_pat
     assert {p: p.read_bytes() for p in tiny_truth.iterdir()} == before
 
 
+@pytest.mark.parametrize("kind, option, message", [
+    ("diagonally_dominant", "expertise=abc", "-o expertise must be a number; got 'abc'."),
+    ("hammer_spammer", "num_hammers=1.5", "-o num_hammers must be an integer; got 1.5."),
+    ("machine", "num_steps=many", "-o num_steps must be an integer; got 'many'."),
+    ("machine", "train_size=2.5", "-o train_size must be an integer; got 2.5."),
+])
+def test_simulate_wrongly_typed_kind_option_is_one_clean_error(tiny_truth, tmp_path, kind,
+                                                               option, message):
+    result = invoke("simulate", "--true-labels", tiny_truth / "y.npy", "--features",
+                    tiny_truth / "x.npy", "--kind", kind, "-M", 4, "-o", option,
+                    "--output", tmp_path / "sim.csv")
+    assert assert_one_line_error(result) == f"Error: {message}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("diagonally_dominant", ["expertise=1", "spread=0"]),  # integers are numbers
+    ("hammer_spammer", ["num_hammers=2.0", "hammer_accuracy=0.9"]),  # 2.0 is an integer
+    ("symmetric_flip", ["flip_rate=.2", "backend=numpy"]),
+    ("machine", ["train_size=10", "num_steps=5", "l2=1e-3"]),
+])
+def test_simulate_accepts_kind_options_of_the_right_type(tiny_truth, tmp_path, kind, options):
+    result = invoke("simulate", "--true-labels", tiny_truth / "y.npy", "--features",
+                    tiny_truth / "x.npy", "--kind", kind, "-M", 4,
+                    *[item for option in options for item in ("-o", option)],
+                    "--output", tmp_path / "sim.csv")
+    assert result.exit_code == 0, result.output
+
+
 # ----------------------------------------------------------------- aggregate
 @pytest.mark.parametrize("method", ["majority-vote", "dawid-skene"])
 def test_aggregate_writes_task_label_csv(user_files, tmp_path, method):

@@ -22,32 +22,46 @@ LABEL_FORMATS = {".csv": "long CSV (task,worker,label)", ".json": "peerannot JSO
                  ".npy": "dense matrix (-1 = missing)"}
 
 
+def _guess_value(text):
+    """``"2"`` -> 2, ``"0.6"`` -> 0.6, anything else stays text."""
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
 def _parse_kind_options(pairs):
-    """``("expertise=0.6", "num_hammers=2")`` -> ``{"expertise": 0.6, "num_hammers": 2}``."""
+    """``("expertise=0.6", "num_hammers=2")`` -> ``{"expertise": "0.6", "num_hammers": "2"}``."""
     options = {}
     for pair in pairs:
         key, separator, text = pair.partition("=")
         if not separator or not key.strip():
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE.", param_hint="'--option'")
-        try:
-            value = int(text)
-        except ValueError:
-            try:
-                value = float(text)
-            except ValueError:
-                value = text
-        options[key.strip()] = value
+        options[key.strip()] = text
     return options
 
 
 # Arguments that the command itself passes to the simulators: not -o options.
 _COMMAND_ARGUMENTS = frozenset({"features", "true_labels", "kind", "num_annotators",
                                 "num_classes", "labels_per_item", "missing_rate", "seed"})
+# Types of the options whose default (None) does not tell it.
+_OPTION_TYPES = {"num_hammers": int}
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
-def _keyword_names(function):
-    return {name for name, parameter in inspect.signature(function).parameters.items()
-            if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)}
+def _option_types(kind):
+    """``{-o KEY: type}`` of `kind`: from its simulator functions' defaults."""
+    functions = ([simulators.simulate_machine_annotators] if kind == MACHINE_KIND
+                 else [simulators.simulate_annotators, CONFUSION_GENERATORS[kind]])
+    types = {}
+    for function in functions:
+        for name, parameter in inspect.signature(function).parameters.items():
+            if (parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+                    and name not in _COMMAND_ARGUMENTS):
+                types[name] = _OPTION_TYPES.get(name, type(parameter.default))
+    return types
 
 
 def kind_option_names(kind):
@@ -61,22 +75,36 @@ def kind_option_names(kind):
         simulator (and, except for ``machine``, of its confusion generator),
         without those the command sets itself (seed, pattern, sizes).
     """
-    if kind == MACHINE_KIND:
-        names = _keyword_names(simulators.simulate_machine_annotators)
-    else:
-        names = (_keyword_names(simulators.simulate_annotators)
-                 | _keyword_names(CONFUSION_GENERATORS[kind]))
-    return tuple(sorted(names - _COMMAND_ARGUMENTS))
+    return tuple(sorted(_option_types(kind)))
+
+
+def _typed_value(name, text, expected):
+    """The ``-o name=text`` value as the simulator expects it (a usage error if it cannot)."""
+    value = _guess_value(text)
+    if expected is str:
+        return text
+    if expected is bool and text.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[text.strip().lower()]
+    if expected is int and isinstance(value, (int, float)) and float(value).is_integer():
+        return int(value)
+    if expected is float and isinstance(value, (int, float)):
+        return float(value)
+    if expected not in (bool, int, float):
+        return value
+    wanted = {bool: "true or false", int: "an integer", float: "a number"}[expected]
+    raise click.UsageError(f"-o {name} must be {wanted}; got {value!r}.")
 
 
 def _check_kind_options(kind, options):
-    """Raises a usage error for an ``-o KEY`` that `kind` does not take."""
+    """`options` (KEY: text), typed for `kind`; a usage error for a KEY or value it rejects."""
+    types = _option_types(kind)
     known = kind_option_names(kind)
     unknown = [key for key in options if key not in known]
     if unknown:
         raise click.BadParameter(
             f"--kind {kind} takes no option {', '.join(map(repr, unknown))}; its options: "
             f"{', '.join(known)}.", param_hint="'--option'")
+    return {key: _typed_value(key, text, types[key]) for key, text in options.items()}
 
 
 def _simulate(kind, features, truth, num_annotators, num_classes, options, **pattern):
@@ -257,8 +285,7 @@ def simulate_command(dataset, true_labels, features, fashion_mnist_path, num_ite
         raise click.UsageError("--kind machine needs features: give --features.")
     if features_out is not None and not has_features:
         raise click.UsageError("--features-out needs features (--features).")
-    options = _parse_kind_options(kind_options)
-    _check_kind_options(kind, options)
+    options = _check_kind_options(kind, _parse_kind_options(kind_options))
 
     x, truth, names, source = _source_arrays(dataset, true_labels, features, num_items,
                                              fashion_mnist_path, class_names)
