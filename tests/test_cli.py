@@ -690,6 +690,26 @@ def test_console_script_help_and_tiny_train(tmp_path):
     assert report["settings"]["num_replicas"] >= 1
 
 
+def test_annotator_report_gives_each_annotator_its_own_picture(tmp_path):
+    from keras_crowd.cli.annotator_report import write_annotator_report
+
+    long = "x" * 40
+    ids = ["a b", "a_b", "a/b", "A_B", long + "1", long + "2", "matrices", "solo"]
+    summary = pd.DataFrame({"labels_given": np.arange(len(ids), 0, -1),
+                            "estimated_accuracy": np.full(len(ids), 0.5)},
+                           index=pd.Index(ids, name="annotator"))
+    matrices = np.full((len(ids), 2, 2), 0.5)
+    files = write_annotator_report(tmp_path, matrices, summary, individual=len(ids))
+    names = [os.path.basename(path) for path in files["confusion_individual"]]
+    # Today's name when it is free; _2, _3... when another annotator (or the grid) has it.
+    assert names == ["confusion_a_b.png", "confusion_a_b_2.png", "confusion_a_b_3.png",
+                     "confusion_A_B_4.png", f"confusion_{long}.png",
+                     f"confusion_{long}_2.png", "confusion_matrices_2.png", "confusion_solo.png"]
+    assert files["confusion_grid"] == str(tmp_path / "confusion_matrices.png")
+    for path in files["confusion_individual"] + [files["confusion_grid"]]:
+        assert_png(path)
+
+
 def test_report_files_are_written_atomically(tmp_path, monkeypatch):
     """A crash while a report file is written leaves the old file intact."""
     from keras_crowd.utils import atomic_files

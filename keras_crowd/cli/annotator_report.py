@@ -4,7 +4,8 @@ From confusion matrices (and, when available, the crowd labels) it writes:
 
 - ``confusion_matrices.png``: a grid of the annotators' matrices, the most
   prolific first;
-- ``confusion_<id>.png``: the most prolific few, large and annotated;
+- ``confusion_<id>.png``: the most prolific few, large and annotated (ids
+  that give the same file name get ``_2``, ``_3``...);
 - ``annotator_reliability.png``: estimated accuracy vs labels given;
 - ``confusion_matrices.txt`` and ``annotator_summary.{txt,csv}``: the same
   numbers as text.
@@ -26,6 +27,18 @@ GRID_MAX_ANNOTATORS = 64
 
 def _file_safe(text):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text))[:40] or "annotator"
+
+
+def _unique_name(text, taken):
+    """`_file_safe(text)`, with ``_2``, ``_3``... when it is in `taken` (case-insensitively,
+    for macOS and Windows); the name returned is added to `taken` (lower case)."""
+    base = name = _file_safe(text)
+    number = 1
+    while name.lower() in taken:
+        number += 1
+        name = f"{base}_{number}"
+    taken.add(name.lower())
+    return name
 
 
 def summarize_annotators(confusion_matrices, crowd=None, class_prior=None, true_labels=None,
@@ -118,12 +131,13 @@ def write_annotator_report(output_dir, confusion_matrices, summary, class_names=
     files["confusion_grid"] = plotting.save_figure(grid, output_dir / "confusion_matrices.png")
 
     files["confusion_individual"] = []
+    taken = {"matrices"}  # confusion_matrices.png is the grid
     for index in order[: max(0, int(individual))]:
         label = f"annotator {ids[index]}" + (
             f" ({int(given[index])} labels)" if given is not None else "")
         figure = plotting.plot_confusion_matrix(matrices[index], class_names=class_names,
                                                 title=prefix + label)
-        path = output_dir / f"confusion_{_file_safe(ids[index])}.png"
+        path = output_dir / f"confusion_{_unique_name(ids[index], taken)}.png"
         files["confusion_individual"].append(plotting.save_figure(figure, path))
 
     reliability = plotting.plot_annotator_reliability(
