@@ -524,6 +524,37 @@ def test_header_of_column_positions_is_not_read_as_data(tmp_path):
     assert inputs.read_crowd_labels(tmp_path / "one.csv", num_items=2).num_items == 2
 
 
+def test_pandas_row_index_column_is_dropped_with_a_warning(tmp_path, capsys):
+    # pandas' default to_csv() writes the row index as a first, unnamed column.
+    x = np.arange(15, dtype="float32").reshape(5, 3) + 0.5
+    pd.DataFrame(x).to_csv(tmp_path / "x.csv")  # header ,0,1,2
+    np.testing.assert_array_equal(inputs.read_features(tmp_path / "x.csv"), x)
+    warning = capsys.readouterr().err
+    assert "read as pandas' row index" in warning and "index=False" in warning
+    assert "default column names" not in warning  # one warning is enough
+    labels = np.array([[0, 1, -1], [2, 2, 1], [1, -1, 1], [0, 0, 0]])
+    pd.DataFrame(labels, columns=["u", "v", "w"]).to_csv(tmp_path / "dense.csv")
+    pd.read_csv(tmp_path / "dense.csv").to_csv(tmp_path / "again.csv", index=False)
+    pd.DataFrame(labels).to_csv(tmp_path / "positions.csv")
+    for name, num_items in (("dense.csv", 4), ("dense.csv", None), ("again.csv", 4),
+                            ("positions.csv", 4), ("positions.csv", None)):
+        crowd = inputs.read_crowd_labels(tmp_path / name, num_items=num_items)
+        np.testing.assert_array_equal(crowd.crowd_labels, labels, err_msg=name)
+        assert len(crowd.annotator_ids) == 3, name
+        assert "read as pandas' row index" in capsys.readouterr().err, name
+    result = invoke("aggregate", tmp_path / "dense.csv", "--output", tmp_path / "mv.csv")
+    assert result.exit_code == 0, result.output
+    assert "3 / 3" in result.output  # annotators / classes
+    # An unnamed first column that is not 0..N-1 is not guessed at.
+    write(tmp_path / "unnamed.csv", ",a,b\n5,1.5,2\n7,3,4\n")
+    with pytest.raises(ValueError, match=r"unnamed.csv' has no name in the header"):
+        inputs.read_features(tmp_path / "unnamed.csv")
+    # Without a header, an empty first cell is a missing first label.
+    write(tmp_path / "data.csv", ",1,2\n0,0,0\n1,1,1\n2,2,2\n")
+    crowd = inputs.read_crowd_labels(tmp_path / "data.csv")
+    assert crowd.crowd_labels[0].tolist() == [-1, 1, 2] and crowd.num_items == 4
+
+
 def test_header_of_numeric_annotator_ids_adds_no_classes(tmp_path, capsys):
     # Read as data, "101,102,103" would make K = 104 and an item of junk labels.
     write(tmp_path / "ids.csv", "101,102,103\n0,1,1\n2,2,-1\n1,1,0\n")

@@ -33,6 +33,14 @@ row; the first line is a header row, not data, when
   ``101,102,103`` or ``1,2,3``. The command warns that it read the line as
   a header.
 
+A first column that pandas' default ``to_csv()`` adds, its row index, is
+dropped with a warning: the header cell of the first column is empty (or
+``Unnamed: 0``), the other header cells are not, the rest of the line is a
+header by the rules above, and the column holds exactly ``0,1,...,N-1``. An
+unnamed first column that holds anything else is an error (name the column
+or remove it); without the other header cells, a first line with an empty
+first cell is data (a missing first value).
+
 A first line of only missing values (``,,`` or ``nan``) is data. When a
 row count is off by one, the error says to check the header row; to be
 unambiguous, give the CSV a header of names (or use ``.npy``).
@@ -264,6 +272,43 @@ def _warn_header_read(role, path, header, reason):
     )
 
 
+def _without_pandas_index(frame, path, role, num_rows):
+    """`frame` without the row index pandas' ``to_csv()`` writes, if it has one.
+
+    Args:
+        frame: The cells of a numeric CSV (`_numeric_csv_cells`), not empty.
+        path, role: The file and what it holds, for messages.
+        num_rows: The number of data rows expected, or None (`_is_header`).
+
+    Returns:
+        `(frame, dropped)`: `frame` without its first column when that is
+        pandas' index (with a warning), and whether it was.
+
+    Raises:
+        ValueError: the first column has no name but is not 0,1,...,N-1.
+    """
+    first = frame.iloc[0]
+    unnamed = first.iloc[0].lower()
+    names = first.iloc[1:]
+    if frame.shape[1] < 2 or unnamed not in ("", "unnamed: 0") or (names == "").any():
+        return frame, False
+    if unnamed == "" and not _is_header(names, len(frame), num_rows):
+        return frame, False  # a data row whose first value is missing
+    count = len(frame) - 1
+    column = pd.to_numeric(frame.iloc[1:, 0], errors="coerce").to_numpy()
+    if not np.array_equal(column, np.arange(count)):
+        raise ValueError(
+            f"The first column of the {role} file {str(path)!r} has no name in the header "
+            "row and does not hold the row numbers 0,1,...,N-1 of a pandas index: name the "
+            "column, or remove it."
+        )
+    common.warn(
+        f"The unnamed first column of the {role} file {str(path)!r} (0 to {count - 1}) is "
+        "read as pandas' row index and dropped; save with index=False to avoid this."
+    )
+    return frame.iloc[:, 1:], True
+
+
 def _read_numeric_csv(path, role, num_rows=None):
     """A numeric CSV (optional header row) -> (values float64, header or None).
 
@@ -280,11 +325,12 @@ def _read_numeric_csv(path, role, num_rows=None):
     frame = _numeric_csv_cells(path, role)
     if frame.empty:
         raise ValueError(f"The {role} file {str(path)!r} is empty.")
+    frame, index_dropped = _without_pandas_index(frame, path, role, num_rows)
     header = None
     first = frame.iloc[0].str.strip()
-    if _is_header(first, len(frame), num_rows):
+    if index_dropped or _is_header(first, len(frame), num_rows):
         header, frame = tuple(first), frame.iloc[1:]
-        if num_rows is None and _is_column_positions(header):
+        if num_rows is None and not index_dropped and _is_column_positions(header):
             # Nothing else tells pandas' default header from a data row such
             # as `0,1` (two annotators' labels): say which reading was made.
             _warn_header_read(role, path, header, "pandas' default column names")
