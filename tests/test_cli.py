@@ -687,6 +687,28 @@ def test_aggregate_warns_about_tasks_without_labels(tmp_path):
     assert "1 task(s) have no label" in result.output and "'1'" in result.output
 
 
+def test_labels_with_no_label_or_a_single_class_are_refused(tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(6, 2)).astype("float32"))
+    np.save(tmp_path / "none.npy", np.full((6, 3), -1))
+    write(tmp_path / "header.csv", "task,worker,label\n")
+    np.save(tmp_path / "zeros.npy", np.where(np.eye(6, 3) > 0, 0, -1))
+    quick = ("--epochs", 1, "--ensemble-size", 1, "--lambda", 0.01, "--no-baseline",
+             "--no-plots", "--output-dir", tmp_path / "run", "--export-dir", tmp_path / "m")
+    for name in ("none.npy", "header.csv"):
+        error = assert_one_line_error(invoke("train", "--features", tmp_path / "x.npy",
+                                             "--labels", tmp_path / name, *quick))
+        assert f"{name}' holds no crowd label" in error, error
+        error = assert_one_line_error(invoke("aggregate", tmp_path / name,
+                                             "--output", tmp_path / "mv.csv"))
+        assert f"{name}' holds no crowd label" in error, error
+    error = assert_one_line_error(invoke("train", "--features", tmp_path / "x.npy",
+                                         "--labels", tmp_path / "zeros.npy", *quick))
+    assert "a single class (0)" in error and "--num-classes" in error, error
+    data = inputs.load_crowd_data(features=tmp_path / "x.npy", labels=tmp_path / "zeros.npy",
+                                  num_classes=2)
+    assert data.num_classes == 2
+
+
 # ----------------------------------------------------------- real processes
 def cli_command():
     script = shutil.which("keras-crowd")

@@ -45,6 +45,11 @@ A first line of only missing values (``,,`` or ``nan``) is data. When a
 row count is off by one, the error says to check the header row; to be
 unambiguous, give the CSV a header of names (or use ``.npy``).
 
+Crowd labels with no observed label at all (every cell missing, a long CSV
+of only its header) are an error for every command. For ``train``, so are
+labels of a single class unless ``--num-classes`` or ``--class-names`` gives
+the classes.
+
 Long and JSON labels are matched to feature rows by task id: task ids that
 are integers are row numbers, other ids need ``--task-ids FILE`` (the id of
 each feature row, one per line).
@@ -594,6 +599,9 @@ def read_crowd_labels(path, num_items=None, task_ids=None, class_names=None,
         `EncodedCrowdLabels` with `num_items` rows when given. Tasks without
         any label are kept (rows stay aligned); callers decide whether to warn.
 
+    Raises:
+        ValueError: the file holds no crowd label at all (every one missing).
+
     Example:
 
     >>> crowd = read_crowd_labels("answers.csv", num_items=len(x))
@@ -606,6 +614,11 @@ def read_crowd_labels(path, num_items=None, task_ids=None, class_names=None,
         raise DuplicateLabelError(
             f"{message} Pass --duplicates first or --duplicates last to keep one label."
         ) from None
+    if crowd.num_labels == 0:
+        raise ValueError(
+            f"The crowd labels file {str(split_npz_key(path)[0])!r} holds no crowd label "
+            "(every label is missing): there is nothing to learn from."
+        )
     if num_items is None:
         return crowd
     if is_dense:
@@ -660,6 +673,10 @@ def load_crowd_data(dataset=None, features=None, labels=None, test_features=None
 
     Returns:
         `CrowdData`.
+
+    Raises:
+        ValueError: among others, the crowd labels hold a single class and
+            neither `class_names` nor `num_classes` is given.
     """
     if dataset is not None:
         return load_bundled(dataset)
@@ -673,6 +690,12 @@ def load_crowd_data(dataset=None, features=None, labels=None, test_features=None
         raise ValueError(f"--task-ids lists {len(ids)} ids for {len(x)} feature rows."
                          + count_hint(len(ids), len(x)))
     crowd = read_crowd_labels(labels, len(x), ids, class_names, num_classes, duplicates)
+    if crowd.num_classes < 2 and class_names is None and num_classes is None:
+        raise ValueError(
+            f"The crowd labels hold a single class ({crowd.class_names.tokens[0]!r}); a "
+            "classifier needs two or more: pass --num-classes or --class-names when the "
+            "other classes never occur in the labels."
+        )
     data = CrowdData(name=pathlib.Path(split_npz_key(features)[0]).stem, x=x, crowd=crowd,
                      paths={"features": str(features), "labels": str(labels)})
     if test_features is not None:
