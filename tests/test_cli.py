@@ -709,6 +709,22 @@ def test_labels_with_no_label_or_a_single_class_are_refused(tmp_path):
     assert data.num_classes == 2
 
 
+def test_train_names_feature_rows_without_crowd_labels_once(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(9, 2)).astype("float32"))
+    pd.DataFrame({"task": [0, 0, 1, 1, 2, 2], "worker": ["a", "b"] * 3,
+                  "label": [0, 0, 1, 1, 0, 1]}).to_csv(tmp_path / "long.csv", index=False)
+    data = inputs.load_crowd_data(features=tmp_path / "x.npy", labels=tmp_path / "long.csv")
+    assert data.crowd.num_items == 9
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "Warning" in line]
+    assert len(warnings) == 1, warnings
+    assert "6 of 9 feature rows have no crowd label" in warnings[0]
+    assert "out of the label loss" in warnings[0] and "uniform target" in warnings[0]
+    # Every row labelled: no warning.
+    np.save(tmp_path / "dense.npy", np.zeros((9, 2), "int64") + [0, 1])
+    inputs.load_crowd_data(features=tmp_path / "x.npy", labels=tmp_path / "dense.npy")
+    assert "Warning" not in capsys.readouterr().err
+
+
 # ----------------------------------------------------------- real processes
 def cli_command():
     script = shutil.which("keras-crowd")

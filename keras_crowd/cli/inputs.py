@@ -45,6 +45,10 @@ A first line of only missing values (``,,`` or ``nan``) is data. When a
 row count is off by one, the error says to check the header row; to be
 unambiguous, give the CSV a header of names (or use ``.npy``).
 
+Feature rows that no crowd label names (long or JSON labels of some rows
+only, or a dense row of missing labels) are kept, with a warning saying how
+``train`` uses them.
+
 Crowd labels with no observed label at all (every cell missing, a long CSV
 of only its header) are an error for every command. For ``train``, so are
 labels of a single class unless ``--num-classes`` or ``--class-names`` gives
@@ -695,6 +699,14 @@ def load_crowd_data(dataset=None, features=None, labels=None, test_features=None
             f"The crowd labels hold a single class ({crowd.class_names.tokens[0]!r}); a "
             "classifier needs two or more: pass --num-classes or --class-names when the "
             "other classes never occur in the labels."
+        )
+    unlabelled = int(np.sum(crowd_data.labels_per_item(crowd.crowd_labels) == 0))
+    if unlabelled:
+        common.warn(
+            f"{unlabelled} of {len(x)} feature rows have no crowd label; they are kept: the "
+            "crowd-label methods leave them out of the label loss (only geocrowdnet-f's "
+            "regularizer sees their predictions), dl-mv (the baseline) trains them toward a "
+            "uniform target, dl-ds toward the class prior."
         )
     data = CrowdData(name=pathlib.Path(split_npz_key(features)[0]).stem, x=x, crowd=crowd,
                      paths={"features": str(features), "labels": str(labels)})
