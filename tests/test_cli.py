@@ -891,3 +891,24 @@ def test_patience_needs_heldout_selection(user_files, tmp_path):
                     user_files / "crowd.csv", "--selection", "last", "--patience", 1,
                     "--output-dir", tmp_path / "run")
     assert result.exit_code != 0 and "--patience stops on the held-out score" in result.output
+
+
+def test_train_does_not_repeat_the_unlabelled_rows_warning_per_fit(tmp_path):
+    import warnings
+
+    from keras_crowd.data import EmptyTaskWarning
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 60)
+    np.save(tmp_path / "x.npy", (np.eye(2)[truth] * 3 + rng.normal(size=(60, 2))).astype("f4"))
+    pd.DataFrame({"task": np.repeat(np.arange(40), 2), "worker": ["a", "b"] * 40,
+                  "label": np.repeat(truth[:40], 2)}).to_csv(tmp_path / "long.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = invoke("train", "--features", tmp_path / "x.npy", "--labels",
+                        tmp_path / "long.csv", "--method", "dl-mv", "--epochs", 1,
+                        "--ensemble-size", 1, "--no-plots", "--output-dir", tmp_path / "run",
+                        "--export-dir", tmp_path / "models")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("20 of 60 feature rows have no crowd label") == 1
+    assert not [w for w in caught if issubclass(w.category, EmptyTaskWarning)]

@@ -13,6 +13,7 @@ import inspect
 import json
 import pathlib
 import time
+import warnings
 
 import click
 import keras
@@ -21,6 +22,7 @@ import pandas as pd
 
 from keras_crowd.callbacks import ConfusionMatrixImages
 from keras_crowd.callbacks import RunSummary
+from keras_crowd.data import EmptyTaskWarning
 from keras_crowd.cli import common
 from keras_crowd.cli import inputs
 from keras_crowd.cli import saved_models
@@ -336,17 +338,22 @@ def _annotator_pictures(output_dir, result, data, method):
 
 
 def _train(data, method, settings, backbone_fn, strategy, callbacks, verbose):
-    return train_crowd_classifier(
-        data.x, data.crowd_labels, data.num_classes, backbone_fn, method=method,
-        strength=settings["strength"] if method == settings["method"] else None,
-        epochs=settings["epochs"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
-        confusion_initializer=settings["init"], warmup_epochs=settings["warmup_epochs"],
-        selection=settings["selection"],
-        holdout_fraction=settings["holdout_fraction"], patience=settings["patience"],
-        seed=settings["seed"], strategy=strategy, callbacks=callbacks, verbose=verbose,
-        ensemble_size=settings["ensemble_size"],
-    )
+    # Items without a label were reported once, with what happens to them, when
+    # the labels were read (inputs.load_crowd_data); the aggregators' Python
+    # warning about them would repeat it for every fit.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmptyTaskWarning)
+        return train_crowd_classifier(
+            data.x, data.crowd_labels, data.num_classes, backbone_fn, method=method,
+            strength=settings["strength"] if method == settings["method"] else None,
+            epochs=settings["epochs"], batch_size=settings["batch_size"],
+            learning_rate=settings["learning_rate"], weight_decay=settings["weight_decay"],
+            confusion_initializer=settings["init"], warmup_epochs=settings["warmup_epochs"],
+            selection=settings["selection"],
+            holdout_fraction=settings["holdout_fraction"], patience=settings["patience"],
+            seed=settings["seed"], strategy=strategy, callbacks=callbacks, verbose=verbose,
+            ensemble_size=settings["ensemble_size"],
+        )
 
 
 def _summary_rows(report):
