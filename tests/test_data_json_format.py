@@ -2,6 +2,7 @@ import io
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from keras_crowd import data
@@ -66,3 +67,21 @@ def test_unreadable_paths_and_non_scalar_labels_are_crowd_data_errors(tmp_path):
             from_json(path)
     with pytest.raises(CrowdDataError, match="got a list"):
         from_json({"t1": {"w1": [1, 2]}})
+
+
+def test_json_numbers_are_class_indices_even_for_integer_class_names(tmp_path):
+    """to_json writes class indices (peerannot); reading them back with class
+    names such as star ratings must not match index 1 to the name "1"."""
+    names = ["1", "2", "3", "4", "5"]  # nobody chose "1"
+    crowd = data.from_long(pd.DataFrame({"task": ["a", "a", "b", "b"],
+                                         "worker": ["w1", "w2", "w1", "w2"],
+                                         "label": ["2", "3", "5", "4"]}), class_names=names)
+    path = data.write_json(crowd, tmp_path / "ratings.json")
+    back = data.read_json(path, class_names=names)
+    assert back.decode_labels(back.crowd_labels).tolist() == [["2", "3"], ["5", "4"]]
+    # Strings stay names; an index outside the names is an error.
+    named = data.from_json({"a": {"w": "3", "v": 0}}, class_names=names)
+    decoded = named.decode_labels(named.crowd_labels)[0]
+    assert dict(zip(named.annotator_ids, decoded)) == {"w": "3", "v": "1"}
+    with pytest.raises(LabelOutOfRangeError, match="Label 5 .*5 class names"):
+        data.from_json({"a": {"w": 5}}, class_names=names)

@@ -9,6 +9,7 @@ peerannot's ``"0".."N-1"`` task keys come back as rows ``0..N-1``.
 import json
 import os
 
+import numpy as np
 import pandas as pd
 
 from keras_crowd.data import errors
@@ -67,6 +68,20 @@ def _load_json(source):
         raise errors.CrowdDataError(f"Cannot read the JSON file {str(name)!r}: {error}.") from None
 
 
+def _positions_to_names(labels, class_names):
+    """Integer labels (JSON numbers) as the class names at those positions."""
+    class_names = list(class_names)
+    named = []
+    for row, label in enumerate(labels):
+        is_index = isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_))
+        if is_index and not 0 <= label < len(class_names):
+            raise errors.LabelOutOfRangeError(
+                f"Label {label} (label {row} of the JSON) is not the index of one of the "
+                f"{len(class_names)} class names.")
+        named.append(class_names[label] if is_index else label)
+    return named
+
+
 def from_json(data, *, class_names=None, num_classes=None, task_ids=None, annotator_ids=None,
               duplicates="error", empty_tasks="warn"):
     """Reads peerannot-style crowd labels ``{task: {worker: label}}``.
@@ -77,7 +92,11 @@ def from_json(data, *, class_names=None, num_classes=None, task_ids=None, annota
             task key repeated at the top level are detected (plain `json`
             would silently keep the last).
         class_names, num_classes, annotator_ids, duplicates: as in
-            `keras_crowd.data.from_long`.
+            `keras_crowd.data.from_long`, except for integer labels: in
+            JSON a number is a class index, as in peerannot and as `to_json`
+            writes them, so with `class_names` label ``i`` is
+            ``class_names[i]`` (even for names such as ``"1", "2", ...``);
+            a string label is a class name.
         task_ids: optional task ids in the wanted row order. Default: every
             task key of the JSON (including tasks mapped to ``{}``), sorted.
         empty_tasks: ``"warn"`` (default), ``"ignore"``, ``"error"`` or
@@ -96,6 +115,8 @@ def from_json(data, *, class_names=None, num_classes=None, task_ids=None, annota
     if isinstance(data, (str, os.PathLike)) or hasattr(data, "read"):
         data = _load_json(data)
     tasks, workers, labels, all_tasks = _flatten(data)
+    if class_names is not None:
+        labels = _positions_to_names(labels, class_names)
     if task_ids is None:
         # Sorted like every other reader, but keeping tasks that have no label.
         task_ids = ordered_unique(all_tasks)
