@@ -246,3 +246,16 @@ def test_csv_na_tokens_stay_labels_when_no_label_is_a_number_or_a_class_is_named
     path.write_text("task,worker,label\n0,a,1\n1,a,NA\n")
     crowd = data.read_csv(path, class_names=["1", "NA"])
     assert crowd.decode_labels(crowd.crowd_labels[:, 0]).tolist() == ["1", "NA"]
+
+
+def test_csv_labels_keep_their_text_when_it_names_the_classes(tmp_path):
+    """pandas reads 007 and 7 as the same number and 01 as 1: class names
+    written as text must come back as they were written."""
+    for names, labels in ((["7", "007"], ["007", "7", "007"]),
+                          (["01", "02", "10"], ["01", "10", "02"]),
+                          (["1.0", "2.0", "3.0"], ["2.0", "3.0", "1.0"])):
+        crowd = data.from_long(pd.DataFrame({"task": ["a", "a", "b"], "worker": ["w1", "w2", "w1"],
+                                             "label": labels}), class_names=names)
+        back = data.read_csv(data.write_csv(crowd, tmp_path / "n.csv"), class_names=names)
+        np.testing.assert_array_equal(back.crowd_labels, crowd.crowd_labels)
+        assert list(back.class_names) == names

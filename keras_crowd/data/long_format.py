@@ -169,7 +169,28 @@ def read_csv(path, **kwargs):
     if label_column in frame.columns:
         frame[label_column] = _numeric_labels_with_missing(
             frame[label_column], kwargs.get("class_names"))
+        if kwargs.get("class_names") is not None:
+            frame[label_column] = _labels_as_written(path, label_column, frame[label_column],
+                                                     kwargs["class_names"])
     return from_long(frame, **kwargs)
+
+
+def _labels_as_written(path, label_column, parsed, class_names):
+    """The label cells' own text when every one of them is a class name's text.
+
+    pandas parses ``007`` and ``7`` both as the number 7, and ``01`` as 1:
+    class names such as ``"007"`` or ``"01"`` (which `write_csv` writes as
+    they are) would then merge or match nothing. When the text of every
+    label is the text of a class name, that text is the label; otherwise
+    the parsed labels are kept (integers may then be positions, see
+    `keras_crowd.data.encode_class_labels`).
+    """
+    text = pd.read_csv(path, usecols=[label_column], dtype=str, keep_default_na=False,
+                       na_values=[""], encoding="utf-8")[label_column]
+    written = text.dropna()
+    if len(written) == len(parsed) and written.isin([str(name) for name in class_names]).all():
+        return text
+    return parsed
 
 
 def to_long(crowd, *, task_ids=None, annotator_ids=None, class_names=None,
