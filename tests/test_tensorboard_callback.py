@@ -62,6 +62,21 @@ def test_every_n_epochs_also_logs_the_last_epoch(tmp_path):
     assert [step for step, *_ in image_events(tmp_path)] == [2, 3]
 
 
+def test_an_early_stop_still_logs_the_last_epoch(tmp_path):
+    class StopAfterThree(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = epoch + 1 == 3
+
+    x, labels = crowd_data()
+    keras.utils.set_random_seed(0)
+    model = CrowdModel(mlp_classifier(NUM_CLASSES, NUM_CLASSES, hidden_units=8, seed=0),
+                       num_annotators=NUM_ANNOTATORS)
+    model.compile(optimizer="adam")
+    model.fit(x, labels, epochs=10, batch_size=32, verbose=0,
+              callbacks=[StopAfterThree(), ConfusionMatrixImages(str(tmp_path), every_n_epochs=2)])
+    assert [step for step, *_ in image_events(tmp_path)] == [2, 3]
+
+
 def test_images_are_heatmaps_of_the_matrices():
     images = confusion_matrix_images(np.eye(2)[None], cell_pixels=2)
     assert images.shape == (1, 4, 4, 3) and images.dtype == np.uint8

@@ -81,7 +81,9 @@ class ConfusionMatrixImages(keras.callbacks.Callback):
     Args:
         log_dir: Folder of the event files (TensorBoard's ``--logdir``).
         every_n_epochs: Log after every n-th epoch, and after the last
-            epoch of `fit` (the step is the number of epochs done).
+            epoch of `fit` (the step is the number of epochs done), also
+            when a callback placed before this one stops training early
+            (`EarlyStopping`, or `HeldOutCrowdLikelihood`'s patience).
         max_annotators: Log at most this many annotators.
         cell_pixels: Side of one matrix cell in the images, in pixels.
 
@@ -130,7 +132,8 @@ class ConfusionMatrixImages(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         epochs_done = epoch + 1
-        is_last = epochs_done == (self.params or {}).get("epochs")
+        is_last = (epochs_done == (self.params or {}).get("epochs")
+                   or bool(getattr(self.model, "stop_training", False)))
         if epochs_done % self.every_n_epochs == 0 or is_last:
             self._log(epochs_done)
 
