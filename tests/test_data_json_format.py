@@ -85,3 +85,13 @@ def test_json_numbers_are_class_indices_even_for_integer_class_names(tmp_path):
     assert dict(zip(named.annotator_ids, decoded)) == {"w": "3", "v": "1"}
     with pytest.raises(LabelOutOfRangeError, match="Label 5 .*5 class names"):
         data.from_json({"a": {"w": 5}}, class_names=names)
+
+
+def test_to_json_refuses_ids_that_would_share_a_key():
+    crowd = data.EncodedCrowdLabels.from_dense([[0, -1], [1, 1]], task_ids=[1, "1"],
+                                               annotator_ids=["a", "b"])
+    with pytest.raises(data.CrowdDataError, match=r"task ids 1 and '1' .* JSON key '1'"):
+        data.to_json(crowd)
+    crowd = data.EncodedCrowdLabels.from_dense([[0, 1]], annotator_ids=[2, "2"])
+    with pytest.raises(data.CrowdDataError, match="worker ids"):
+        data.to_json(crowd)

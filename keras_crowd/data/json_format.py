@@ -148,6 +148,8 @@ def to_json(crowd, path=None, *, use_class_names=False, task_ids=None, annotator
     """
     crowd = EncodedCrowdLabels.coerce(
         crowd, class_names=class_names, task_ids=task_ids, annotator_ids=annotator_ids)
+    for kind, ids in (("task", crowd.task_ids), ("worker", crowd.annotator_ids)):
+        _check_distinct_keys(kind, ids)
     item_index, annotator_index, values = crowd.observed_triples(use_class_names)
     result = {str(task): {} for task in crowd.task_ids}
     for n, m, value in zip(item_index, annotator_index, values):
@@ -157,6 +159,18 @@ def to_json(crowd, path=None, *, use_class_names=False, task_ids=None, annotator
         with open(path, "w", encoding="utf-8") as file:
             json.dump(result, file)
     return result
+
+
+def _check_distinct_keys(kind, ids):
+    """JSON keys are text: two ids with the same text (1 and "1") would merge."""
+    seen = {}
+    for identifier in ids:
+        text = str(identifier)
+        if text in seen:
+            raise errors.CrowdDataError(
+                f"The {kind} ids {seen[text]!r} and {identifier!r} are both written as the JSON "
+                f"key {text!r}, so their labels would merge; rename one of them.")
+        seen[text] = identifier
 
 
 def read_json(path, **kwargs):
