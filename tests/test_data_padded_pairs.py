@@ -39,3 +39,9 @@ def test_bad_pairs():
     assert data.from_padded_pairs([[2, 2]], [[0, 1]], duplicates="last").tolist() == [[-1, -1, 1]]
     with pytest.raises(data.UnknownIdError, match="out of range"):
         data.from_padded_pairs([[3]], [[1]], num_annotators=2)
+
+
+def test_from_padded_pairs_refuses_labels_below_minus_one():
+    # -2 is no padding marker: it is a corrupt label, not a label to drop.
+    with pytest.raises(data.LabelOutOfRangeError, match=r"Label -2 \(item 1, slot 0\)"):
+        data.from_padded_pairs([[0, 1], [1, 0]], [[1, 0], [-2, -1]], num_annotators=2)

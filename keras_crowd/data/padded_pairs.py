@@ -73,8 +73,8 @@ def from_padded_pairs(annotator_ids, labels, num_annotators=None, duplicates="er
 
     Args:
         annotator_ids: (N, R) int array of annotator indices.
-        labels: (N, R) int array of labels; entries < 0 are padding (their
-            annotator id is ignored).
+        labels: (N, R) int array of labels; -1 is padding (its annotator
+            id is ignored), and other negative labels are an error.
         num_annotators: M. Default: the largest annotator index + 1.
         duplicates: ``"error"`` (default), ``"first"`` or ``"last"`` (by slot
             order) when an annotator appears twice in one item's row.
@@ -97,6 +97,11 @@ def from_padded_pairs(annotator_ids, labels, num_annotators=None, duplicates="er
     for name, array in (("annotator_ids", annotator_ids), ("labels", labels)):
         if not np.issubdtype(array.dtype, np.integer):
             raise errors.CrowdDataError(f"{name} must be an integer array; got {array.dtype}.")
+    if labels.size and labels.min() < -1:
+        row, slot = np.argwhere(labels < -1)[0]
+        raise errors.LabelOutOfRangeError(
+            f"Label {int(labels[row, slot])} (item {row}, slot {slot}) is negative; -1 is "
+            "the only padding label.")
     rows, slots = np.nonzero(labels >= 0)
     columns = annotator_ids[rows, slots].astype(np.int64)
     if columns.size and columns.min() < 0:
