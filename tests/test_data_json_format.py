@@ -95,3 +95,28 @@ def test_to_json_refuses_ids_that_would_share_a_key():
     crowd = data.EncodedCrowdLabels.from_dense([[0, 1]], annotator_ids=[2, "2"])
     with pytest.raises(data.CrowdDataError, match="worker ids"):
         data.to_json(crowd)
+
+
+@pytest.mark.parametrize("writer", ["json", "csv"])
+def test_writers_leave_the_old_file_whole_when_writing_fails(tmp_path, monkeypatch, writer):
+    crowd = data.EncodedCrowdLabels.from_dense([[0, 1], [1, -1]])
+    path = tmp_path / f"crowd.{writer}"
+    write = data.write_json if writer == "json" else data.write_csv
+    write(crowd, path)
+    before = path.read_bytes()
+
+    def dump_half(obj, file, **kwargs):
+        file.write('{"0": ')
+        raise OSError("disk full")
+
+    def to_csv_half(frame, target, **kwargs):
+        with open(target, "w") as file:
+            file.write("task,wor")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(json, "dump", dump_half)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv_half)
+    with pytest.raises(OSError, match="disk full"):
+        write(data.EncodedCrowdLabels.from_dense([[1, 1], [0, 0]]), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

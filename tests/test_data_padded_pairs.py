@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from keras_crowd import data
@@ -45,3 +46,12 @@ def test_from_padded_pairs_refuses_labels_below_minus_one():
     # -2 is no padding marker: it is a corrupt label, not a label to drop.
     with pytest.raises(data.LabelOutOfRangeError, match=r"Label -2 \(item 1, slot 0\)"):
         data.from_padded_pairs([[0, 1], [1, 0]], [[1, 0], [-2, -1]], num_annotators=2)
+
+
+def test_to_padded_pairs_takes_encoded_crowd_labels():
+    crowd = data.from_long(pd.DataFrame({"task": ["a", "a", "b"], "worker": ["u", "v", "v"],
+                                         "label": ["cat", "dog", "dog"]}))
+    ids, labels = data.to_padded_pairs(crowd)
+    expected = data.to_padded_pairs(crowd.crowd_labels)
+    np.testing.assert_array_equal(ids, expected[0])
+    np.testing.assert_array_equal(labels, expected[1])

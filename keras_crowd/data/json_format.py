@@ -16,6 +16,7 @@ from keras_crowd.data import errors
 from keras_crowd.data.encoded import EncodedCrowdLabels
 from keras_crowd.data.encoded import encode_triples
 from keras_crowd.data.vocabulary import ordered_unique
+from keras_crowd.utils.atomic_files import atomic_path
 
 
 class _Pairs(list):
@@ -156,8 +157,10 @@ def to_json(crowd, path=None, *, use_class_names=False, task_ids=None, annotator
         value = value.item() if hasattr(value, "item") else value
         result[str(crowd.task_ids[n])][str(crowd.annotator_ids[m])] = value
     if path is not None:
-        with open(path, "w", encoding="utf-8") as file:
-            json.dump(result, file)
+        # Written beside `path` and renamed: never a half-written file.
+        with atomic_path(path) as temporary:
+            with open(temporary, "w", encoding="utf-8") as file:
+                json.dump(result, file)
     return result
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from keras_crowd.data import errors
 from keras_crowd.data.encoded import EncodedCrowdLabels
 from keras_crowd.data.encoded import encode_triples
+from keras_crowd.utils.atomic_files import atomic_path
 
 TASK_COLUMN = "task"
 WORKER_COLUMN = "worker"
@@ -224,8 +225,14 @@ def to_long(crowd, *, task_ids=None, annotator_ids=None, class_names=None,
 
 
 def write_csv(crowd, path, **kwargs):
-    """Writes crowd labels as a long-format CSV (see `to_long` for kwargs)."""
-    to_long(crowd, **kwargs).to_csv(path, index=False)
+    """Writes crowd labels as a long-format CSV (see `to_long` for kwargs).
+
+    The file is written beside `path` and renamed into place, so a crash
+    never leaves a half-written file.
+    """
+    frame = to_long(crowd, **kwargs)
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=False)
     return path
 
 

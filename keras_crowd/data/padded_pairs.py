@@ -16,6 +16,7 @@ import numpy as np
 
 from keras_crowd.data import errors
 from keras_crowd.data import validation
+from keras_crowd.data.encoded import EncodedCrowdLabels
 
 PADDING = -1
 # Keys of the dict form accepted by `keras_crowd.CrowdModel.fit`.
@@ -29,7 +30,8 @@ def to_padded_pairs(crowd_labels, max_labels_per_item=None, as_dict=False):
     Within an item, pairs are in ascending annotator order.
 
     Args:
-        crowd_labels: (N, M) int array with -1 for missing (or float with NaN).
+        crowd_labels: (N, M) int array with -1 for missing (or float with
+            NaN), or an `EncodedCrowdLabels` (its dense labels).
         max_labels_per_item: R. Default: the largest number of labels on one
             item (at least 1). A larger R pads more; a smaller R raises, since
             labels would be lost.
@@ -46,6 +48,8 @@ def to_padded_pairs(crowd_labels, max_labels_per_item=None, as_dict=False):
     >>> ids.tolist(), labels.tolist()
     ([[1, 2], [0, -1]], [[2, 0], [1, -1]])
     """
+    if isinstance(crowd_labels, EncodedCrowdLabels):
+        crowd_labels = crowd_labels.crowd_labels
     crowd_labels = validation.check_crowd_labels(crowd_labels, empty_tasks="ignore")
     mask = crowd_labels >= 0
     counts = mask.sum(axis=1)
