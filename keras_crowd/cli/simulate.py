@@ -98,7 +98,7 @@ def _typed_value(name, text, expected):
 def _check_kind_options(kind, options):
     """`options` (KEY: text), typed for `kind`; a usage error for a KEY or value it rejects."""
     types = _option_types(kind)
-    known = kind_option_names(kind)
+    known = tuple(sorted(types))
     unknown = [key for key in options if key not in known]
     if unknown:
         raise click.BadParameter(
@@ -188,13 +188,13 @@ def write_crowd_labels(crowd, path):
             f"Cannot tell the format of {str(path)!r}: end it in "
             + ", ".join(f"{s} ({d})" for s, d in LABEL_FORMATS.items()) + "."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as temporary:
-        if suffix == ".csv":
-            crowd_data.write_csv(crowd, temporary, use_class_names=False)
-        elif suffix == ".json":
-            crowd_data.write_json(crowd, temporary)
-        else:
+    # Every writer replaces `path` atomically (write_csv and write_json do it themselves).
+    if suffix == ".csv":
+        crowd_data.write_csv(crowd, path, use_class_names=False)
+    elif suffix == ".json":
+        crowd_data.write_json(crowd, path)
+    else:
+        with atomic_path(path) as temporary:
             np.save(temporary, np.asarray(crowd.crowd_labels))
     return path
 

@@ -184,8 +184,12 @@ def _labels_as_written(path, label_column, parsed, class_names):
     they are) would then merge or match nothing. When the text of every
     label is the text of a class name, that text is the label; otherwise
     the parsed labels are kept (integers may then be positions, see
-    `keras_crowd.data.encode_class_labels`).
+    `keras_crowd.data.encode_class_labels`). A column pandas kept as text
+    is already the text as written: the file is read again only when
+    pandas made numbers of it.
     """
+    if not pd.api.types.is_numeric_dtype(parsed):
+        return parsed
     text = pd.read_csv(path, usecols=[label_column], dtype=str, keep_default_na=False,
                        na_values=[""], encoding="utf-8")[label_column]
     written = text.dropna()

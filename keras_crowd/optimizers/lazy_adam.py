@@ -12,10 +12,10 @@ gradient (the "lazy Adam" of TF Addons), which costs `O(B * R * K^2)`.
 Rows that receive no gradient keep their moments and values unchanged:
 their moments are not decayed. A row present in the gradient with all-zero
 values counts as receiving none: that is what an annotator with no observed
-label in the batch gets (a padding slot, id -1, gathers row 0; an
-annotator listed with label -1 gathers its own row). This differs from dense Adam, which keeps
-moving a row with stale momentum after its gradient stops. With dense
-gradients `LazyAdam` is exactly `keras.optimizers.Adam`.
+label in the batch gets (a padding slot, id -1, gathers row 0; an annotator
+listed with label -1 gathers its own row). This differs from dense Adam,
+which keeps moving a row with stale momentum after its gradient stops. With
+dense gradients `LazyAdam` is exactly `keras.optimizers.Adam`.
 """
 
 import keras
@@ -36,10 +36,10 @@ class LazyAdam(keras.optimizers.Adam):
 
     and every other row of `m`, `v` and `w` is left untouched, rows whose
     values are all zero included (an annotator with no observed label in
-    the batch). Gradients
-    that hit the same row several times are summed first, as in the dense
-    gradient. With `amsgrad=True` the running maximum of `v` is kept on the
-    same rows. With `weight_decay`, the decoupled decay
+    the batch). Gradients that hit the same row several times are summed
+    first, as in the dense gradient. With `amsgrad=True` the running
+    maximum of `v` is kept on the same rows. With `weight_decay`, the
+    decoupled decay
     `w <- w - w * weight_decay * learning_rate` is applied, as in `Adam`,
     to the whole variable for a dense gradient and only to the gradient's
     rows for a sparse one.
