@@ -4,7 +4,8 @@ import keras
 from keras import ops
 
 from keras_crowd import initializers as confusion_initializers
-from keras_crowd.losses.coupled_cross_entropy import observed_label_cross_entropy
+from keras_crowd.losses.coupled_cross_entropy import label_cross_entropy
+from keras_crowd.losses.coupled_cross_entropy import observed_label_probabilities
 from keras_crowd.utils.column_softmax import column_softmax
 
 
@@ -85,6 +86,18 @@ class CrowdLayer(keras.layers.Layer):
         probabilities = ops.cast(probabilities, "float32")
         return ops.einsum("mkj,bj->bmk", self.confusion_matrices, probabilities)
 
+    def label_probabilities(self, probabilities, labels, annotator_ids=None,
+                            confusion_matrices=None):
+        """Each crowd label's probability `(A_m f(x))[y]`, shaped like `labels`.
+
+        Takes the arguments of `cross_entropy`; see
+        `keras_crowd.losses.observed_label_probabilities`.
+        """
+        return observed_label_probabilities(
+            probabilities, self.confusion_logits, labels, annotator_ids,
+            confusion_matrices=confusion_matrices,
+        )
+
     def cross_entropy(self, probabilities, labels, annotator_ids=None,
                       confusion_matrices=None):
         """Per-label cross-entropy of observed crowd labels.
@@ -101,9 +114,9 @@ class CrowdLayer(keras.layers.Layer):
         Returns:
             `(cross_entropy, observed_mask)`, shaped like `labels`.
         """
-        return observed_label_cross_entropy(
-            probabilities, self.confusion_logits, labels, annotator_ids,
-            confusion_matrices=confusion_matrices,
+        return label_cross_entropy(
+            self.label_probabilities(probabilities, labels, annotator_ids, confusion_matrices),
+            labels,
         )
 
     def compute_output_shape(self, input_shape):

@@ -92,6 +92,60 @@ def _gather_pair_rows(confusion_logits, annotator_ids, labels):
     return ops.squeeze(rows, axis=-2)
 
 
+def observed_label_probabilities(
+    probabilities, confusion_logits, labels, annotator_ids=None, confusion_matrices=None
+):
+    """The model's probability of every crowd label, `(A_m f(x))[y]`.
+
+    Takes the arguments of `observed_label_cross_entropy`.
+
+    Returns:
+        A float32 tensor shaped like `labels`: the probability of each
+        label (unclipped; a missing label's entry is that of class 0 and
+        means nothing).
+
+    Example:
+
+    >>> p = observed_label_probabilities(f, layer.confusion_logits, y)
+    """
+    labels = ops.cast(labels, "int32")
+    probabilities = ops.cast(probabilities, "float32")
+    confusion_logits = ops.cast(confusion_logits, "float32")
+    if annotator_ids is not None:
+        annotator_ids = ops.cast(annotator_ids, "int32")
+    if confusion_matrices is None and annotator_ids is None:
+        confusion_matrices = column_softmax(confusion_logits)  # (M, K, K)
+    if confusion_matrices is not None:
+        confusion_matrices = ops.cast(confusion_matrices, "float32")
+    if annotator_ids is None and _small_crowd(confusion_logits):
+        return _dense_label_probability(probabilities, confusion_matrices, labels)
+    if annotator_ids is None:
+        rows = _gather_dense_rows(confusion_matrices, labels)
+    elif confusion_matrices is not None:
+        rows = _gather_rows(confusion_matrices, ops.maximum(annotator_ids, 0), labels)
+    else:
+        rows = _gather_pair_rows(confusion_logits, annotator_ids, labels)
+    return ops.sum(rows * probabilities[:, None, :], axis=-1)
+
+
+def label_cross_entropy(label_probabilities, labels):
+    """`-log p` of observed labels (0 where missing), and the observed mask.
+
+    Args:
+        label_probabilities: Each label's probability, shaped like `labels`
+            (`observed_label_probabilities`, or a mixture of it); clipped
+            to `[PROBABILITY_FLOOR, 1]` before the log.
+        labels: Integer labels, `-1` for missing.
+
+    Returns:
+        `(cross_entropy, observed_mask)`, both float32 and shaped like
+        `labels`.
+    """
+    label_probabilities = ops.clip(label_probabilities, PROBABILITY_FLOOR, 1.0)
+    observed_mask = ops.cast(ops.cast(labels, "int32") >= 0, "float32")
+    return -ops.log(label_probabilities) * observed_mask, observed_mask
+
+
 def observed_label_cross_entropy(
     probabilities, confusion_logits, labels, annotator_ids=None, confusion_matrices=None
 ):
@@ -121,26 +175,9 @@ def observed_label_cross_entropy(
     >>> ce, mask = observed_label_cross_entropy(f, layer.confusion_logits, y)
     >>> loss = ops.sum(ce) / ops.maximum(ops.sum(mask), 1.0)
     """
-    labels = ops.cast(labels, "int32")
-    probabilities = ops.cast(probabilities, "float32")
-    confusion_logits = ops.cast(confusion_logits, "float32")
-    if annotator_ids is not None:
-        annotator_ids = ops.cast(annotator_ids, "int32")
-    if confusion_matrices is None and annotator_ids is None:
-        confusion_matrices = column_softmax(confusion_logits)  # (M, K, K)
-    if confusion_matrices is not None:
-        confusion_matrices = ops.cast(confusion_matrices, "float32")
-    if annotator_ids is None and _small_crowd(confusion_logits):
-        label_probability = _dense_label_probability(probabilities, confusion_matrices, labels)
-    else:
-        if annotator_ids is None:
-            rows = _gather_dense_rows(confusion_matrices, labels)
-        elif confusion_matrices is not None:
-            rows = _gather_rows(confusion_matrices, ops.maximum(annotator_ids, 0), labels)
-        else:
-            rows = _gather_pair_rows(confusion_logits, annotator_ids, labels)
-        label_probability = ops.sum(rows * probabilities[:, None, :], axis=-1)
-    label_probability = ops.clip(label_probability, PROBABILITY_FLOOR, 1.0)
-    observed_mask = ops.cast(labels >= 0, "float32")
-    cross_entropy = -ops.log(label_probability) * observed_mask
-    return cross_entropy, observed_mask
+    return label_cross_entropy(
+        observed_label_probabilities(
+            probabilities, confusion_logits, labels, annotator_ids, confusion_matrices
+        ),
+        labels,
+    )
