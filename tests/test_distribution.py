@@ -17,7 +17,7 @@ from keras_crowd import regularizers
 from uneven_crowd import BATCH, D, K, M, N, uneven_crowd
 
 
-def _make_model(regularizer, warmup_steps=0):
+def _make_model(regularizer, warmup_steps=0, common_confusion=False):
     keras.utils.set_random_seed(7)
     backbone = keras.Sequential(
         [
@@ -29,6 +29,7 @@ def _make_model(regularizer, warmup_steps=0):
     model = CrowdModel(
         backbone, num_annotators=M, regularizer=regularizer,
         confusion_initializer="diagonally_dominant", regularization_warmup_steps=warmup_steps,
+        common_confusion=common_confusion,
     )
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     return model
@@ -41,9 +42,10 @@ def strategies(mirrored_strategy):
     return tf.distribute.OneDeviceStrategy(devices[0]), mirrored_strategy
 
 
-def _train(strategy, regularizer, x, labels, initial_weights, warmup_steps=0):
+def _train(strategy, regularizer, x, labels, initial_weights, warmup_steps=0,
+           common_confusion=False):
     with strategy.scope():
-        model = _make_model(regularizer, warmup_steps)
+        model = _make_model(regularizer, warmup_steps, common_confusion)
     model.set_weights(initial_weights)
     model.fit(x, labels, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
     return model.get_weights()
@@ -55,8 +57,10 @@ REGULARIZERS = {
     "geocrowdnet_w": lambda: regularizers.GeoCrowdNetW(0.05),
     "trace": lambda: regularizers.TraceRegularizer(0.05),
     "geocrowdnet_f_warmup": lambda: regularizers.GeoCrowdNetF(0.05),
+    "geocrowdnet_f_common_confusion": lambda: regularizers.GeoCrowdNetF(0.05),
 }
 WARMUP_STEPS = {"geocrowdnet_f_warmup": 5}
+COMMON_CONFUSION = {"geocrowdnet_f_common_confusion"}
 
 
 @pytest.mark.parametrize("name", sorted(REGULARIZERS))
@@ -67,11 +71,12 @@ def test_mirrored_two_replicas_match_one_device(name, strategies):
     second = observed[np.arange(N) % BATCH >= BATCH // 2].sum()
     assert observed.mean() < 0.12 and first > 4 * second
 
-    initial = _make_model(REGULARIZERS[name]()).get_weights()
+    common = name in COMMON_CONFUSION
+    initial = _make_model(REGULARIZERS[name](), common_confusion=common).get_weights()
     one_device, mirrored_strategy = strategies
     warmup = WARMUP_STEPS.get(name, 0)
-    single = _train(one_device, REGULARIZERS[name](), x, labels, initial, warmup)
-    mirrored = _train(mirrored_strategy, REGULARIZERS[name](), x, labels, initial, warmup)
+    single = _train(one_device, REGULARIZERS[name](), x, labels, initial, warmup, common)
+    mirrored = _train(mirrored_strategy, REGULARIZERS[name](), x, labels, initial, warmup, common)
     moved = max(np.abs(a - b).max() for a, b in zip(single, initial))
     assert moved > 1e-2, "training must actually change the weights"
     for w_single, w_mirrored in zip(single, mirrored):

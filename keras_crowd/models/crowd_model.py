@@ -9,7 +9,9 @@ from keras import tree
 from keras_crowd import regularizers as crowd_regularizers
 from keras_crowd.export.classifier_export import export_classifier
 from keras_crowd.export.classifier_export import serving_input_signature
+from keras_crowd.layers.common_confusion import CommonConfusion
 from keras_crowd.layers.crowd_layer import CrowdLayer
+from keras_crowd.losses.coupled_cross_entropy import label_cross_entropy
 from keras_crowd.models import label_validation
 from keras_crowd.utils import distribution
 from keras_crowd.utils.optimizer_build import build_optimizer_before_fit
@@ -122,6 +124,14 @@ class CrowdModel(keras.Model):
             cross-entropy shape `f` before the log-det term pulls on it
             keeps GeoCrowdNet-F from collapsing classes at large lambda
             (benchmarks/RESULTS.md).
+        common_confusion: `False` (default), `True`, or a
+            `keras_crowd.layers.CommonConfusion`: also learn a confusion
+            matrix that all annotators share, used by each annotator on the
+            items where a gate computed from the inputs says so (CoNAL).
+            It models errors that several annotators make on the same item,
+            which the per-annotator matrices cannot. The gate reads the
+            flattened model inputs. Held-out selection
+            (`HeldOutCrowdLikelihood`) scores the same mixture.
         **kwargs: Base `keras.Model` arguments, such as `name`.
 
     Example:
@@ -147,6 +157,7 @@ class CrowdModel(keras.Model):
         from_logits=False,
         check_probabilities=True,
         regularization_warmup_steps=0,
+        common_confusion=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -176,6 +187,7 @@ class CrowdModel(keras.Model):
             confusion_initializer=confusion_initializer,
             name="crowd_layer",
         )
+        self.common_confusion = _common_confusion_layer(common_confusion, self.num_annotators)
         self.crowd_loss_tracker = keras.metrics.Mean(name="crowd_loss")
         self.regularization_tracker = keras.metrics.Mean(name="regularization")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
@@ -183,7 +195,9 @@ class CrowdModel(keras.Model):
         )
         self._input_spec_for_export = None
         if getattr(backbone, "built", False) and _has_symbolic_io(backbone):
-            self._build_from_backbone_output(backbone.outputs[0].shape)
+            self._build_from_backbone_output(
+                backbone.outputs[0].shape, backbone.inputs[0].shape
+            )
             self._input_spec_for_export = serving_input_signature(backbone)
             self.built = True
 
@@ -196,7 +210,7 @@ class CrowdModel(keras.Model):
         return [self.regularizer]
 
     # ------------------------------------------------------------------ build
-    def _build_from_backbone_output(self, output_shape):
+    def _build_from_backbone_output(self, output_shape, input_shape):
         if len(output_shape) != 2:
             raise ValueError(
                 "The backbone must output class probabilities of shape "
@@ -205,6 +219,8 @@ class CrowdModel(keras.Model):
             )
         if not self.crowd_layer.built:
             self.crowd_layer.build(tuple(output_shape))
+        if self.common_confusion is not None and not self.common_confusion.built:
+            self.common_confusion.build((tuple(input_shape), tuple(output_shape)))
 
     def build(self, input_shape):
         if isinstance(input_shape, dict) or (
@@ -216,7 +232,7 @@ class CrowdModel(keras.Model):
             )
         symbolic_input = keras.KerasTensor((None,) + tuple(input_shape[1:]))
         output = self.backbone(symbolic_input)  # builds any kind of backbone
-        self._build_from_backbone_output(output.shape)
+        self._build_from_backbone_output(output.shape, symbolic_input.shape)
         if self._input_spec_for_export is None:
             self._input_spec_for_export = tf.TensorSpec(
                 symbolic_input.shape, symbolic_input.dtype, name="inputs"
@@ -406,8 +422,9 @@ class CrowdModel(keras.Model):
         return [tf.debugging.Assert(in_range, message)]
 
     # ------------------------------------------------------------- objective
-    def _crowd_objective(self, probabilities, y):
-        """Per-replica pieces of the loss.
+    def _crowd_objective(self, probabilities, y, x):
+        """Per-replica pieces of the loss, for the batch `(x, y)` and the
+        classifier's `probabilities` on `x`.
 
         Returns a dict with `replica_loss` (this replica's share of the
         global objective, for gradients) and the global `crowd_loss`,
@@ -421,9 +438,14 @@ class CrowdModel(keras.Model):
             if any(regularizer.uses_confusion_matrices for regularizer in self._regularizer_list)
             else None
         )
-        cross_entropy, observed_mask = self.crowd_layer.cross_entropy(
+        label_probabilities = self.crowd_layer.label_probabilities(
             probabilities, labels, annotator_ids, confusion_matrices=confusion_matrices
         )
+        if self.common_confusion is not None:
+            label_probabilities = self.common_confusion.mix(
+                label_probabilities, labels, x, probabilities, annotator_ids
+            )
+        cross_entropy, observed_mask = label_cross_entropy(label_probabilities, labels)
         local_sum = ops.sum(cross_entropy)
         observed_count = distribution.global_sum(ops.sum(observed_mask))
         denominator = ops.maximum(observed_count, 1.0)
@@ -493,7 +515,7 @@ class CrowdModel(keras.Model):
             raise ValueError("CrowdModel.fit needs crowd labels as `y`.")
         with tf.GradientTape() as tape:
             probabilities = self._as_probabilities(self(x, training=True))
-            objective = self._crowd_objective(probabilities, y)
+            objective = self._crowd_objective(probabilities, y, x)
             scaled_loss = self.optimizer.scale_loss(objective["replica_loss"])
         trainable_weights = self.trainable_weights
         gradients = tape.gradient(scaled_loss, trainable_weights)
@@ -509,7 +531,7 @@ class CrowdModel(keras.Model):
             self.accuracy_tracker.update_state(y, probabilities, sample_weight)
             return {"accuracy": self.accuracy_tracker.result()}
         _refuse_sample_weight(y, sample_weight)
-        return self._log_objective(self._crowd_objective(probabilities, y))
+        return self._log_objective(self._crowd_objective(probabilities, y, x))
 
     # --------------------------------------------------------- fit / compile
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
@@ -682,6 +704,16 @@ class CrowdModel(keras.Model):
             raise ValueError("The model is not built yet: call it or fit it first.")
         return keras.ops.convert_to_numpy(self.crowd_layer.confusion_matrices)
 
+    @property
+    def common_confusion_matrix(self):
+        """The learned `(K, K)` common confusion matrix as a numpy array
+        (`None` without `common_confusion`)."""
+        if self.common_confusion is None:
+            return None
+        if not self.common_confusion.built:
+            raise ValueError("The model is not built yet: call it or fit it first.")
+        return keras.ops.convert_to_numpy(self.common_confusion.common_confusion_matrix)
+
     def export_classifier(self, path, input_signature=None, overwrite=False):
         """Write the classifier `f` alone as a TF Serving SavedModel.
 
@@ -729,6 +761,10 @@ class CrowdModel(keras.Model):
                 "from_logits": self.from_logits,
                 "check_probabilities": self.check_probabilities,
                 "regularization_warmup_steps": self.regularization_warmup_steps,
+                "common_confusion": (
+                    False if self.common_confusion is None
+                    else keras.saving.serialize_keras_object(self.common_confusion)
+                ),
             }
         )
         return config
@@ -741,7 +777,30 @@ class CrowdModel(keras.Model):
         )
         if config.get("regularizer") is not None:
             config["regularizer"] = crowd_regularizers.get(config["regularizer"])
+        if isinstance(config.get("common_confusion"), dict):
+            config["common_confusion"] = keras.saving.deserialize_keras_object(
+                config["common_confusion"], custom_objects=custom_objects
+            )
         return cls(**config)
+
+
+def _common_confusion_layer(common_confusion, num_annotators):
+    """The `CommonConfusion` layer for `CrowdModel(common_confusion=...)`, or `None`."""
+    if common_confusion is None or common_confusion is False:
+        return None
+    if common_confusion is True:
+        return CommonConfusion(num_annotators, name="common_confusion")
+    if not isinstance(common_confusion, CommonConfusion):
+        raise ValueError(
+            "`common_confusion` must be True, False or a keras_crowd.layers.CommonConfusion; "
+            f"got {common_confusion!r}."
+        )
+    if common_confusion.num_annotators != num_annotators:
+        raise ValueError(
+            f"The CommonConfusion layer has {common_confusion.num_annotators} annotators; "
+            f"the model has {num_annotators}."
+        )
+    return common_confusion
 
 
 def _integer_values_check(values, what):

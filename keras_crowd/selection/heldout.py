@@ -151,10 +151,18 @@ def heldout_label_nlls(probabilities, confusion_matrices, heldout_labels):
     return _observed_nlls(probabilities, confusion_matrices, observed_triples(heldout_labels))
 
 
-def _observed_nlls(probabilities, confusion_matrices, triples):
+def _observed_nlls(probabilities, confusion_matrices, triples, common=None):
+    """Per-label NLLs of `triples`; with `common = (C, gates)` (a
+    `CommonConfusion` model), of the gated mixture `w (C f)[y] + (1 - w) (A_m f)[y]`."""
     rows, cols, labels = triples
+    probabilities = np.asarray(probabilities)[rows]
     label_rows = np.asarray(confusion_matrices)[cols, labels, :]  # (S, K)
-    likelihood = np.sum(label_rows * np.asarray(probabilities)[rows], axis=1)
+    likelihood = np.sum(label_rows * probabilities, axis=1)
+    if common is not None:
+        common_confusion_matrix, gates = common
+        common_likelihood = np.sum(np.asarray(common_confusion_matrix)[labels, :] * probabilities,
+                                   axis=1)
+        likelihood = gates * common_likelihood + (1.0 - gates) * likelihood
     return -np.log(np.clip(likelihood.astype("float64"), 1e-7, 1.0))
 
 
@@ -186,7 +194,8 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         confusion_matrices: For a plain classifier (a "DL-MV" or "DL-DS"
             baseline) the fixed `(M, K, K)` noise model to score it with,
             e.g. a Dawid-Skene estimate. Leave `None` for a `CrowdModel`,
-            whose own current confusion matrices are used.
+            whose own current confusion matrices are used (with its common
+            confusion and gates, if it has them).
         patience: Stop after this many epochs without improvement
             (`None`: never stop early). Epochs with a NaN score are never
             an improvement, so a run that diverges from the start stops
@@ -241,16 +250,22 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         self._triples = observed_triples(self.heldout_labels)
 
     def _predict(self):
-        """`(probabilities, confusion_matrices)` of the current model.
+        """`(probabilities, confusion_matrices, common)` of the current model.
 
         A cached tf.function call is much cheaper per epoch than
         `model.predict`, which builds a new data pipeline every time. For a
         model with a crowd layer the same call also returns its confusion
         matrices (else `None`): one compiled call per epoch instead of a
-        prediction plus an eager softmax of the confusion logits.
+        prediction plus an eager softmax of the confusion logits. For a
+        model with a `CommonConfusion` layer, `common` is `(C, gates)`: its
+        common confusion matrix and the gates of the held-out labels' items
+        and annotators (else `None`).
         """
+        model = self.model
+        common_layer = None
+        if self.fixed_confusion_matrices is None:
+            common_layer = getattr(model, "common_confusion", None)
         if self._predict_function is None:
-            model = self.model
             crowd_layer = getattr(model, "crowd_layer", None)
             with_confusion = (
                 self.fixed_confusion_matrices is None
@@ -259,21 +274,31 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
             )
 
             def predict(x):
-                probabilities = model(x, training=False)
+                outputs = {"probabilities": model(x, training=False)}
                 if with_confusion:
-                    return probabilities, crowd_layer.confusion_matrices
-                return probabilities, None
+                    outputs["confusion_matrices"] = crowd_layer.confusion_matrices
+                if common_layer is not None:
+                    outputs["item_embeddings"] = common_layer.item_embeddings(x)
+                    outputs["common_confusion_matrix"] = common_layer.common_confusion_matrix
+                return outputs
 
             self._predict_function = tf.function(predict, reduce_retracing=True)
-        batches, confusion_matrices = [], None
+        batches = []
         for i in range(0, len(self.x), self.batch_size):
-            probabilities, confusion_matrices = self._predict_function(
-                self.x[i : i + self.batch_size]
-            )
-            batches.append(keras.ops.convert_to_numpy(probabilities))
-        if confusion_matrices is not None:
-            confusion_matrices = keras.ops.convert_to_numpy(confusion_matrices)
-        return np.concatenate(batches, axis=0), confusion_matrices
+            outputs = self._predict_function(self.x[i : i + self.batch_size])
+            batches.append({key: keras.ops.convert_to_numpy(value)
+                            for key, value in outputs.items()})
+        probabilities = np.concatenate([batch["probabilities"] for batch in batches], axis=0)
+        confusion_matrices = batches[-1].get("confusion_matrices")
+        common = None
+        if common_layer is not None:
+            rows, cols, _ = self._triples
+            item_embeddings = np.concatenate([batch["item_embeddings"] for batch in batches])
+            gates = keras.ops.convert_to_numpy(
+                common_layer.pair_gates(item_embeddings[rows], cols)
+            ).astype("float64")
+            common = (batches[-1]["common_confusion_matrix"], gates)
+        return probabilities, confusion_matrices, common
 
     def on_train_begin(self, logs=None):
         self.best_epoch, self.best_score, self.best_weights = None, np.inf, None
@@ -294,10 +319,10 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         return confusion_matrices
 
     def on_epoch_end(self, epoch, logs=None):
-        probabilities, confusion_matrices = self._predict()
+        probabilities, confusion_matrices, common = self._predict()
         if confusion_matrices is None:
             confusion_matrices = self._confusion_matrices()
-        nlls = _observed_nlls(probabilities, confusion_matrices, self._triples)
+        nlls = _observed_nlls(probabilities, confusion_matrices, self._triples, common)
         score = float(np.mean(nlls))
         self.scores.append(score)
         if logs is not None:
