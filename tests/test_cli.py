@@ -152,6 +152,20 @@ def test_train_on_user_files_with_next_free_version(user_files, tmp_path):
     assert sorted(p.name for p in (tmp_path / "models" / "toy").iterdir()) == ["1", "2"]
 
 
+def test_train_with_a_common_confusion(user_files, tmp_path):
+    result = invoke("train", "--features", user_files / "x.csv", "--labels",
+                    user_files / "crowd.csv", "--method", "geocrowdnet-f", "--lambda", 0.1,
+                    "--epochs", 2, "--ensemble-size", 1, "--common-confusion", "--verbose", 0,
+                    "--no-plots", "--no-baseline", "--output-dir", tmp_path / "run",
+                    "--export-dir", tmp_path / "models")
+    assert result.exit_code == 0, result.output
+    assert "common confusion" in result.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["settings"]["common_confusion"] is True
+    model = keras.saving.load_model(report["artifacts"]["model"])
+    assert model.common_confusion_matrix.shape == (3, 3)
+
+
 def summary_steps(log_dir):
     """(tag, step) of every summary value in the event files directly in `log_dir`."""
     import tensorflow as tf

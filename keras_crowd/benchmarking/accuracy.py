@@ -45,6 +45,7 @@ from keras_crowd import backbones  # noqa: E402
 from keras_crowd import datasets  # noqa: E402
 from keras_crowd import metrics  # noqa: E402
 from keras_crowd import simulators  # noqa: E402
+from keras_crowd.training import CROWD_METHODS  # noqa: E402
 from keras_crowd.training import METHODS  # noqa: E402
 from keras_crowd.training import STRENGTH_GRIDS  # noqa: E402
 from keras_crowd.training import train_crowd_classifier  # noqa: E402
@@ -161,7 +162,8 @@ def _test_accuracy(classifier, problem):
     return float((probabilities.argmax(1) == problem.y_test).mean())
 
 
-def run_one(problem, method, seed, epochs, holdout="labels", ensemble_size=1):
+def run_one(problem, method, seed, epochs, holdout="labels", ensemble_size=1,
+            common_confusion=False):
     """Label-free and clean-selected runs of one method on one problem."""
     settings = SETTINGS[problem.name]
     strength = "auto" if method in STRENGTH_GRIDS else None
@@ -171,6 +173,7 @@ def run_one(problem, method, seed, epochs, holdout="labels", ensemble_size=1):
             method=method, strength=strength, epochs=epochs,
             batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
             seed=seed, true_labels=true_labels, callbacks=[tracker], holdout=holdout,
+            common_confusion=common_confusion,
         )
         options.update(overrides)
         return train_crowd_classifier(x, crowd_labels, problem.num_classes,
@@ -263,6 +266,10 @@ def write_results(rows, args, path, total_seconds, previous=""):
         "error after permutation matching, against the true confusions (simulated) or the "
         "*empirical* confusions from ground truth (real data).",
         "- Seconds: the label-free ensemble, all candidate lambdas included.",
+        *(["- **+ common**: the crowd methods also learn a confusion matrix that the "
+           "annotators share, gated per item and annotator (`common_confusion=True`, "
+           "`keras_crowd.layers.CommonConfusion`); label-free selection scores the same "
+           "mixture."] if args.common_confusion else []),
         "",
         f"| dataset | method | lambda per seed | label-free, ensemble of {args.ensemble_size} | "
         "label-free, 1 model | clean | last epoch | confusion error | seconds / run |",
@@ -272,7 +279,8 @@ def write_results(rows, args, path, total_seconds, previous=""):
         error_kind = "empirical " if dataset in ("labelme", "music") else ""
         error = _mean_std([r["error"] for r in runs], scale=1.0)
         lines.append(
-            f"| {dataset} | {method} | {_strengths(runs)} | "
+            f"| {dataset} | {method}{' + common' if _common(args, method) else ''} | "
+            f"{_strengths(runs)} | "
             f"{_mean_std([r['label_free'] for r in runs])} | "
             f"{_mean_std([r['single'] for r in runs])} | "
             f"{_mean_std([r['clean'] for r in runs])} | {_mean_std([r['last'] for r in runs])} | "
@@ -283,6 +291,10 @@ def write_results(rows, args, path, total_seconds, previous=""):
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     os.replace(temporary, path)
+
+
+def _common(args, method):
+    return args.common_confusion and method in CROWD_METHODS
 
 
 def main(argv=None, default_output="RESULTS.md", prog=None):
@@ -316,6 +328,9 @@ def main(argv=None, default_output="RESULTS.md", prog=None):
                         help="what label-free selection hides: random labels or whole items")
     parser.add_argument("--ensemble-size", type=int, default=5,
                         help="label-free classifiers averaged per run (1: a single model)")
+    parser.add_argument("--common-confusion", action="store_true",
+                        help="crowd methods also learn a shared, gated confusion matrix "
+                             "(common_confusion=True)")
     parser.add_argument("--append", action="store_true",
                         help="add this run's table to the existing --output file")
     args = parser.parse_args(argv)
@@ -337,7 +352,8 @@ def main(argv=None, default_output="RESULTS.md", prog=None):
             problem = load_problem(dataset, seed, quick=args.quick)
             for method in args.methods:
                 epochs = args.epochs or SETTINGS[dataset].get("epochs", 100)
-                run = run_one(problem, method, seed, epochs, args.holdout, args.ensemble_size)
+                run = run_one(problem, method, seed, epochs, args.holdout, args.ensemble_size,
+                              _common(args, method))
                 rows.setdefault((dataset, method), []).append(run)
                 rows_done = sum(len(v) for v in rows.values())
                 print(f"[{rows_done}] {dataset:22s} {method:14s} seed {seed}: label-free {run['label_free']:.4f} "

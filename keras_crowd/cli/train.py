@@ -353,6 +353,7 @@ def _train(data, method, settings, backbone_fn, strategy, callbacks, verbose):
             holdout_fraction=settings["holdout_fraction"], patience=settings["patience"],
             seed=settings["seed"], strategy=strategy, callbacks=callbacks, verbose=verbose,
             ensemble_size=settings["ensemble_size"],
+            common_confusion=settings["common_confusion"],
         )
 
 
@@ -371,6 +372,9 @@ def _summary_rows(report):
                                "by held-out crowd labels)"))
     else:
         rows.append(("method", f"{report['method']} (lambda={strength:g})"))
+    if settings.get("common_confusion"):
+        rows.append(("common confusion", "learned beside the annotators' own, gated per item "
+                                         "and annotator (--common-confusion)"))
     if settings["ensemble_size"] > 1:
         rows.append(("ensemble", f"mean of {settings['ensemble_size']} classifiers (seeds "
                                  f"and held-out folds differ)"))
@@ -449,6 +453,10 @@ def _summary_rows(report):
               show_default=True,
               help="Train this many classifiers (other seeds, other held-out folds) and export "
                    "their average; 1 trains a single model.")
+@click.option("--common-confusion/--no-common-confusion", default=False, show_default=True,
+              help="Crowd methods: also learn a confusion matrix that the annotators share, "
+                   "used where a gate computed from each item's features says so (CoNAL). It "
+                   "models the errors annotators make together on confusable items.")
 @click.option("--epochs", type=click.IntRange(min=1), default=RECIPE_DEFAULTS["epochs"],
               show_default=True, help="Maximum number of epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1),
@@ -496,8 +504,8 @@ def _summary_rows(report):
                    "[default: one line per trained model, with its best held-out score].")
 @common.cli_errors
 def train_command(dataset, features, labels, test_features, test_labels, task_ids,
-                  class_names, num_classes, duplicates, method, strength, ensemble_size, epochs,
-                  batch_size,
+                  class_names, num_classes, duplicates, method, strength, ensemble_size,
+                  common_confusion, epochs, batch_size,
                   learning_rate, seed, init, warmup_epochs, selection, holdout_fraction, patience,
                   strategy, baseline, output_dir, export_dir, name, version, overwrite,
                   tensorboard_dir, plots, verbose):
@@ -553,6 +561,7 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
         "patience": patience, "seed": seed, "strategy": strategy,
         "num_replicas": strategies.num_replicas(distribution),
         "ensemble_size": ensemble_size,
+        "common_confusion": bool(common_confusion and method in CROWD_METHODS),
     }
     verbose, progress = _fit_callbacks(verbose)
     backbone_fn = backbone_factory(data)

@@ -1,6 +1,7 @@
 """One-call training recipes for every method keras_crowd offers."""
 
 from keras_crowd.training.input_pipeline import epoch_dataset
+from keras_crowd.training.recipes import CROWD_METHODS
 from keras_crowd.training.recipes import DEFAULT_ENSEMBLE_SIZE
 from keras_crowd.training.recipes import DEFAULT_METHOD
 from keras_crowd.training.recipes import DEFAULT_STRENGTHS

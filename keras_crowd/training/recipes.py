@@ -250,6 +250,7 @@ def train_crowd_classifier(
     steps_per_execution=None,
     num_standard_errors=1.0,
     ensemble_size=1,
+    common_confusion=False,
 ):
     """Train a classifier from crowd labels with one of `METHODS`.
 
@@ -312,6 +313,10 @@ def train_crowd_classifier(
             together the members train on every label; with
             `strength="auto"` the first member chooses lambda and the
             others train with it. Costs `ensemble_size - 1` more fits.
+        common_confusion: Crowd methods: also learn a confusion matrix that
+            the annotators share, gated per item and annotator
+            (`CrowdModel(common_confusion=True)`, CoNAL). Ignored by the
+            other methods.
 
     Returns:
         A `TrainingResult`.
@@ -352,7 +357,7 @@ def train_crowd_classifier(
         confusion_initializer=confusion_initializer, warmup_epochs=warmup_epochs,
         patience=patience, true_labels=true_labels, strategy=strategy, callbacks=callbacks,
         verbose=verbose, validation_data=validation_data,
-        steps_per_execution=steps_per_execution,
+        steps_per_execution=steps_per_execution, common_confusion=common_confusion,
     )
     members = []
     first_weights = []
@@ -476,7 +481,7 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
                     build_classifier, *, num_annotators, num_classes, epochs, batch_size,
                     learning_rate, weight_decay, confusion_initializer, warmup_epochs,
                     patience, seed, true_labels, strategy, callbacks, verbose,
-                    validation_data, steps_per_execution):
+                    validation_data, steps_per_execution, common_confusion):
     """One training run; returns `(TrainingResult, held-out per-label NLLs)`."""
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
@@ -496,6 +501,7 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
                 regularizer=_regularizer(method, strength),
                 confusion_initializer=init,
                 regularization_warmup_steps=int(warmup_epochs) * steps_per_epoch,
+                common_confusion=common_confusion,
             )
             model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
             # fit() checks arrays itself, but here it gets a tf.data pipeline:
