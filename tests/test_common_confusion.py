@@ -13,19 +13,7 @@ from keras_crowd.data import to_padded_pairs
 from keras_crowd.layers import CommonConfusion
 from keras_crowd.selection import HeldOutCrowdLikelihood
 from keras_crowd.selection import split_observed_labels
-
-N, D, K, M = 160, 6, 3, 7
-
-
-def _crowd(seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(N, D)).astype("float32")
-    truth = (x @ rng.normal(size=(D, K))).argmax(1)
-    labels = np.full((N, M), -1, dtype="int64")
-    for i in range(N):
-        for m in rng.choice(M, size=3, replace=False):
-            labels[i, m] = truth[i] if rng.random() < 0.7 else rng.integers(K)
-    return x, labels
+from test_crowd_model import D, K, M, _crowd
 
 
 def _model(common_confusion=True, regularizer=None, seed=0):
@@ -90,7 +78,7 @@ def test_model_argument_is_checked():
 
 
 def test_loss_is_the_gated_mixture_in_both_label_layouts():
-    x, labels = _crowd()
+    x, labels, _ = _crowd()
     model = _model()
     # At the start f is near uniform, and C and every A_m are the same
     # identity-logit matrix: train a little, and move C.
@@ -112,7 +100,7 @@ def test_loss_is_the_gated_mixture_in_both_label_layouts():
 
 
 def test_training_moves_the_common_confusion_and_the_gates():
-    x, labels = _crowd()
+    x, labels, _ = _crowd()
     model = _model(regularizer=regularizers.GeoCrowdNetF(0.01))
     layer = model.common_confusion
     before = [keras.ops.convert_to_numpy(w).copy() for w in layer.weights]
@@ -124,7 +112,7 @@ def test_training_moves_the_common_confusion_and_the_gates():
 
 
 def test_heldout_likelihood_scores_the_mixture():
-    x, labels = _crowd()
+    x, labels, _ = _crowd()
     train, heldout = split_observed_labels(labels, 0.2, seed=0)
     model = _model()
     model.fit(x, train, batch_size=32, epochs=2, verbose=0)
@@ -139,7 +127,7 @@ def test_heldout_likelihood_scores_the_mixture():
 
 
 def test_keras_round_trip_keeps_the_common_confusion(tmp_path):
-    x, labels = _crowd()
+    x, labels, _ = _crowd()
     model = _model()
     model.fit(x, labels, batch_size=32, epochs=2, verbose=0)
     path = tmp_path / "common.keras"
@@ -158,7 +146,7 @@ def test_keras_round_trip_keeps_the_common_confusion(tmp_path):
 
 
 def test_export_holds_the_classifier_alone(tmp_path):
-    x, labels = _crowd()
+    x, labels, _ = _crowd()
     model = _model()
     model.fit(x, labels, batch_size=32, epochs=1, verbose=0)
     path = model.export_classifier(str(tmp_path / "served" / "1"))
@@ -174,7 +162,7 @@ def test_export_holds_the_classifier_alone(tmp_path):
 def test_recipe_trains_and_selects_with_the_common_confusion():
     from keras_crowd.training import train_crowd_classifier
 
-    x, labels = _crowd()
+    x, labels, _ = _crowd()
     result = train_crowd_classifier(
         x, labels, K, lambda seed: keras.Sequential(
             [keras.Input((D,)), keras.layers.Dense(K, activation="softmax")]),
