@@ -1,5 +1,7 @@
 """train_crowd_classifier runs every method and selects without clean labels."""
 
+import logging
+
 import keras
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from keras_crowd.training import METHODS
 from keras_crowd.training import STRENGTH_GRIDS
 from keras_crowd.training import recipes
 from keras_crowd.training import train_crowd_classifier
+from keras_crowd.utils.retracing_warnings import RETRACING_MESSAGE
 
 
 @pytest.fixture(scope="module")
@@ -231,3 +234,58 @@ def test_seed_none_draws_one_seed_and_other_seeds_are_refused(labelme):
     for seed in (-1, 1.5, "3", True):
         with pytest.raises(ValueError, match="seed must be a non-negative integer or None"):
             train(seed)
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def tensorflow_warnings(monkeypatch):
+    """Messages of the `tensorflow` logger, with TensorFlow's frequent-retracing
+    detector fresh and unlimited (by default it warns twice per function per
+    process, so earlier tests could have used up its warnings)."""
+    from tensorflow.python.eager.polymorphic_function import polymorphic_function
+
+    monkeypatch.setattr(polymorphic_function, "_frequent_tracing_detector_manager",
+                        polymorphic_function._FrequentTracingDetectorManager())
+    monkeypatch.setattr(polymorphic_function,
+                        "FREQUENT_TRACING_WARNING_MAX_WARNING_PER_DETECTOR", 1000)
+    records = _Records()
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(records)
+    yield records.messages
+    logger.removeHandler(records)
+
+
+def _retracing(messages):
+    return [m for m in messages if RETRACING_MESSAGE in m]
+
+
+def test_recipes_do_not_print_the_false_retracing_alarm(tensorflow_warnings):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4)).astype("float32")
+    labels = rng.integers(-1, 3, size=(60, 5))
+
+    def backbone(seed):
+        return backbones.mlp_classifier(4, 3, hidden_units=4, seed=seed)
+
+    # A loop of new models, as the recipe runs, makes TensorFlow warn...
+    for seed in range(7):
+        model = backbone(seed)
+        model.compile(loss="categorical_crossentropy")
+        model.fit(x, np.eye(3)[rng.integers(0, 3, 60)], epochs=1, verbose=0)
+    assert _retracing(tensorflow_warnings)
+    tensorflow_warnings.clear()
+    # ... but not within the recipe, which runs 7 fits here.
+    train_crowd_classifier(x, labels, 3, backbone, method="geocrowdnet-f", strength="auto",
+                           epochs=1, batch_size=20, seed=0, ensemble_size=2)
+    assert not _retracing(tensorflow_warnings)
+    # The filter is gone once the recipe returns.
+    logging.getLogger("tensorflow").warning("5 calls %s", RETRACING_MESSAGE)
+    assert _retracing(tensorflow_warnings)

@@ -35,6 +35,7 @@ from keras_crowd.selection import split_heldout_items
 from keras_crowd.selection import split_observed_labels
 from keras_crowd.training.input_pipeline import epoch_dataset
 from keras_crowd.utils.optimizer_build import build_optimizer_before_fit
+from keras_crowd.utils.retracing_warnings import retracing_expected
 
 CROWD_METHODS = ("ccem", "geocrowdnet-f", "geocrowdnet-w", "trace")
 AGGREGATION_METHODS = ("dl-mv", "dl-ds")
@@ -361,28 +362,31 @@ def train_crowd_classifier(
     )
     members = []
     first_weights = []
-    for member in range(int(ensemble_size)):
-        member_seed = seed + MEMBER_SEED_STRIDE * member
+    # Every fit builds a new model: TensorFlow's warning that the same train
+    # function is retraced over and over is a false alarm here.
+    with retracing_expected():
+        for member in range(int(ensemble_size)):
+            member_seed = seed + MEMBER_SEED_STRIDE * member
 
-        def member_classifier(member=member, member_seed=member_seed):
-            classifier = build_classifier(member_seed)
-            weights = classifier.get_weights()
-            if member == 0 and not first_weights:
-                first_weights.extend(weights)
-            elif member > 0 and _same_weights(weights, first_weights):
-                raise ValueError(
-                    "backbone_fn built the same initial weights for two ensemble members, so "
-                    "the ensemble would be one model repeated. Let it take the seed: "
-                    "backbone_fn=lambda seed: labelme_classifier(seed=seed)."
-                )
-            return classifier
+            def member_classifier(member=member, member_seed=member_seed):
+                classifier = build_classifier(member_seed)
+                weights = classifier.get_weights()
+                if member == 0 and not first_weights:
+                    first_weights.extend(weights)
+                elif member > 0 and _same_weights(weights, first_weights):
+                    raise ValueError(
+                        "backbone_fn built the same initial weights for two ensemble members, so "
+                        "the ensemble would be one model repeated. Let it take the seed: "
+                        "backbone_fn=lambda seed: labelme_classifier(seed=seed)."
+                    )
+                return classifier
 
-        members.append(_train_member(
-            method, strength if member == 0 else members[0].strength, x, crowd_labels,
-            member_classifier, selection=selection, holdout=holdout,
-            holdout_fraction=holdout_fraction, split_seed=seed, fold=member,
-            member_seed=member_seed, num_standard_errors=num_standard_errors, **fit_options,
-        ))
+            members.append(_train_member(
+                method, strength if member == 0 else members[0].strength, x, crowd_labels,
+                member_classifier, selection=selection, holdout=holdout,
+                holdout_fraction=holdout_fraction, split_seed=seed, fold=member,
+                member_seed=member_seed, num_standard_errors=num_standard_errors, **fit_options,
+            ))
     if ensemble_size == 1:
         return members[0]
     return _ensemble_result(members)
