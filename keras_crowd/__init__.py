@@ -8,6 +8,8 @@ The core pieces:
   with `fit`, masks missing labels, is exact under `tf.distribute`, and
   exports the classifier alone for TF Serving.
 - `ClassifierEnsemble`: several trained classifiers averaged into one.
+- `CommonConfusion`: optionally, a confusion matrix all annotators share,
+  gated per item and annotator (CoNAL; `CrowdModel(common_confusion=True)`).
 - `keras_crowd.regularizers`: GeoCrowdNet (F), GeoCrowdNet (W) and trace.
 
 Around them: `data` (label formats), `datasets` (bundled real crowds),
@@ -34,6 +36,7 @@ from keras_crowd import selection  # noqa: E402
 from keras_crowd import simulators  # noqa: E402
 from keras_crowd import training  # noqa: E402
 from keras_crowd.export import export_classifier  # noqa: E402
+from keras_crowd.layers import CommonConfusion  # noqa: E402
 from keras_crowd.layers import CrowdLayer  # noqa: E402
 from keras_crowd.models import ClassifierEnsemble  # noqa: E402
 from keras_crowd.models import CrowdModel  # noqa: E402
