@@ -45,6 +45,13 @@ def test_keras_crowd_benchmark_subcommand(tmp_path):
     table = output.read_text()
     assert "| music | ccem |" in table and "Seed 3, up to" in table
     assert "music" in result.output and "seed 3:" in result.output
+    common = CliRunner().invoke(main, ["benchmark", "--quick", "--datasets", "music",
+                                       "--methods", "ccem", "dl-mv", "--common-confusion",
+                                       "--output", str(output)])
+    assert common.exit_code == 0, common.output
+    table = output.read_text()
+    assert "| music | ccem + common |" in table and "| music | dl-mv |" in table
+    assert "`common_confusion=True`" in table
     refused = CliRunner().invoke(main, ["benchmark", "--first-seed", "-1"])
     assert refused.exit_code != 0 and "--first-seed" in refused.output
     helped = CliRunner().invoke(main, ["benchmark", "--help"])
