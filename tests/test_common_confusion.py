@@ -170,3 +170,87 @@ def test_recipe_trains_and_selects_with_the_common_confusion():
         common_confusion=True)
     assert result.model.common_confusion is not None
     assert np.isfinite(result.heldout_nll) and 1 <= result.selected_epoch <= 3
+
+
+def test_gate_runs_in_float32_under_mixed_precision():
+    # Inputs with large values (token ids here) overflowed float16 in the gate.
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 30000, size=(64, 50)).astype("int32")
+    labels = rng.integers(-1, K, size=(64, M))
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        backbone = keras.Sequential([
+            keras.Input((50,), dtype="int32"), keras.layers.Embedding(30000, 8),
+            keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(K),
+            keras.layers.Activation("softmax", dtype="float32")])
+        model = CrowdModel(backbone, M, common_confusion=True)
+        model.compile()
+        history = model.fit(ids, labels, batch_size=32, epochs=1, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.isfinite(history.history["crowd_loss"]).all()
+    assert model.common_confusion.item_hidden.compute_dtype == "float32"
+
+
+def test_one_named_input_in_a_dict_is_read():
+    x, labels, _ = _crowd()
+    model = _model()
+    as_array = model.evaluate(x, labels, batch_size=32, verbose=0, return_dict=True)
+    as_dict = model.evaluate({"features": x}, labels, batch_size=32, verbose=0,
+                             return_dict=True)
+    assert as_dict["crowd_loss"] == pytest.approx(as_array["crowd_loss"], rel=1e-6)
+
+
+def _string_backbone():
+    vectorize = keras.layers.TextVectorization(max_tokens=20, output_mode="count")
+    vectorize.adapt(["a b c", "b c d", "c d e"])
+    return keras.Sequential([keras.Input((), dtype="string"), vectorize,
+                             keras.layers.Dense(K, activation="softmax")])
+
+
+@keras.saving.register_keras_serializable(package="keras_crowd_tests")
+class _Sequences(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.embed = keras.layers.Embedding(20, 4)
+        self.out = keras.layers.Dense(K, activation="softmax")
+
+    def call(self, tokens):
+        return self.out(keras.ops.mean(self.embed(tokens), axis=1))
+
+
+def test_inputs_the_gate_cannot_read_get_a_clear_error():
+    labels = np.random.default_rng(0).integers(-1, K, size=(8, M))
+    texts = np.array(["a b", "c d e", "b", "e a", "a", "d", "c c", "b e"])
+    model = CrowdModel(_string_backbone(), M, common_confusion=True)
+    model.compile()
+    dataset = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(4)
+    with pytest.raises(ValueError, match="as numbers; got inputs of dtype string"):
+        model.fit(dataset, epochs=1, verbose=0)
+    # Sequences padded per batch: the gate's input size would change.
+    sequences = tf.data.Dataset.from_generator(
+        lambda: ((np.arange(1, 2 + n % 5), row) for n, row in enumerate(labels)),
+        output_signature=(tf.TensorSpec((None,), tf.int32), tf.TensorSpec((M,), tf.int64)),
+    ).padded_batch(4)
+    model = CrowdModel(_Sequences(), M, common_confusion=True)
+    model.compile()
+    with pytest.raises(ValueError, match="non-batch dimensions are fixed"):
+        model.fit(sequences, epochs=1, verbose=0)
+
+
+def test_recipe_copies_a_template_layer_for_every_fit():
+    from keras_crowd.training import train_crowd_classifier
+
+    x, labels, _ = _crowd()
+    template = CommonConfusion(M, gate_scale=2.0)
+    result = train_crowd_classifier(
+        x, labels, K, lambda seed: keras.Sequential(
+            [keras.Input((D,)), keras.layers.Dense(K, activation="softmax")]),
+        method="ccem", epochs=2, batch_size=32, seed=0, ensemble_size=2,
+        common_confusion=template)
+    first, second = (member.model.common_confusion for member in result.members)
+    assert first is not template and second is not template and first is not second
+    assert first.gate_scale == second.gate_scale == 2.0
+    assert not template.built
+    assert np.abs(result.members[0].model.common_confusion_matrix
+                  - result.members[1].model.common_confusion_matrix).max() > 1e-4

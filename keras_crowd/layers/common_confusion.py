@@ -74,8 +74,12 @@ class CommonConfusion(keras.layers.Layer):
         self.hidden_units = int(hidden_units)
         self.gate_scale = float(gate_scale)
         self.num_classes = None
-        self.item_hidden = keras.layers.Dense(self.hidden_units, name="item_hidden")
-        self.item_embedding = keras.layers.Dense(self.embedding_dim, name="item_embedding")
+        # Float32 even under mixed precision: raw inputs (pixel values, counts)
+        # can overflow float16 on their way through the gate.
+        self.item_hidden = keras.layers.Dense(self.hidden_units, dtype="float32",
+                                              name="item_hidden")
+        self.item_embedding = keras.layers.Dense(self.embedding_dim, dtype="float32",
+                                                 name="item_embedding")
 
     def build(self, input_shape):
         features_shape, probabilities_shape = input_shape
@@ -112,11 +116,16 @@ class CommonConfusion(keras.layers.Layer):
         return column_softmax(self.common_confusion_logits)
 
     def item_embeddings(self, features):
-        """`h(x)`, unit-normalised: `(batch, embedding_dim)` float32."""
-        flat = ops.reshape(ops.cast(features, self.compute_dtype),
-                           (ops.shape(features)[0], -1))
-        embeddings = ops.cast(self.item_embedding(self.item_hidden(flat)), "float32")
-        return _unit_rows(embeddings)
+        """`h(x)`, unit-normalised: `(batch, embedding_dim)` float32.
+
+        Args:
+            features: The model inputs: one numeric tensor (or a dict or
+                list holding exactly one) whose non-batch dimensions are
+                those the layer was built with.
+        """
+        features = _numeric_features(features)
+        flat = ops.reshape(ops.cast(features, "float32"), (ops.shape(features)[0], -1))
+        return _unit_rows(self.item_embedding(self.item_hidden(flat)))
 
     def pair_gates(self, item_embeddings, annotator_ids):
         """Gates of items with annotators: `sigmoid(scale * cos(h, u_m))`.
@@ -188,6 +197,37 @@ class CommonConfusion(keras.layers.Layer):
             }
         )
         return config
+
+
+def _numeric_features(features):
+    """The one numeric input tensor the gate reads, or a clear error.
+
+    Checked when the train step is traced: the gate flattens the inputs into
+    a vector of a fixed size, so strings, several inputs and non-batch
+    dimensions that vary between batches cannot be read.
+    """
+    if isinstance(features, dict) and len(features) == 1:
+        features = next(iter(features.values()))
+    elif isinstance(features, (list, tuple)) and len(features) == 1:
+        features = features[0]
+    if isinstance(features, (dict, list, tuple)):
+        raise ValueError(
+            "CommonConfusion's gate reads one input tensor; the model has "
+            f"{len(features)} inputs. Train without common_confusion."
+        )
+    dtype = keras.backend.standardize_dtype(features.dtype)
+    if dtype == "string" or not (dtype.startswith(("float", "int", "uint")) or dtype == "bool"):
+        raise ValueError(
+            "CommonConfusion's gate reads the model inputs as numbers; got inputs of "
+            f"dtype {dtype}. Train without common_confusion, or feed numeric features."
+        )
+    if any(size is None for size in features.shape[1:]):
+        raise ValueError(
+            "CommonConfusion's gate needs inputs whose non-batch dimensions are fixed; got "
+            f"inputs of shape {tuple(features.shape)} (e.g. sequences padded per batch). "
+            "Pad them to one length, or train without common_confusion."
+        )
+    return features
 
 
 def _unit_rows(vectors):

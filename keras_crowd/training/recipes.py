@@ -26,6 +26,7 @@ import numpy as np
 from keras_crowd import regularizers
 from keras_crowd.aggregation import DawidSkene
 from keras_crowd.aggregation import one_hot_labels
+from keras_crowd.layers import CommonConfusion
 from keras_crowd.models import ClassifierEnsemble
 from keras_crowd.models import CrowdModel
 from keras_crowd.models import label_validation
@@ -316,8 +317,9 @@ def train_crowd_classifier(
             others train with it. Costs `ensemble_size - 1` more fits.
         common_confusion: Crowd methods: also learn a confusion matrix that
             the annotators share, gated per item and annotator
-            (`CrowdModel(common_confusion=True)`, CoNAL). Ignored by the
-            other methods.
+            (`CrowdModel(common_confusion=True)`, CoNAL); `True`, or a
+            `keras_crowd.layers.CommonConfusion` whose settings every fit
+            copies into a fresh layer. Ignored by the other methods.
 
     Returns:
         A `TrainingResult`.
@@ -505,7 +507,7 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
                 regularizer=_regularizer(method, strength),
                 confusion_initializer=init,
                 regularization_warmup_steps=int(warmup_epochs) * steps_per_epoch,
-                common_confusion=common_confusion,
+                common_confusion=_fresh_common_confusion(common_confusion),
             )
             model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)
             # fit() checks arrays itself, but here it gets a tf.data pipeline:
@@ -559,6 +561,15 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
         strength=strength,
     )
     return result, selector.best_label_nlls if selector else None
+
+
+def _fresh_common_confusion(common_confusion):
+    """`common_confusion` for one fit: a layer given as a template is copied
+    (new weights), so that candidate lambdas and ensemble members do not
+    share, and go on training, one layer."""
+    if isinstance(common_confusion, CommonConfusion):
+        return CommonConfusion.from_config(common_confusion.get_config())
+    return common_confusion
 
 
 def _steps_per_execution(steps_per_execution, steps_per_epoch, strategy):
