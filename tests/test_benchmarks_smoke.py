@@ -32,24 +32,28 @@ def test_annotator_scaling_benchmark_quick():
     assert all(float(row[3]) > 0 for row in rows)
 
 
+def _quick_music_benchmark(output, *options):
+    """`keras-crowd benchmark --quick` on Music; returns (result, table)."""
+    from click.testing import CliRunner
+
+    from keras_crowd.cli import main
+
+    result = CliRunner().invoke(main, ["benchmark", "--quick", "--datasets", "music",
+                                       *options, "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    return result, output.read_text()
+
+
 def test_keras_crowd_benchmark_subcommand(tmp_path):
     from click.testing import CliRunner
 
     from keras_crowd.cli import main
 
     output = tmp_path / "table.md"
-    result = CliRunner().invoke(main, ["benchmark", "--quick", "--datasets", "music",
-                                       "--methods", "ccem", "--first-seed", "3",
-                                       "--output", str(output)])
-    assert result.exit_code == 0, result.output
-    table = output.read_text()
+    result, table = _quick_music_benchmark(output, "--methods", "ccem", "--first-seed", "3")
     assert "| music | ccem |" in table and "Seed 3, up to" in table
     assert "music" in result.output and "seed 3:" in result.output
-    common = CliRunner().invoke(main, ["benchmark", "--quick", "--datasets", "music",
-                                       "--methods", "ccem", "dl-mv", "--common-confusion",
-                                       "--output", str(output)])
-    assert common.exit_code == 0, common.output
-    table = output.read_text()
+    _, table = _quick_music_benchmark(output, "--methods", "ccem", "dl-mv", "--common-confusion")
     assert "| music | ccem + common |" in table and "| music | dl-mv |" in table
     assert "`common_confusion=True`" in table
     refused = CliRunner().invoke(main, ["benchmark", "--first-seed", "-1"])
