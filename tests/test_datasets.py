@@ -119,6 +119,37 @@ def test_read_idx_rejects_other_files(tmp_path):
         datasets.read_idx(path)
 
 
+@pytest.mark.parametrize("payload, message", [
+    (bytes([0, 0, 8, 3]) + (5).to_bytes(4, "big"), "truncated: its header names 3 dimensions"),
+    (bytes([0, 0, 0x0D, 1]) + (2).to_bytes(4, "big") + bytes(7), r"shape \(2,\) \(8 data"),
+    (bytes([0, 0, 8, 2]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes(5),
+     "truncated or corrupt"),
+])
+def test_read_idx_names_truncated_files(tmp_path, payload, message):
+    path = tmp_path / "broken-idx1-ubyte"
+    path.write_bytes(payload)
+    with pytest.raises(ValueError, match=message) as raised:
+        datasets.read_idx(path)
+    assert str(path) in str(raised.value)
+    packed = tmp_path / "broken-idx1-ubyte.gz"
+    packed.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + (4).to_bytes(4, "big") + bytes(4))[:-6])
+    with pytest.raises(ValueError, match="truncated or not gzip"):
+        datasets.read_idx(packed)
+
+
+def test_fashion_mnist_refuses_labels_that_do_not_fit_the_images(tmp_path):
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 6), ("t10k", 4)):
+        _write_idx(tmp_path / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.arange(5) % 10)
+    with pytest.raises(ValueError, match=r"one uint8 label per image .*\(6\)"):
+        datasets.fashion_mnist(path=tmp_path)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.full(6, 99))
+    with pytest.raises(ValueError, match="holds the label 99"):
+        datasets.fashion_mnist(path=tmp_path)
+
+
 def test_fashion_mnist_debian_package():
     if not pathlib.Path("/usr/share/datasets/fashion-mnist").is_dir():
         pytest.skip("dataset-fashion-mnist is not installed")

@@ -97,8 +97,34 @@ def test_observation_patterns():
 def test_sample_crowd_labels_validates_inputs():
     with pytest.raises(ValueError, match="column-stochastic"):
         simulators.sample_crowd_labels([0, 1], np.ones((1, 2, 2)))
-    with pytest.raises(ValueError, match="true_labels"):
+    with pytest.raises(ValueError, match=r"True label 2 \(row 1\) is outside"):
         simulators.sample_crowd_labels([0, 2], np.stack([np.eye(2)]))
+
+
+@pytest.mark.parametrize("true_labels, options, message", [
+    # Fractional classes were truncated (1.9 became class 1) without a word.
+    ([0.9, 1.9, 2.9, 0.2], {}, "whole numbers"),
+    (np.zeros((3, 2), int), {}, "must be 1-D"),
+    ([0, 0, 0, 0], {}, "inferred 1 from true_labels"),
+    ([0, 1, 0, 1], {"labels_per_item": 2.0}, "labels_per_item must be an integer"),
+])
+def test_simulators_refuse_bad_true_labels_and_options(true_labels, options, message):
+    with pytest.raises(ValueError, match=message):
+        simulators.simulate_annotators(true_labels, "symmetric_flip", num_annotators=3,
+                                       seed=0, **options)
+
+
+def test_machine_annotators_check_labels_and_feature_rows():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, size=60)
+    x = rng.normal(size=(60, 4))
+    with pytest.raises(ValueError, match="whole numbers"):
+        simulators.simulate_machine_annotators(x, y + 0.5, num_annotators=2, train_size=10)
+    with pytest.raises(ValueError, match="outside the known classes"):
+        simulators.simulate_machine_annotators(x, y, num_annotators=2, num_classes=2,
+                                               train_size=10)
+    with pytest.raises(ValueError, match="one row per true label"):
+        simulators.simulate_machine_annotators(x[:50], y, num_annotators=2, train_size=10)
 
 
 def test_tfp_backend_is_optional_and_reproducible():

@@ -31,16 +31,26 @@ def read_idx(path):
     """
     path = pathlib.Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as file:
-        payload = file.read()
+    try:
+        with opener(path, "rb") as file:
+            payload = file.read()
+    except (EOFError, gzip.BadGzipFile) as error:
+        raise ValueError(f"{path} is truncated or not gzip data ({error}).") from error
     if len(payload) < 4 or payload[0] != 0 or payload[1] != 0 or payload[2] not in _IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file (bad magic number).")
     ndim = payload[3]
-    shape = tuple(np.frombuffer(payload, dtype=">u4", count=ndim, offset=4).astype(int))
+    offset = 4 + 4 * ndim
+    if len(payload) < offset:
+        raise ValueError(f"{path} is truncated: its header names {ndim} dimensions but "
+                         f"the file has {len(payload)} bytes.")
+    shape = tuple(int(size) for size in np.frombuffer(payload, dtype=">u4", count=ndim,
+                                                      offset=4))
     dtype = np.dtype(_IDX_DTYPES[payload[2]])
-    data = np.frombuffer(payload, dtype=dtype, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says shape {shape} but holds {data.size} values.")
+    expected_bytes = int(np.prod(shape)) * dtype.itemsize
+    if len(payload) - offset != expected_bytes:
+        raise ValueError(f"{path} is truncated or corrupt: its header says shape {shape} "
+                         f"({expected_bytes} data bytes) but it holds {len(payload) - offset}.")
+    data = np.frombuffer(payload, dtype=dtype, offset=offset)
     return data.reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -81,4 +91,21 @@ def fashion_mnist(path=None):
             f"Fashion-MNIST files not found in {folder} (missing {', '.join(missing)}). "
             f"Install them with `{INSTALL_HINT}`, or pass path= to a folder holding them.")
     arrays = {key: read_idx(file) for key, file in found.items()}
+    for split in ("train", "test"):
+        _check_split(arrays[f"x_{split}"], arrays[f"y_{split}"], found[f"x_{split}"],
+                     found[f"y_{split}"])
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def _check_split(images, labels, images_path, labels_path):
+    """Refuses files that are not what `fashion_mnist` promises."""
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"{images_path} must hold uint8 images of 28x28 pixels; got "
+                         f"{images.dtype} of shape {images.shape}.")
+    if labels.dtype != np.uint8 or labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(f"{labels_path} must hold one uint8 label per image of "
+                         f"{images_path} ({len(images)}); got {labels.dtype} of shape "
+                         f"{labels.shape}.")
+    if labels.size and labels.max() >= len(FASHION_MNIST_CLASS_NAMES):
+        raise ValueError(f"{labels_path} holds the label {int(labels.max())}; Fashion-MNIST "
+                         f"has {len(FASHION_MNIST_CLASS_NAMES)} classes.")

@@ -12,6 +12,7 @@ from keras_crowd.data.validation import MISSING_LABEL
 from keras_crowd.datasets.preprocessing import standardize_features
 from keras_crowd.metrics.empirical_confusion import empirical_confusion_matrices
 from keras_crowd.simulators.observation import observation_mask
+from keras_crowd.simulators.sampling import checked_true_labels
 from keras_crowd.simulators.simulated_crowd import SimulatedCrowd
 
 
@@ -102,11 +103,14 @@ def simulate_machine_annotators(features, true_labels, num_annotators, train_siz
     (4, 3, 3)
     """
     rng = np.random.default_rng(seed)
-    true_labels = np.asarray(true_labels).astype(np.int64)
-    features = np.asarray(features, dtype=np.float64).reshape(len(true_labels), -1)
+    true_labels, num_classes = checked_true_labels(true_labels, num_classes)
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim < 1 or len(features) != len(true_labels):
+        raise ValueError(
+            f"features must have one row per true label ({len(true_labels)}); got shape "
+            f"{features.shape}.")
+    features = features.reshape(len(true_labels), -1)
     (features,) = standardize_features(features, dtype=np.float64)
-    if num_classes is None:
-        num_classes = int(true_labels.max()) + 1
     sizes = np.broadcast_to(np.asarray(train_size, dtype=np.int64), (num_annotators,))
     if np.any(sizes < 1) or np.any(sizes > len(true_labels)):
         raise ValueError(f"train_size must be in [1, {len(true_labels)}]; got {train_size}.")

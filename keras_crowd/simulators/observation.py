@@ -36,6 +36,9 @@ def observation_mask(num_items, num_annotators, labels_per_item=None, missing_ra
         raise ValueError("Give labels_per_item or missing_rate, not both.")
     rng = np.random.default_rng(seed)
     if labels_per_item is not None:
+        if isinstance(labels_per_item, bool) or not isinstance(labels_per_item,
+                                                               (int, np.integer)):
+            raise ValueError(f"labels_per_item must be an integer; got {labels_per_item!r}.")
         if not 1 <= labels_per_item <= num_annotators:
             raise ValueError(
                 f"labels_per_item must be in [1, {num_annotators}]; got {labels_per_item}.")

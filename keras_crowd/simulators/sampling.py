@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_crowd.data.validation import MISSING_LABEL
+from keras_crowd.data.validation import check_class_indices
 from keras_crowd.simulators.confusion_matrices import CONFUSION_GENERATORS
 from keras_crowd.simulators.confusion_matrices import check_confusion_matrices
 from keras_crowd.simulators.observation import observation_mask
@@ -32,6 +33,34 @@ def _sample_categorical_tfp(probabilities, rng):
 
 
 _BACKENDS = {"numpy": _sample_categorical_numpy, "tfp": _sample_categorical_tfp}
+
+
+def checked_true_labels(true_labels, num_classes=None):
+    """True classes for a simulator, and K, or a clear error.
+
+    Args:
+        true_labels: (N,) class indices (integers, or floats holding whole
+            numbers: 1.9 is an error, never class 1).
+        num_classes: K; default max(true_labels) + 1.
+
+    Returns:
+        `(true_labels, num_classes)`: an int64 array and an int >= 2.
+
+    Example:
+
+    >>> checked_true_labels([0, 2.0, 1])[1]
+    3
+    """
+    true_labels = check_class_indices(true_labels, num_classes, name="True label")
+    if num_classes is None:
+        num_classes = int(true_labels.max(initial=0)) + 1
+        if num_classes < 2:
+            raise ValueError(
+                f"num_classes must be >= 2; inferred {num_classes} from true_labels (all "
+                "class 0). Pass num_classes=.")
+    elif num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2; got {num_classes}.")
+    return true_labels, int(num_classes)
 
 
 def sample_crowd_labels(true_labels, confusion_matrices, labels_per_item=None,
@@ -67,11 +96,8 @@ def sample_crowd_labels(true_labels, confusion_matrices, labels_per_item=None,
         raise ValueError(f"backend must be 'numpy' or 'tfp'; got {backend!r}.")
     rng = np.random.default_rng(seed)
     matrices = check_confusion_matrices(confusion_matrices)
-    true_labels = np.asarray(true_labels).astype(np.int64)
     num_annotators, num_classes = matrices.shape[0], matrices.shape[-1]
-    if true_labels.ndim != 1 or (true_labels.size and (
-            true_labels.min() < 0 or true_labels.max() >= num_classes)):
-        raise ValueError(f"true_labels must be a 1-D array of classes in [0, {num_classes}).")
+    true_labels = check_class_indices(true_labels, num_classes, name="True label")
     mask = observation_mask(len(true_labels), num_annotators, labels_per_item, missing_rate,
                             seed=rng)
     item_index, annotator_index = np.nonzero(mask)
@@ -116,9 +142,7 @@ def simulate_annotators(true_labels, kind, num_annotators, num_classes=None,
         raise ValueError(f"Unknown annotator kind {kind!r}; use one of "
                          f"{sorted(CONFUSION_GENERATORS)}.")
     rng = np.random.default_rng(seed)
-    true_labels = np.asarray(true_labels)
-    if num_classes is None:
-        num_classes = int(true_labels.max()) + 1
+    true_labels, num_classes = checked_true_labels(true_labels, num_classes)
     matrices = CONFUSION_GENERATORS[kind](num_annotators, num_classes, seed=rng,
                                           **kind_options)
     return sample_crowd_labels(true_labels, matrices, labels_per_item, missing_rate, seed=rng,
