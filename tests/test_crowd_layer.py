@@ -44,6 +44,13 @@ def test_given_matrices_are_reproduced_up_to_smoothing():
     np.testing.assert_allclose(confusion, 0.99 * given + 0.01 / K, atol=1e-6)
 
 
+def test_initializers_return_floatx_without_a_dtype():
+    given = np.stack([np.eye(3)] * 2)
+    for initializer in (initializers.ConfusionMatricesInitializer(given),
+                        initializers.IdentityLogits(), initializers.DiagonallyDominant(0.9)):
+        assert keras.backend.standardize_dtype(initializer((2, 3, 3)).dtype) == "float32"
+
+
 def test_array_is_accepted_directly_and_shape_is_checked():
     given = np.broadcast_to(np.eye(K) * 0.7 + 0.3 / K, (M, K, K))
     layer = _built_layer(given)

@@ -178,3 +178,12 @@ def test_softmax_regression_learns_separable_data():
     weights, bias = simulators.fit_softmax_regression(features, labels, 3)
     predictions = simulators.predict_softmax_regression(features, weights, bias)
     assert (predictions == labels).mean() > 0.9
+
+
+def test_generator_options_are_checked():
+    with pytest.raises(ValueError, match="spread must be >= 0"):
+        simulators.diagonally_dominant_confusions(3, 3, expertise=0.9, spread=-0.2)
+    with pytest.raises(ValueError, match=r"one per annotator \(3\); got an array of shape \(2,\)"):
+        simulators.symmetric_flip_confusions(3, 3, flip_rate=[0.1, 0.2])
+    rates = simulators.symmetric_flip_confusions(3, 3, flip_rate=[0.1, 0.2, 0.3])
+    np.testing.assert_allclose(rates[:, 0, 0], [0.9, 0.8, 0.7])

@@ -143,7 +143,7 @@ class ConfusionMatricesInitializer(keras.initializers.Initializer):
         mixed = (1.0 - self.smoothing) * self.confusion_matrices
         mixed = mixed + self.smoothing / num_classes
         logits = np.log(np.maximum(mixed, np.finfo("float32").tiny))
-        return keras.ops.convert_to_tensor(logits, dtype=dtype)
+        return keras.ops.convert_to_tensor(logits, dtype=dtype or keras.config.floatx())
 
     def get_config(self):
         return {

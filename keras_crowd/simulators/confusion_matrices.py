@@ -102,6 +102,8 @@ def diagonally_dominant_confusions(num_annotators, num_classes, expertise=0.7, s
             ``expertise + spread > 1``.
     """
     rng = np.random.default_rng(seed)
+    if not spread >= 0:
+        raise ValueError(f"spread must be >= 0; got {spread}.")
     low, high = expertise - spread, expertise + spread
     if low <= 1.0 / num_classes or high > 1.0:
         raise ValueError(
@@ -209,7 +211,11 @@ def symmetric_flip_confusions(num_annotators, num_classes, flip_rate=0.3, seed=N
         seed: unused (the matrices are deterministic); kept for a uniform API.
     """
     del seed
-    rates = np.broadcast_to(_check_probability("flip_rate", flip_rate), (num_annotators,))
+    rates = _check_probability("flip_rate", flip_rate)
+    if np.ndim(rates) > 0 and np.shape(rates) != (num_annotators,):
+        raise ValueError(f"flip_rate must be one rate or one per annotator ({num_annotators}); "
+                         f"got an array of shape {np.shape(rates)}.")
+    rates = np.broadcast_to(rates, (num_annotators,))
     off = (np.ones((num_classes, num_classes)) - np.eye(num_classes)) / (num_classes - 1)
     return ((1.0 - rates)[:, None, None] * np.eye(num_classes)
             + rates[:, None, None] * off[None])
