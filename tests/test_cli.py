@@ -693,6 +693,29 @@ def test_aggregate_matches_named_tasks_to_true_labels_with_task_ids(tmp_path):
     assert pd.read_csv(tmp_path / "out.csv")["task"].tolist() == ["a", "b"]
 
 
+def test_aggregate_gives_dense_rows_the_task_ids(tmp_path):
+    write(tmp_path / "dense.csv", "w1,w2\n0,1\n1,1\n2,2\n")
+    write(tmp_path / "songs.txt", "song_a\nsong_b\nsong_c\n")
+    result = invoke("aggregate", tmp_path / "dense.csv", "--task-ids", tmp_path / "songs.txt",
+                    "--output", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "out.csv")["task"].tolist() == ["song_a", "song_b", "song_c"]
+
+
+def test_aggregate_refuses_look_alike_long_csv_and_true_labels_beyond_k(tmp_path):
+    long = pd.DataFrame({"item": [0, 0, 1, 1], "annotator": ["u", "v", "u", "v"],
+                         "label": [1, 1, 0, 2]})
+    long.to_csv(tmp_path / "renamed.csv", index=False)
+    # Read as dense it gave 4 items of 3 annotators, exit 0.
+    error = assert_one_line_error(invoke("aggregate", tmp_path / "renamed.csv"))
+    assert "task, worker (or performer) and label" in error
+    np.save(tmp_path / "crowd.npy", np.array([[0, 1], [1, 1], [2, 2]]))
+    np.save(tmp_path / "truth.npy", np.array([0, 1, 7]))
+    error = assert_one_line_error(invoke("aggregate", tmp_path / "crowd.npy", "--true-labels",
+                                         tmp_path / "truth.npy", "--output", tmp_path / "o.csv"))
+    assert "class index 7" in error and "only 3 classes" in error
+
+
 def test_aggregate_warns_about_tasks_without_labels(tmp_path):
     write(tmp_path / "crowd.json", '{"0": {"a": 1, "b": 1}, "1": {}, "2": {"a": 2}}')
     result = invoke("aggregate", tmp_path / "crowd.json", "--method", "dawid-skene",
@@ -791,6 +814,16 @@ def test_annotator_report_gives_each_annotator_its_own_picture(tmp_path):
     assert files["confusion_grid"] == str(tmp_path / "confusion_matrices.png")
     for path in files["confusion_individual"] + [files["confusion_grid"]]:
         assert_png(path)
+
+
+def test_annotator_report_text_keeps_label_counts_whole(tmp_path):
+    from keras_crowd.cli.annotator_report import write_annotator_report
+
+    summary = pd.DataFrame({"labels_given": [1234, 7], "estimated_accuracy": [0.5764, 0.5]},
+                           index=pd.Index(["a", "b"], name="annotator"))
+    write_annotator_report(tmp_path, np.full((2, 2, 2), 0.5), summary, individual=0)
+    text = (tmp_path / "confusion_matrices.txt").read_text()
+    assert "labels_given=1234, estimated_accuracy=0.576" in text
 
 
 def test_report_files_are_written_atomically(tmp_path, monkeypatch):

@@ -81,6 +81,11 @@ LABEL_KEYS = ("crowd_labels", "labels", "y")
 TRUE_LABEL_KEYS = ("y", "labels", "y_test", "y_train", "true_labels")
 LONG_FORMAT_COLUMNS = ("task", "label")
 WORKER_COLUMNS = ("worker", "performer")
+# Header cells that mean a long-format file with other column names: read as
+# a dense file, every row would become an item and the columns annotators.
+LONG_FORMAT_LOOKALIKES = ("task", "task_id", "item", "item_id", "worker", "worker_id",
+                          "annotator", "annotator_id", "performer", "label", "labels",
+                          "answer", "response", "class")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
@@ -488,10 +493,21 @@ def read_true_labels(path, class_names=None, role="true labels"):
 
 
 def _is_long_csv(path):
+    """Whether the CSV has the long format's columns; an error if its header
+    names columns like them (``item,annotator,label``) but not those."""
     columns = [str(c).strip().lower()
                for c in read_csv_frame(path, "crowd labels", nrows=0).columns]
-    return all(c in columns for c in LONG_FORMAT_COLUMNS) and any(
-        c in columns for c in WORKER_COLUMNS)
+    if all(c in columns for c in LONG_FORMAT_COLUMNS) and any(
+            c in columns for c in WORKER_COLUMNS):
+        return True
+    lookalikes = [c for c in columns if c in LONG_FORMAT_LOOKALIKES]
+    if lookalikes:
+        raise ValueError(
+            f"{str(path)!r} has the columns {', '.join(lookalikes)}: long-format labels need "
+            "the columns task, worker (or performer) and label, one row per label. Rename "
+            "its columns (a dense file has one column per annotator, and no such names)."
+        )
+    return False
 
 
 def _annotator_id_header(values, num_rows):
@@ -592,7 +608,8 @@ def read_crowd_labels(path, num_items=None, task_ids=None, class_names=None,
         num_items: N, the number of feature rows (None: no alignment). It
             also decides whether the first line ``0,1,...`` of a dense CSV
             is a header (see the module docstring).
-        task_ids: Optional task id of each feature row (long/JSON formats).
+        task_ids: Optional task id of each feature row: long/JSON tasks are
+            matched to rows by it; dense rows take it as their ids.
         class_names: Optional K class names.
         num_classes: Optional K.
         duplicates: ``"error"``, ``"first"`` or ``"last"``: a worker who
@@ -631,6 +648,10 @@ def read_crowd_labels(path, num_items=None, task_ids=None, class_names=None,
                 f"The crowd labels have {crowd.num_items} rows but there are {num_items} "
                 f"{rows_role}." + count_hint(crowd.num_items, num_items)
             )
+        if task_ids is not None:
+            # Dense rows are the tasks in order: they take the given ids.
+            return EncodedCrowdLabels(crowd.crowd_labels, tuple(task_ids),
+                                      crowd.annotator_ids, crowd.class_names)
         return crowd
     rows = _rows_of_tasks(crowd, num_items, task_ids, rows_role)
     labels = np.full((num_items, crowd.num_annotators), crowd_data.MISSING_LABEL, np.int32)
