@@ -59,6 +59,16 @@ def test_single_confusion_matrix_is_annotated(tmp_path):
     assert_png(plotting.save_figure(figure, tmp_path / "one.png"))
 
 
+def test_long_class_names_are_shortened_on_the_axes():
+    names = [f"a very long class name number {i} indeed" for i in range(4)]
+    for figure in (plotting.plot_confusion_matrix(column_stochastic(1, 4)[0], class_names=names),
+                   plotting.plot_confusion_grid(column_stochastic(2, 4), class_names=names)):
+        axes = [a for a in figure.axes if a.images][0]
+        ticks = [t.get_text() for t in axes.get_xticklabels() + axes.get_yticklabels()]
+        assert ticks and all(len(tick) <= 14 for tick in ticks)
+        assert ticks[0].startswith("a very long") and ticks[0].endswith("…")
+
+
 @pytest.mark.parametrize("labels_given", [None, [5, 50, 500]])
 def test_reliability_chart(tmp_path, labels_given):
     figure = plotting.plot_annotator_reliability(

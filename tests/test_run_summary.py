@@ -62,3 +62,9 @@ def test_without_the_monitored_key_it_reports_the_last_loss():
 def test_describes_plain_models_by_class_name():
     assert describe_model(mlp_classifier(K, K, hidden_units=4)) == "Sequential"
     assert describe_model(None) == "no model"
+
+
+def test_config_round_trip():
+    callback = RunSummary("val_loss")
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(callback))
+    assert isinstance(restored, RunSummary) and restored.monitor == "val_loss"

@@ -77,6 +77,10 @@ class RunSummary(keras.callbacks.Callback):
     def get_config(self):
         return {"monitor": self.monitor}
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
 
 def describe_model(model):
     """`"CrowdModel, GeoCrowdNetF(strength=0.1)"`, or the model's class name.

@@ -81,14 +81,21 @@ def summarize_annotators(confusion_matrices, crowd=None, class_prior=None, true_
     )
 
 
+def _summary_value(column, value):
+    """`column=value`, floats to 3 significant digits, counts in full."""
+    if isinstance(value, (float, np.floating)):
+        return f"{column}={value:.3g}"
+    return f"{column}={value}"
+
+
 def _matrices_text(matrices, annotator_ids, class_names, summary):
     names = [str(c) for c in class_names]
     blocks = ["Confusion matrices: entry [row k, column j] = Pr(annotator says k | true class j)."]
     for index, annotator in enumerate(annotator_ids):
         frame = pd.DataFrame(matrices[index], index=names, columns=names)
-        row = summary.iloc[index]
-        details = ", ".join(f"{column}={row[column]:.3g}" if isinstance(row[column], float)
-                            else f"{column}={row[column]}" for column in summary.columns)
+        # By column: a row (`iloc[index]`) would turn integer counts into floats.
+        details = ", ".join(_summary_value(column, summary[column].iloc[index])
+                            for column in summary.columns)
         blocks.append(f"\nannotator {annotator} ({details})\n"
                       f"{frame.to_string(float_format=lambda v: f'{v:.2f}')}")
     return "\n".join(blocks) + "\n"

@@ -50,9 +50,11 @@ def _draw_matrix(axes, matrix, class_labels, annotate, show_ticks):
     if show_ticks:
         positions = np.arange(num_classes)
         axes.set_xticks(positions)
-        axes.set_xticklabels(class_labels, rotation=90, fontsize=8)
+        # Shortened as the titles are: full long names left the matrix a few pixels.
+        short_labels = [_short(label) for label in class_labels]
+        axes.set_xticklabels(short_labels, rotation=90, fontsize=8)
         axes.set_yticks(positions)
-        axes.set_yticklabels(class_labels, fontsize=8)
+        axes.set_yticklabels(short_labels, fontsize=8)
     else:
         axes.set_xticks([])
         axes.set_yticks([])
