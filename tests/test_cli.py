@@ -702,6 +702,12 @@ def test_aggregate_gives_dense_rows_the_task_ids(tmp_path):
     assert pd.read_csv(tmp_path / "out.csv")["task"].tolist() == ["song_a", "song_b", "song_c"]
 
 
+def test_a_named_npz_key_that_is_missing_is_named(tmp_path):
+    np.savez(tmp_path / "two.npz", a=np.array([[0, 1]]), b=np.array([[1, 1]]))
+    error = assert_one_line_error(invoke("aggregate", f"{tmp_path / 'two.npz'}:zz"))
+    assert "has no array 'zz' (it has a, b)" in error
+
+
 def test_aggregate_refuses_look_alike_long_csv_and_true_labels_beyond_k(tmp_path):
     long = pd.DataFrame({"item": [0, 0, 1, 1], "annotator": ["u", "v", "u", "v"],
                          "label": [1, 1, 0, 2]})

@@ -152,6 +152,10 @@ def _load_array(path, role, preferred_keys):
         return loaded
     with loaded as arrays:
         names = list(arrays.files)
+        if key is not None and key not in names:
+            raise ValueError(
+                f"{str(path)!r} has no array {key!r} (it has {', '.join(names) or 'none'})."
+            )
         if key is None:
             if len(names) == 1:
                 key = names[0]
