@@ -702,6 +702,20 @@ def test_aggregate_gives_dense_rows_the_task_ids(tmp_path):
     assert pd.read_csv(tmp_path / "out.csv")["task"].tolist() == ["song_a", "song_b", "song_c"]
 
 
+def test_report_says_what_a_model_without_confusions_is(tmp_path):
+    from keras_crowd import ClassifierEnsemble
+
+    def classifier():
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+
+    classifier().save(tmp_path / "plain.keras")
+    ClassifierEnsemble([classifier(), classifier()]).save(tmp_path / "ensemble.keras")
+    assert "a plain classifier" in assert_one_line_error(
+        invoke("report", tmp_path / "plain.keras"))
+    error = assert_one_line_error(invoke("report", tmp_path / "ensemble.keras"))
+    assert "an ensemble of classifiers whose run files" in error
+
+
 def test_a_named_npz_key_that_is_missing_is_named(tmp_path):
     np.savez(tmp_path / "two.npz", a=np.array([[0, 1]]), b=np.array([[1, 1]]))
     error = assert_one_line_error(invoke("aggregate", f"{tmp_path / 'two.npz'}:zz"))

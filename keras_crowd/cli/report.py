@@ -20,9 +20,12 @@ def _learned_confusions(model, path, metadata):
         return np.asarray(model.confusion_matrices)
     members = metadata.get("ensemble_members") or []
     if not members:
+        kind = ("an ensemble of classifiers whose run files (report.json and member_*.keras "
+                "beside it) are not there" if type(model).__name__ == "ClassifierEnsemble"
+                else "a plain classifier (a dl-mv/dl-ds run)")
         raise ValueError(
-            f"{path} is a plain classifier (a dl-mv/dl-ds run) with no learned confusion "
-            "matrices; report needs a CrowdModel."
+            f"{path} is {kind}, with no learned confusion matrices; report needs a CrowdModel "
+            "or a run folder of keras-crowd train."
         )
     return np.mean([_learned_confusions(models.load_keras_model(path.parent / name),
                                         path.parent / name, {}) for name in members], axis=0)
