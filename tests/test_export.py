@@ -218,6 +218,7 @@ def test_an_unbuilt_model_is_built_from_the_given_signature(tmp_path, make_model
     assert_serves_like(path, model, x)
 
 
+@keras.saving.register_keras_serializable(package="keras_crowd_tests")
 class TokenNet(keras.Model):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -238,6 +239,12 @@ def test_a_subclassed_backbone_is_served_with_the_dtype_it_was_fitted_on(tmp_pat
     path = model.export_classifier(tmp_path / "tokens" / "1")
     assert _signature_inputs(path) == {"inputs": ("int32", [None, 7])}
     assert_serves_like(path, model, tokens)
+    # ... also after a .keras round trip (build sees shapes only).
+    model.save(tmp_path / "tokens.keras")
+    reloaded = keras.saving.load_model(tmp_path / "tokens.keras")
+    path = reloaded.export_classifier(tmp_path / "reloaded" / "1")
+    assert _signature_inputs(path) == {"inputs": ("int32", [None, 7])}
+    assert_serves_like(path, reloaded, tokens)
     # Float features are served as floatx, as fit feeds them.
     floats = CrowdModel(SubclassedNet(), M)
     floats.compile()

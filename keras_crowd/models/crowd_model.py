@@ -767,6 +767,12 @@ class CrowdModel(keras.Model):
                 ),
             }
         )
+        spec = self._input_spec_for_export
+        if spec is not None:
+            # `build` sees only shapes: the dtype `fit` saw (e.g. int32 token
+            # ids of a subclassed backbone) would be lost on reload.
+            config["export_input_spec"] = {"shape": list(spec.shape), "dtype": spec.dtype.name,
+                                           "name": spec.name}
         return config
 
     @classmethod
@@ -781,7 +787,13 @@ class CrowdModel(keras.Model):
             config["common_confusion"] = keras.saving.deserialize_keras_object(
                 config["common_confusion"], custom_objects=custom_objects
             )
-        return cls(**config)
+        spec = config.pop("export_input_spec", None)
+        model = cls(**config)
+        if spec is not None and model._input_spec_for_export is None:
+            model._input_spec_for_export = tf.TensorSpec(
+                spec["shape"], tf.as_dtype(spec["dtype"]), name=spec["name"]
+            )
+        return model
 
 
 def _common_confusion_layer(common_confusion, num_annotators):
