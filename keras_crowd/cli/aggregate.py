@@ -108,10 +108,8 @@ def aggregate_command(labels, method, output, probabilities, iterations, true_la
                                      class_names=class_names, num_classes=num_classes,
                                      duplicates=duplicates,
                                      rows_role="task ids" if truth is None else "true labels")
-    if truth is not None and truth.max() >= crowd.num_classes:
-        raise ValueError(
-            f"The true labels hold the class index {int(truth.max())}, but the crowd labels "
-            f"have only {crowd.num_classes} classes.")
+    if truth is not None:
+        inputs.check_labels_within_classes(truth, crowd.num_classes, "A true label")
     warn_about_empty_tasks(crowd, method)
     aggregator = _aggregator(method, num_classes, iterations).fit(crowd)
     labels_path = pathlib.Path(inputs.split_npz_key(labels)[0])

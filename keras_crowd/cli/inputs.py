@@ -438,6 +438,21 @@ def _text_labels(path, text, role):
     return column.to_numpy(dtype=object)
 
 
+def check_labels_within_classes(labels, num_classes, what):
+    """Refuses true class indices (`labels`) beyond the crowd's K classes.
+
+    Args:
+        labels: `(N,)` int class indices.
+        num_classes: K, the number of classes of the crowd labels.
+        what: How one label is named in the message, e.g. ``"A test label"``.
+    """
+    if labels.size and labels.max() >= num_classes:
+        raise ValueError(
+            f"{what} is the class index {int(labels.max())}, but the crowd labels have only "
+            f"{num_classes} classes; pass --num-classes or --class-names."
+        )
+
+
 def read_true_labels(path, class_names=None, role="true labels"):
     """Reads `(N,)` int class indices: ``.npy``/``.npz``, or text/CSV one per line.
 
@@ -748,10 +763,6 @@ def load_crowd_data(dataset=None, features=None, labels=None, test_features=None
                 f"Test features have {data.x_test.shape[1]} columns, training features "
                 f"{x.shape[1]}."
             )
-        if data.y_test.max() >= crowd.num_classes:
-            raise ValueError(
-                f"A test label is {int(data.y_test.max())} but the crowd labels have only "
-                f"{crowd.num_classes} classes; pass --num-classes or --class-names."
-            )
+        check_labels_within_classes(data.y_test, crowd.num_classes, "A test label")
         data.paths.update(test_features=str(test_features), test_labels=str(test_labels))
     return data
