@@ -249,6 +249,19 @@ def test_rest_request_errors_are_clear(exported, body, message):
         rest_format.rest_request_to_inputs(body, _signature(exported))
 
 
+@pytest.mark.parametrize("dtype, values", [
+    (tf.int32, [[1, 2, 2**33]]),   # would wrap around to 0, a real token id
+    (tf.uint8, [[-1, 2, 3]]),      # would wrap around to 255
+    (tf.int32, [[1.0, 2.0, 3e10]]),
+])
+def test_rest_integers_outside_the_input_dtype_are_refused(dtype, values):
+    specs = {"tokens": tf.TensorSpec((None, 3), dtype, name="tokens")}
+    with pytest.raises(ValueError, match=f"'tokens' expects {dtype.name} values in"):
+        rest_format.rest_request_to_inputs({"instances": values}, specs)
+    inputs = rest_format.rest_request_to_inputs({"instances": [[0, 1, 255]]}, specs)
+    assert inputs["tokens"].numpy().tolist() == [[0, 1, 255]]
+
+
 def test_row_response_needs_one_batch_size():
     with pytest.raises(ValueError, match="same batch size"):
         rest_format.outputs_to_rest_response({"a": np.zeros((2, 3)), "b": np.zeros((3,))})

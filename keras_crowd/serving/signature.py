@@ -79,6 +79,15 @@ def to_input_tensor(name, value, spec):
                     f"Input {name!r} expects integers ({spec.dtype.name}); got "
                     "non-integer numbers."
                 )
+        if spec.dtype.is_integer and array.size:
+            # tf.constant would wrap around (2**32 -> 0 in int32) in silence.
+            limits = np.iinfo(spec.dtype.as_numpy_dtype)
+            if array.min() < limits.min or array.max() > limits.max:
+                raise ValueError(
+                    f"Input {name!r} expects {spec.dtype.name} values in "
+                    f"[{limits.min}, {limits.max}]; got values from {array.min()} "
+                    f"to {array.max()}."
+                )
     if not spec.shape.is_compatible_with(array.shape):
         raise ValueError(
             f"Input {name!r} has shape {array.shape}; the signature expects "
