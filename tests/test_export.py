@@ -273,3 +273,48 @@ def test_logits_are_served_through_a_float32_softmax_under_mixed_precision(tmp_p
     reference = np.exp(logits - logits.max(1, keepdims=True))
     reference /= reference.sum(1, keepdims=True)
     np.testing.assert_allclose(probabilities, reference, atol=1e-6)
+
+
+@pytest.mark.parametrize("build", ["predict", "call"])
+def test_a_model_built_by_a_call_is_served_with_the_dtype_it_was_called_on(tmp_path, build):
+    tokens = np.random.default_rng(0).integers(0, 50, size=(8, 7)).astype("int32")
+    model = CrowdModel(TokenNet(), M)
+    if build == "predict":
+        model.predict(tokens, verbose=0)
+    else:
+        model(tokens)
+    path = model.export_classifier(tmp_path / "tokens" / "1")
+    assert _signature_inputs(path) == {"inputs": ("int32", [None, 7])}
+    assert_serves_like(path, model, tokens)
+
+
+def test_a_sequential_built_by_fit_keeps_its_input_name_across_a_keras_reload(tmp_path):
+    backbone = keras.Sequential([keras.layers.Dense(K, activation="softmax")])  # no Input
+    model, x = _trained_model(backbone=backbone)
+    in_memory = _signature_inputs(model.export_classifier(tmp_path / "music" / "1"))
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    path = reloaded.export_classifier(tmp_path / "music" / "2")
+    assert _signature_inputs(path) == in_memory == {"inputs": ("float32", [None, D])}
+    assert_serves_like(path, model, x)
+
+
+@pytest.mark.parametrize("name, served_as", [
+    ("song features", "song_features"), ("song-features", "song_features"), ("3d", "arg_3d"),
+])
+def test_an_input_name_that_is_not_an_identifier_is_served_sanitized(tmp_path, name, served_as):
+    inputs = keras.Input((D,), name=name)
+    backbone = keras.Model(inputs, keras.layers.Dense(K, activation="softmax")(inputs))
+    model = CrowdModel(backbone, M)
+    path = model.export_classifier(tmp_path / "m" / "1")
+    assert _signature_inputs(path) == {served_as: ("float32", [None, D])}
+    assert_serves_like(path, model, np.ones((2, D), "float32"))
+
+
+@pytest.mark.parametrize("version", ["\u00b2", "\u0661"])  # superscript two, Arabic-Indic one
+def test_a_version_must_be_ascii_digits(tmp_path, version):
+    from keras_crowd.export import export_classifier
+
+    with pytest.raises(ValueError, match="numeric version"):
+        export_classifier(None, tmp_path / "m" / version, None)
+    assert not (tmp_path / "m").exists()

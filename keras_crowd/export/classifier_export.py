@@ -1,6 +1,7 @@
 """Export a classifier as a SavedModel that TF Serving loads as it is."""
 
 import os
+import re
 import shutil
 import tempfile
 
@@ -12,7 +13,9 @@ SERVING_SIGNATURE = "serving_default"
 
 def _check_version_directory(path):
     version = os.path.basename(os.path.normpath(path))
-    if not version.isdigit() or int(version) < 1:
+    # ASCII digits only: str.isdigit() also accepts "²" and "١", which TF
+    # Serving does not read as a version.
+    if not (version.isascii() and version.isdigit()) or int(version) < 1:
         raise ValueError(
             f"Export path {path!r} must end in a numeric version directory, "
             "as TF Serving expects: <base>/<version>, e.g. "
@@ -36,6 +39,20 @@ def _move_into_place(staged, path, aside):
     except BaseException:
         os.replace(aside, path)
         raise
+
+
+def _signature_input_name(name):
+    """`name` as TF Serving's signature input key: a valid tf.function
+    parameter name, sanitized as TensorFlow does for ASCII names
+    (`"song features"` -> `"song_features"`, `"3d"` -> `"arg_3d"`).
+
+    Without this, TensorFlow renames some names itself (`"feat-1"`) and
+    fails on others (a space, non-ASCII letters) with an obscure error.
+    """
+    if not name:
+        return name
+    name = re.sub(r"[^A-Za-z0-9]", "_", name)
+    return name if name[0].isalpha() else "arg_" + name
 
 
 def _build_from_signature(classifier, input_signature):
@@ -98,8 +115,10 @@ def export_classifier(
 ):
     """Write `classifier` as a SavedModel with a `serving_default` signature.
 
-    The signature takes the classifier's input (same name, dtype and shape)
-    and returns `probabilities` `(B, K)` float32 and `class_id` `(B,)` int64.
+    The signature takes the classifier's input (same name, dtype and shape;
+    a name that is not a valid identifier has its other characters replaced
+    by `_`, e.g. `song-features` -> `song_features`) and returns
+    `probabilities` `(B, K)` float32 and `class_id` `(B,)` int64.
     The directory is written to a temporary sibling first and renamed into
     place, so TF Serving never sees a half-written version; an overwritten
     version is renamed aside first and kept if the new one cannot be moved
@@ -142,6 +161,12 @@ def export_classifier(
         }
 
     _build_from_signature(classifier, input_signature)
+    if isinstance(input_signature, tf.TensorSpec):
+        input_signature = tf.TensorSpec(
+            input_signature.shape,
+            input_signature.dtype,
+            name=_signature_input_name(input_signature.name),
+        )
     archive = keras.export.ExportArchive()
     archive.track(classifier)
     archive.add_endpoint(SERVING_SIGNATURE, serve, input_signature=[input_signature])

@@ -194,6 +194,9 @@ class CrowdModel(keras.Model):
             name="accuracy"
         )
         self._input_spec_for_export = None
+        # Set by `build`, which sees only shapes: the first call then records
+        # the dtype of its inputs (e.g. int32 token ids) in the export spec.
+        self._input_dtype_pending = False
         if getattr(backbone, "built", False) and _has_symbolic_io(backbone):
             self._build_from_backbone_output(
                 backbone.outputs[0].shape, backbone.inputs[0].shape
@@ -237,6 +240,7 @@ class CrowdModel(keras.Model):
             self._input_spec_for_export = tf.TensorSpec(
                 symbolic_input.shape, symbolic_input.dtype, name="inputs"
             )
+            self._input_dtype_pending = True
         self.built = True
 
     @property
@@ -246,6 +250,13 @@ class CrowdModel(keras.Model):
 
     # ------------------------------------------------------------------- call
     def call(self, inputs, training=None):
+        if self._input_dtype_pending and hasattr(inputs, "dtype"):
+            # Built by a call (`model(x)`, `predict`): serve the dtype of `x`.
+            self._input_dtype_pending = False
+            spec = self._input_spec_for_export
+            self._input_spec_for_export = tf.TensorSpec(
+                spec.shape, _serving_dtype(inputs.dtype), name=spec.name
+            )
         outputs = self.backbone(inputs, training=training)
         if self.from_logits:
             # In float32 even under mixed precision: a float16 softmax is
@@ -789,7 +800,10 @@ class CrowdModel(keras.Model):
             )
         spec = config.pop("export_input_spec", None)
         model = cls(**config)
-        if spec is not None and model._input_spec_for_export is None:
+        if spec is not None:
+            # The saved spec wins over the one read from the rebuilt backbone:
+            # e.g. a Sequential built by `fit` was exported as "inputs" but
+            # reloads with an automatic `InputLayer` name.
             model._input_spec_for_export = tf.TensorSpec(
                 spec["shape"], tf.as_dtype(spec["dtype"]), name=spec["name"]
             )
@@ -880,7 +894,13 @@ def _input_spec(sample):
     """
     if not isinstance(sample, (np.ndarray, tf.Tensor)):
         return None
-    dtype = tf.as_dtype(sample.dtype)
-    if dtype.is_floating:
-        dtype = tf.as_dtype(keras.config.floatx())
-    return tf.TensorSpec((None,) + tuple(sample.shape[1:]), dtype, name="inputs")
+    return tf.TensorSpec(
+        (None,) + tuple(sample.shape[1:]), _serving_dtype(sample.dtype), name="inputs"
+    )
+
+
+def _serving_dtype(dtype):
+    """The `tf.DType` features of `dtype` are served as: floats as
+    `keras.config.floatx()` (as the model is fed them), others unchanged."""
+    dtype = tf.as_dtype(keras.backend.standardize_dtype(dtype))
+    return tf.as_dtype(keras.config.floatx()) if dtype.is_floating else dtype
