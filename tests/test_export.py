@@ -318,3 +318,35 @@ def test_a_version_must_be_ascii_digits(tmp_path, version):
     with pytest.raises(ValueError, match="numeric version"):
         export_classifier(None, tmp_path / "m" / version, None)
     assert not (tmp_path / "m").exists()
+
+
+def test_a_version_with_leading_zeros_is_refused(tmp_path):
+    from keras_crowd.export import export_classifier
+
+    with pytest.raises(ValueError, match="without leading zeros"):
+        export_classifier(None, tmp_path / "m" / "01", None)
+    assert not (tmp_path / "m").exists()
+
+
+def test_existing_versions_are_the_folders_tf_serving_reads_as_versions(tmp_path):
+    from keras_crowd.cli.models import existing_versions
+
+    for name in ("1", "07", "\u00b2", "\u0661", "draft"):
+        (tmp_path / name).mkdir()
+    assert existing_versions(tmp_path) == [1, 7]
+
+
+def test_a_saved_model_with_an_integer_input_refuses_fractional_or_out_of_range_features(
+        tmp_path):
+    from keras_crowd.cli.models import SavedModelClassifier
+
+    tokens = np.random.default_rng(0).integers(0, 50, size=(8, 7)).astype("int32")
+    model = CrowdModel(TokenNet(), M)
+    model(tokens)
+    classifier = SavedModelClassifier(model.export_classifier(tmp_path / "tokens" / "1"))
+    np.testing.assert_allclose(classifier.predict(tokens.astype("float64")),
+                               model.backbone(tokens, training=False), atol=1e-6)
+    with pytest.raises(ValueError, match="non-integer"):
+        classifier.predict(tokens + 0.5)
+    with pytest.raises(ValueError, match="expects int32 values in"):
+        classifier.predict(np.full((2, 7), 2.0**40))

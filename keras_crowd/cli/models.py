@@ -12,6 +12,9 @@ import zipfile
 
 import numpy as np
 
+from keras_crowd.export.classifier_export import is_version_name
+from keras_crowd.serving.signature import to_input_tensor
+
 RUN_MODEL_FILE = "model.keras"
 RUN_METADATA_FILE = "crowd_metadata.json"
 SERVING_SIGNATURE = "serving_default"
@@ -26,7 +29,7 @@ def existing_versions(model_folder):
     folder = pathlib.Path(model_folder)
     if not folder.is_dir():
         return []
-    return sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
+    return sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and is_version_name(p.name))
 
 
 def keras_model_path(path):
@@ -126,9 +129,11 @@ class SavedModelClassifier:
                 f"The model expects inputs of shape (N, {', '.join(map(str, expected))}); "
                 f"got {x.shape}."
             )
+        # Checked as a request would be: fractional or out-of-range values
+        # for an integer input are an error, not truncated or wrapped.
         outputs = [
-            self.signature(**{self.input_name: tf.constant(x[i:i + batch_size],
-                                                           self.input_spec.dtype)})
+            self.signature(**{self.input_name: to_input_tensor(
+                self.input_name, x[i:i + batch_size], self.input_spec)})
             ["probabilities"].numpy()
             for i in range(0, len(x), batch_size)
         ]

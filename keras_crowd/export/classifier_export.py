@@ -11,15 +11,29 @@ import tensorflow as tf
 SERVING_SIGNATURE = "serving_default"
 
 
+def is_version_name(name):
+    """Whether TF Serving reads the folder `name` as a version number.
+
+    ASCII digits only: `str.isdigit()` also accepts "²" and "١", which TF
+    Serving does not read as a version.
+    """
+    return name.isascii() and name.isdigit()
+
+
 def _check_version_directory(path):
     version = os.path.basename(os.path.normpath(path))
-    # ASCII digits only: str.isdigit() also accepts "²" and "١", which TF
-    # Serving does not read as a version.
-    if not (version.isascii() and version.isdigit()) or int(version) < 1:
+    if not is_version_name(version) or int(version) < 1:
         raise ValueError(
             f"Export path {path!r} must end in a numeric version directory, "
             "as TF Serving expects: <base>/<version>, e.g. "
             "'saved_models/music/1'."
+        )
+    if version != str(int(version)):
+        # TF Serving reads "01" as version 1, beside a "1" folder.
+        raise ValueError(
+            f"Export path {path!r}: write the version without leading zeros "
+            f"({int(version)}, not {version!r}); TF Serving reads both as version "
+            f"{int(version)}."
         )
 
 

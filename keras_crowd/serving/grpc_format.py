@@ -52,7 +52,7 @@ def make_predict_request(inputs, model_name, signature_name=DEFAULT_SIGNATURE,
     Example:
 
     >>> request = make_predict_request(
-    ...     {"song_features": x.astype("float32")}, "music", version=2)
+    ...     {"features": x.astype("float32")}, "music", version=2)
     >>> response = stub.Predict(request, timeout=10.0)
     """
     request = predict_pb2().PredictRequest()

@@ -123,7 +123,7 @@ def rest_request_to_inputs(payload, signature):
     Example:
 
     >>> inputs = rest_request_to_inputs(
-    ...     {"instances": [{"song_features": [0.1] * 124}]}, signature)
+    ...     {"instances": [{"features": [0.1] * 124}]}, signature)
     >>> outputs = signature(**inputs)
     """
     payload = _parse(payload)

@@ -19,7 +19,7 @@ def input_specs(signature):
     >>> signature = tf.saved_model.load("saved_models/music/1").signatures[
     ...     "serving_default"]
     >>> input_specs(signature)
-    {'song_features': TensorSpec(shape=(None, 124), dtype=tf.float32, ...)}
+    {'features': TensorSpec(shape=(None, 124), dtype=tf.float32, ...)}
     """
     if isinstance(signature, dict):
         specs = dict(signature)
