@@ -198,3 +198,18 @@ def test_annotator_summary_aligns_true_labels_given_by_task():
         metrics.annotator_summary(frame, true_labels=truth.drop("t2"))
     with pytest.raises(ValueError, match="Unknown class 'cow'"):
         metrics.annotator_summary(frame, true_labels=truth.replace("dog", "cow"))
+
+
+def test_accuracy_of_posteriors_breaks_ties_as_labels_():
+    """A tie that EM's round-off split (0.5 - 1e-16 against 0.5 + 1e-16) goes to
+    the smallest class, as in `labels_`: the posteriors and the labels of one
+    fit score the same."""
+    crowd = [[0, 1], [1, -1], [1, 0], [0, -1], [-1, -1]]
+    with pytest.warns(Warning):
+        model = aggregation.DawidSkene(num_classes=2).fit(crowd)
+    truth = [0, 1, 1, 0, 0]
+    expected = metrics.aggregation_accuracy(model.labels_, truth)
+    assert metrics.aggregation_accuracy(model.probas_, truth) == expected
+    frame = pd.DataFrame(model.probas_, columns=["a", "b"])
+    names = pd.Series(np.array(["a", "b"])[truth], index=frame.index)
+    assert metrics.aggregation_accuracy(frame, names) == expected

@@ -178,6 +178,8 @@ def test_choose_strength_never_picks_a_diverged_run():
         ([], [], "at least one"),
         ([0.1, 0.1], [np.ones(3), np.ones(3)], "distinct"),
         ([-1.0], [np.ones(3)], "distinct and >= 0"),
+        ([np.nan, 0.1], [np.ones(3), np.ones(3)], "distinct and >= 0"),
+        ([0.1, np.inf], [np.ones(3), np.ones(3)], "distinct and >= 0"),
         ([0.0, 0.1], [np.ones(3)], "per-label NLL arrays for 2"),
         ([0.0, 0.1], [np.ones(3), np.ones(4)], "same held-out labels"),
         ([0.0], [np.ones(1)], "same held-out labels"),
@@ -259,3 +261,40 @@ def test_choose_strength_with_an_infinite_tolerance_takes_the_largest_finite_lam
         chosen, table = choose_strength([0.0, 0.1], [base, base.copy()], tolerance)
         assert chosen == 0.1 and all(c.within_tolerance for c in table)
         assert choose_strength([0.3], [base], tolerance)[0] == 0.3
+
+
+def test_splits_read_nan_coded_labels_as_missing():
+    """A float array with NaN for missing (accepted everywhere in keras_crowd) is
+    split like its -1 form: NaN is never held out or counted as a label."""
+    from keras_crowd.data import CrowdDataError
+    from keras_crowd.selection import split_heldout_items
+
+    labels = _labels(seed=8)
+    labels[:10] = -1
+    nan_coded = np.where(labels >= 0, labels, np.nan)
+    for fold in (0, 1):
+        expected = split_observed_labels(labels, 0.2, seed=3, fold=fold)
+        for got, want in zip(split_observed_labels(nan_coded, 0.2, seed=3, fold=fold), expected):
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(split_heldout_items(nan_coded, 0.3, seed=3, fold=fold),
+                                      split_heldout_items(labels, 0.3, seed=3, fold=fold))
+    with pytest.raises(CrowdDataError):
+        split_observed_labels(labels + 0.5, 0.2, seed=3)
+
+
+def test_callback_refuses_features_and_labels_of_other_items():
+    """x must hold the items of heldout_labels: the full x with the labels of
+    held-out items only (split_heldout_items) would score the wrong items."""
+    x = np.zeros((10, 2), "float32")
+    heldout = np.full((10, 3), -1)
+    heldout[0, 0] = 1
+    with pytest.raises(ValueError, match="10 rows of heldout_labels"):
+        HeldOutCrowdLikelihood(np.zeros((12, 2), "float32"), heldout)
+    confusion = np.tile(np.eye(2), (3, 1, 1))
+    with pytest.raises(ValueError, match="3 annotators"):
+        HeldOutCrowdLikelihood(x, heldout, confusion_matrices=confusion[:2])
+    heldout[1, 2] = 2
+    with pytest.raises(ValueError, match="2 classes"):
+        HeldOutCrowdLikelihood(x, heldout, confusion_matrices=confusion)
+    with pytest.raises(ValueError, match="no observed label"):
+        HeldOutCrowdLikelihood(x, np.full((10, 3), np.nan))

@@ -10,6 +10,23 @@ from keras_crowd.data.convert import encode_crowd_labels
 _TIE_TOLERANCE = 1e-9
 
 
+def most_probable_classes(probas):
+    """(N,) int64: each row's most probable class; ties go to the smallest index.
+
+    Posteriors within a relative `1e-9` of the row's largest count as tied,
+    so that an exact tie that EM's round-off split (0.5 - 1e-16 against
+    0.5 + 1e-16) still goes to the smallest class.
+
+    Example:
+
+    >>> most_probable_classes([[0.5 - 1e-16, 0.5 + 1e-16], [0.2, 0.8]]).tolist()
+    [0, 1]
+    """
+    probas = np.asarray(probas)
+    tied = probas >= probas.max(axis=1, keepdims=True) * (1 - _TIE_TOLERANCE)
+    return np.argmax(tied, axis=1).astype(np.int64)
+
+
 class Aggregator:
     """Base class: infers each item's true label from its crowd labels.
 
@@ -93,12 +110,9 @@ class Aggregator:
         """(N,) int: argmax of `probas_`; ties go to the smallest class index.
 
         Posteriors within a relative `1e-9` of the row's largest count as
-        tied, so that an exact tie that EM's round-off split (0.5 - 1e-16
-        against 0.5 + 1e-16) still goes to the smallest class.
+        tied (see `most_probable_classes`).
         """
-        probas = np.asarray(self.probas_)
-        tied = probas >= probas.max(axis=1, keepdims=True) * (1 - _TIE_TOLERANCE)
-        return np.argmax(tied, axis=1).astype(np.int64)
+        return most_probable_classes(self.probas_)
 
     def fit_predict(self, data):
         """Fits and returns the aggregated label of each task."""

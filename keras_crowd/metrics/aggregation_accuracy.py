@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 
+from keras_crowd.aggregation.base import most_probable_classes
+
 
 def _values_by_position(labels, name, other):
     """The values of `labels`, to be compared with `other` position by position.
@@ -33,10 +35,11 @@ def aggregation_accuracy(predicted, true_labels):
 
     Args:
         predicted: (N,) class indices; or (N, K) posteriors (argmax, ties to
-            the smallest index); or a `pandas.Series` of class names indexed
-            by task; or a `pandas.DataFrame` (tasks x class names) of
-            posteriors, read as the most probable class name of each task
-            (ties to the first column, the smallest class index).
+            the smallest index, as in `Aggregator.labels_`); or a
+            `pandas.Series` of class names indexed by task; or a
+            `pandas.DataFrame` (tasks x class names) of posteriors, read as
+            the most probable class name of each task (ties to the first
+            column, the smallest class index).
         true_labels: (N,) true classes, or a `pandas.Series` of class names
             indexed by task.
 
@@ -57,13 +60,14 @@ def aggregation_accuracy(predicted, true_labels):
     1.0
     """
     if isinstance(predicted, pd.DataFrame):
-        predicted = predicted.idxmax(axis=1)
+        predicted = pd.Series(predicted.columns[most_probable_classes(predicted.to_numpy())],
+                              index=predicted.index)
     if isinstance(predicted, pd.Series) and isinstance(true_labels, pd.Series):
         aligned = true_labels_by_task(true_labels, predicted.index)
         return float((predicted.to_numpy() == aligned.to_numpy()).mean())
     predicted = np.asarray(_values_by_position(predicted, "predicted", "true_labels"))
     if predicted.ndim == 2:
-        predicted = np.argmax(predicted, axis=1)
+        predicted = most_probable_classes(predicted)
     true_labels = np.asarray(_values_by_position(true_labels, "true_labels", "predicted"))
     if predicted.shape != true_labels.shape:
         raise ValueError(

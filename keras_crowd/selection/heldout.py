@@ -15,13 +15,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_crowd.data import validation
 from keras_crowd.data.dense import observed_triples
 
 MISSING = -1
 
 
 def _checked_split_arguments(crowd_labels, holdout_fraction, fold):
-    """The labels as an (N, M) array, after checking the arguments."""
+    """The labels as an (N, M) int32 array, -1 missing, after checking the arguments.
+
+    A float array may mark missing labels with NaN (as everywhere in
+    keras_crowd): NaN is never a label to hide or to keep.
+    """
     crowd_labels = np.asarray(crowd_labels)
     if crowd_labels.ndim != 2:
         raise ValueError(f"crowd_labels must be (N, M); got shape {crowd_labels.shape}.")
@@ -29,7 +34,7 @@ def _checked_split_arguments(crowd_labels, holdout_fraction, fold):
         raise ValueError(f"holdout_fraction must be in [0, 1); got {holdout_fraction}.")
     if isinstance(fold, bool) or not isinstance(fold, (int, np.integer)) or fold < 0:
         raise ValueError(f"fold must be a non-negative integer; got {fold!r}.")
-    return crowd_labels
+    return validation.check_crowd_labels(crowd_labels, empty_tasks="ignore")
 
 
 def _fold_mask(num_candidates, holdout_fraction, seed, fold):
@@ -62,14 +67,15 @@ def split_observed_labels(crowd_labels, holdout_fraction=0.1, seed=None, fold=0)
     annotator's confusion matrix is still learned.
 
     Args:
-        crowd_labels: `(N, M)` int labels, -1 for missing.
+        crowd_labels: `(N, M)` int labels, -1 for missing (or float, NaN or
+            -1 for missing).
         holdout_fraction: Fraction of observed labels to hide, in [0, 1).
         seed: Seed of the shuffle.
         fold: Which slice to hide (a non-negative integer).
 
     Returns:
-        `(train_labels, heldout_labels)`, both `(N, M)`, -1 where absent;
-        every observed label is in exactly one of them.
+        `(train_labels, heldout_labels)`, both `(N, M)` int32, -1 where
+        absent; every observed label is in exactly one of them.
 
     Example:
 
@@ -99,7 +105,8 @@ def split_heldout_items(crowd_labels, holdout_fraction=0.1, seed=None, fold=0):
     Folds of one seed hide disjoint items, as in `split_observed_labels`.
 
     Args:
-        crowd_labels: `(N, M)` int labels, -1 for missing.
+        crowd_labels: `(N, M)` int labels, -1 for missing (or float, NaN or
+            -1 for missing).
         holdout_fraction: Fraction of the labelled items to hide, in [0, 1).
         seed: Seed of the shuffle.
         fold: Which slice of the labelled items to hide.
@@ -188,9 +195,11 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
     weights of its best epoch, and `patience` stops training early.
 
     Args:
-        x: Features of the items that carry the held-out labels.
+        x: Features of the items that carry the held-out labels, one row per
+            row of `heldout_labels`.
         heldout_labels: `(N, M)` labels hidden from training (-1 elsewhere),
-            from `split_observed_labels`.
+            from `split_observed_labels` (or the rows of the items hidden by
+            `split_heldout_items`, with `x` of the same items).
         confusion_matrices: For a plain classifier (a "DL-MV" or "DL-DS"
             baseline) the fixed `(M, K, K)` noise model to score it with,
             e.g. a Dawid-Skene estimate. Leave `None` for a `CrowdModel`,
@@ -232,9 +241,25 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
     ):
         super().__init__()
         self.x = x
-        self.heldout_labels = np.asarray(heldout_labels)
+        self.heldout_labels = validation.check_crowd_labels(heldout_labels, empty_tasks="ignore")
         if not np.any(self.heldout_labels != MISSING):
             raise ValueError("heldout_labels holds no observed label to score.")
+        num_items, num_annotators = self.heldout_labels.shape
+        if len(x) != num_items:
+            raise ValueError(
+                f"x has {len(x)} rows for the {num_items} rows of heldout_labels: both must "
+                "describe the same items (with `split_heldout_items`, pass x[hidden] and "
+                "crowd_labels[hidden]).")
+        if confusion_matrices is not None:
+            shape = np.shape(confusion_matrices)
+            if len(shape) != 3 or shape[0] != num_annotators:
+                raise ValueError(
+                    f"confusion_matrices must be (M, K, K) for the {num_annotators} annotators "
+                    f"of heldout_labels; got shape {shape}.")
+            if self.heldout_labels.max() >= shape[1]:
+                raise ValueError(
+                    f"heldout_labels holds label {self.heldout_labels.max()}, outside the "
+                    f"{shape[1]} classes of confusion_matrices.")
         self.fixed_confusion_matrices = confusion_matrices
         self.patience = patience
         self.restore_best_weights = restore_best_weights

@@ -42,7 +42,7 @@ def choose_strength(strengths, label_nlls, num_standard_errors=1.0):
     """The largest lambda whose held-out fit is within the noise of the best.
 
     Args:
-        strengths: Candidate lambdas (distinct, non-negative).
+        strengths: Candidate lambdas (distinct, finite, non-negative).
         label_nlls: For each candidate, its per-label held-out negative
             log-likelihoods on the *same* held-out labels in the same order
             (`HeldOutCrowdLikelihood.best_label_nlls`).
@@ -61,8 +61,10 @@ def choose_strength(strengths, label_nlls, num_standard_errors=1.0):
     strengths = [float(value) for value in strengths]
     if not strengths:
         raise ValueError("choose_strength needs at least one candidate lambda.")
-    if len(set(strengths)) != len(strengths) or min(strengths) < 0:
-        raise ValueError(f"Candidate lambdas must be distinct and >= 0; got {strengths}.")
+    if len(set(strengths)) != len(strengths) or not all(
+            0 <= value < np.inf for value in strengths):
+        raise ValueError(
+            f"Candidate lambdas must be distinct and >= 0 (finite numbers); got {strengths}.")
     if len(label_nlls) != len(strengths):
         raise ValueError(
             f"Got {len(label_nlls)} per-label NLL arrays for {len(strengths)} lambdas."
