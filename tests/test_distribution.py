@@ -111,6 +111,74 @@ def test_per_replica_log_det_would_be_caught(monkeypatch, strategies):
     assert gap > 1e-4
 
 
+def test_activity_regularizer_matches_one_device(strategies):
+    """A backbone's `add_loss` losses (an activity regularizer, computed on
+    each replica's own items) count for every replica.
+
+    The replicas of a MirroredStrategy step run in turn and share the
+    layers' loss lists; reading them after the loss's cross-replica sums
+    gave every replica the last replica's activity loss (the first half's
+    gradient was lost: 0.05 off in the weights after 2 epochs).
+    """
+
+    def model():
+        keras.utils.set_random_seed(7)
+        backbone = keras.Sequential([
+            keras.Input((D,)),
+            keras.layers.Dense(8, activation="tanh",
+                               activity_regularizer=keras.regularizers.L2(0.01)),
+            keras.layers.Dense(K, activation="softmax"),
+        ])
+        crowd_model = CrowdModel(backbone, num_annotators=M,
+                                 confusion_initializer="diagonally_dominant")
+        crowd_model.compile(optimizer=keras.optimizers.Adam(0.05))
+        return crowd_model
+
+    x, labels = uneven_crowd()
+    initial = model().get_weights()
+    trained, losses = [], []
+    for strategy in strategies:
+        with strategy.scope():
+            crowd_model = model()
+        crowd_model.set_weights(initial)
+        history = crowd_model.fit(x, labels, batch_size=BATCH, epochs=2, shuffle=False,
+                                  verbose=0)
+        trained.append(crowd_model.get_weights())
+        losses.append(history.history["loss"])
+    single, mirrored = trained
+    assert max(np.abs(a - b).max() for a, b in zip(single, initial)) > 1e-2
+    for w_single, w_mirrored in zip(single, mirrored):
+        np.testing.assert_allclose(w_mirrored, w_single, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
+
+
+def test_global_batch_not_divisible_by_replicas(strategies):
+    """A global batch of 63 on 2 replicas (32 and 31 items) trains and
+    evaluates as on one device.
+
+    Keras 3.15 averages the replicas' first batches to build the model and
+    failed on shares of different sizes ("Inputs to operation AddN ...
+    must have the same size and shape"), although CrowdModel is built
+    before that and the loss is exact for such batches.
+    """
+    x, labels = uneven_crowd()
+    regularizer = lambda: regularizers.GeoCrowdNetF(0.05)  # noqa: E731
+    initial = _make_model(regularizer()).get_weights()
+    trained, evaluated = [], []
+    for strategy in strategies:
+        with strategy.scope():
+            model = _make_model(regularizer())
+        model.set_weights(initial)
+        model.fit(x, labels, batch_size=63, epochs=2, shuffle=False, verbose=0)
+        trained.append(model.get_weights())
+        evaluated.append(model.evaluate(x, labels, batch_size=63, verbose=0))
+    single, mirrored = trained
+    assert max(np.abs(a - b).max() for a, b in zip(single, initial)) > 1e-2
+    for w_single, w_mirrored in zip(single, mirrored):
+        np.testing.assert_allclose(w_mirrored, w_single, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(evaluated[1], evaluated[0], rtol=1e-5)
+
+
 class _SubclassedBackbone(keras.Model):
     """A backbone with no weights until it is first called."""
 

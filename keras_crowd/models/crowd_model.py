@@ -457,6 +457,14 @@ class CrowdModel(keras.Model):
                 label_probabilities, labels, x, probabilities, annotator_ids
             )
         cross_entropy, observed_mask = label_cross_entropy(label_probabilities, labels)
+        # Read before the first cross-replica collective below: under
+        # MirroredStrategy the replicas run in turn, switching at each
+        # collective, and share the layers' lists of `add_loss` losses, so
+        # afterwards every replica would read the last replica's activity
+        # regularization (and train on it with the wrong tape).
+        layer_losses = ops.zeros((), "float32")
+        if self.losses:
+            layer_losses = ops.cast(ops.sum(ops.stack(self.losses)), "float32")
         local_sum = ops.sum(cross_entropy)
         observed_count = distribution.global_sum(ops.sum(observed_mask))
         denominator = ops.maximum(observed_count, 1.0)
@@ -473,10 +481,6 @@ class CrowdModel(keras.Model):
             regularization += ops.cast(regularizer(batch, confusion_matrices), "float32")
         if self._regularizer_list:
             regularization = regularization * self.regularization_scale()
-        layer_losses = ops.zeros((), "float32")
-        if self.losses:
-            layer_losses = ops.cast(ops.sum(ops.stack(self.losses)), "float32")
-
         replicas = float(distribution.num_replicas())
         replica_loss = local_sum / denominator + (regularization + layer_losses) / replicas
         return {
@@ -684,6 +688,28 @@ class CrowdModel(keras.Model):
         # so start from a fresh trace rather than an unknown-rank one.
         self.test_function = None
         return super().fit(x, y, validation_data=validation_data, **kwargs)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras's symbolic build when nothing is left to build.
+
+        Under a `tf.distribute` strategy, Keras 3.15 first averages the
+        replicas' shares of the first batch, to build the model on it; that
+        fails when the shares differ in size (a global batch size not
+        divisible by the number of replicas: "Inputs to operation AddN ...
+        must have the same size and shape"). `fit` and `evaluate` build the
+        model and its optimizer beforehand, and `CrowdModel` has no
+        compiled loss or metrics, so that build would do nothing anyway.
+        """
+        optimizer = getattr(self, "optimizer", None)
+        if (
+            self.built
+            and all(layer.built for layer in self._flatten_layers())
+            and (optimizer is None or optimizer.built)
+            and getattr(self, "_compile_metrics", None) is None
+            and getattr(self, "_compile_loss", None) is None
+        ):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def _build_optimizer(self):
         """Create the optimizer's variables before `fit` traces the train step
