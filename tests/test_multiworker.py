@@ -89,6 +89,17 @@ def test_replica_chunks_refuse_uneven_splits():
         datasets.replica_chunks_dataset(x[:10], labels[:10], 64, tf.distribute.InputContext())
 
 
+@pytest.mark.parametrize("batch_size", [0, -64, 64.5, True])
+def test_distributed_dataset_refuses_a_bad_global_batch_size(mirrored, batch_size):
+    """0 was a ZeroDivisionError, -64 "Dimension -32 must be >= 0" and 64.5
+    was silently trained as 64."""
+    x, labels = uneven_crowd()
+    with pytest.raises(ValueError, match="global batch size must be a positive integer"):
+        datasets.distribute_crowd_dataset(mirrored, x, labels, batch_size)
+    with pytest.raises(ValueError, match="global batch size must be a positive integer"):
+        datasets.replica_chunks_dataset(x, labels, batch_size, tf.distribute.InputContext())
+
+
 def test_distributed_dataset_training_equals_plain_fit(mirrored):
     """Same path as the workers, with 2 local replicas, padded pairs."""
     x, dense = uneven_crowd(seed=1)
@@ -162,6 +173,22 @@ def test_worker_refuses_bad_labels_naming_the_file(tmp_path, kind):
         worker.train(tmp_path / "init.keras", tmp_path / "crowd.npz", epochs=1,
                      global_batch_size=BATCH, output_path=tmp_path / "final.weights.h5")
     assert not (tmp_path / "final.weights.h5").exists()
+
+
+def test_worker_refuses_an_output_name_keras_cannot_save_before_training(tmp_path):
+    """`--output final.h5` used to train the whole run, delete the backup,
+    then fail in `save_weights` (naming a temporary file): nothing kept."""
+    x, labels = uneven_crowd()
+    np.savez(tmp_path / "crowd.npz", x=x, labels=labels)
+    _compiled_model().save(tmp_path / "init.keras")
+    started = []
+    callback = keras.callbacks.LambdaCallback(on_train_begin=lambda logs: started.append(1))
+    with pytest.raises(ValueError, match=r"must end in '\.weights\.h5'.*final\.h5"):
+        worker.train(tmp_path / "init.keras", tmp_path / "crowd.npz", epochs=1,
+                     global_batch_size=BATCH, output_path=tmp_path / "final.h5",
+                     backup_dir=tmp_path / "backup", callbacks=[callback])
+    assert not started
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crowd.npz", "init.keras"]
 
 
 # ---------------------------------------------------------- two processes
@@ -327,6 +354,19 @@ def test_tf_config_helpers(tmp_path):
     assert worker.worker_backup_dir(str(tmp_path), configs[1]) == str(tmp_path / "worker-1")
     with pytest.raises(ValueError, match="out of range"):
         multiworker.make_tf_config(addresses, 2)
+
+
+def test_multiworker_strategy_refuses_an_environ_tensorflow_does_not_read(monkeypatch):
+    """`environ` is only validated: with os.environ lacking TF_CONFIG, worker
+    1 of 2 silently became a 1-replica strategy whose is_chief() was True."""
+    config = multiworker.make_tf_config(["127.0.0.1:2222", "127.0.0.1:2223"], 1)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match=r"os.environ\['TF_CONFIG'\].*has None"):
+        multiworker.multiworker_strategy(environ={"TF_CONFIG": config})
+    other = multiworker.make_tf_config(["127.0.0.1:2222", "127.0.0.1:2223"], 0)
+    monkeypatch.setenv("TF_CONFIG", other)
+    with pytest.raises(ValueError, match="does not hold the TF_CONFIG given"):
+        multiworker.multiworker_strategy(environ={"TF_CONFIG": config})
 
 
 def test_worker_output_is_replaced_atomically(tmp_path, monkeypatch):

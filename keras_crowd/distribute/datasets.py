@@ -16,6 +16,13 @@ import tensorflow as tf
 from keras_crowd.models import label_validation
 
 
+def _global_batch_size(value):
+    """`value` as an int, refusing anything but a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"The global batch size must be a positive integer; got {value!r}.")
+    return int(value)
+
+
 def replica_chunks_dataset(x, labels, global_batch_size, input_context):
     """The per-replica batches one input pipeline feeds, as a `tf.data.Dataset`.
 
@@ -37,6 +44,7 @@ def replica_chunks_dataset(x, labels, global_batch_size, input_context):
     >>> context = tf.distribute.InputContext(2, 1, 2)  # worker 1 of 2
     >>> chunks = list(replica_chunks_dataset(x, y, 64, context))
     """
+    global_batch_size = _global_batch_size(global_batch_size)
     replicas = input_context.num_replicas_in_sync
     pipelines = input_context.num_input_pipelines
     if global_batch_size % replicas:
@@ -88,8 +96,9 @@ def distribute_crowd_dataset(strategy, x, labels, global_batch_size):
         global_batch_size: B, the batch of one step summed over replicas.
 
     Raises:
-        ValueError: if the labels are not integers that are -1 or >= 0, the
-            features are not finite, or their numbers of rows differ.
+        ValueError: if the global batch size is not a positive integer, the
+            labels are not integers that are -1 or >= 0, the features are
+            not finite, or their numbers of rows differ.
             `CrowdModel.fit` then checks the labels against the model's M
             and K before training.
 
@@ -116,8 +125,9 @@ def distribute_crowd_dataset(strategy, x, labels, global_batch_size):
     label_validation.validate_features(
         x, label_validation.validate_crowd_labels(labels, None, None)
     )
-    steps = len(x) // int(global_batch_size)
+    global_batch_size = _global_batch_size(global_batch_size)
+    steps = len(x) // global_batch_size
     dataset = strategy.distribute_datasets_from_function(
-        lambda context: replica_chunks_dataset(x, labels, int(global_batch_size), context)
+        lambda context: replica_chunks_dataset(x, labels, global_batch_size, context)
     )
     return label_validation.mark_source_arrays(dataset, x, labels), steps

@@ -218,14 +218,16 @@ def multiworker_strategy(communication="auto", environ=None):
     Args:
         communication: `"auto"`, `"ring"` (gRPC, CPU) or `"nccl"` (GPU).
         environ: Mapping holding `TF_CONFIG` (default `os.environ`); it is
-            only validated here, TensorFlow reads `os.environ` itself.
+            only validated here, TensorFlow reads `os.environ` itself, so
+            it must hold the same cluster and task as `os.environ`.
 
     Returns:
         The strategy; `num_replicas_in_sync` counts the devices of all
         workers.
 
     Raises:
-        ValueError: `TF_CONFIG` is missing or invalid, or the communication
+        ValueError: `TF_CONFIG` is missing or invalid, `environ` describes
+            another cluster or task than `os.environ`, or the communication
             name is unknown.
         RuntimeError: TensorFlow was already initialised in this process.
 
@@ -236,7 +238,20 @@ def multiworker_strategy(communication="auto", environ=None):
     ...     model = CrowdModel(backbone, num_annotators=M)
     ...     model.compile(optimizer="adam")
     """
-    parse_tf_config(environ)
+    config = parse_tf_config(environ)
+    if environ is not None and environ is not os.environ:
+        try:
+            process_config = parse_tf_config()
+        except ValueError:
+            process_config = None
+        if process_config != config:
+            # TensorFlow would silently train alone (or in another cluster).
+            raise ValueError(
+                "TensorFlow reads the cluster from os.environ['TF_CONFIG'], "
+                "which does not hold the TF_CONFIG given in `environ` "
+                f"(os.environ has {os.environ.get(TF_CONFIG)!r}). Set "
+                "os.environ['TF_CONFIG'] before creating the strategy."
+            )
     implementations = {
         "auto": tf.distribute.experimental.CommunicationImplementation.AUTO,
         "ring": tf.distribute.experimental.CommunicationImplementation.RING,

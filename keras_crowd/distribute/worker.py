@@ -35,6 +35,9 @@ from keras_crowd.distribute import strategies
 from keras_crowd.models import label_validation
 from keras_crowd.utils.atomic_files import atomic_path
 
+# `model.save_weights` accepts only files with this suffix.
+WEIGHTS_SUFFIX = ".weights.h5"
+
 
 def load_crowd_npz(path):
     """Features and crowd labels from an `.npz` file.
@@ -132,7 +135,8 @@ def train(
         data_path: `.npz` file (see `load_crowd_npz`), same on every worker.
         epochs: Total epochs (a resumed run only trains the missing ones).
         global_batch_size: Items per step over all replicas.
-        output_path: `.weights.h5` file the chief writes at the end.
+        output_path: `.weights.h5` file the chief writes at the end (its
+            name is checked before training).
         strategy: A `tf.distribute.Strategy`; default: the current one.
         backup_dir: If set, back up the model and optimizer after every
             epoch and resume from the backup when it exists.
@@ -142,12 +146,25 @@ def train(
     Returns:
         `(model, history)`.
 
+    Raises:
+        ValueError: `output_path` does not end in `.weights.h5`, the model
+            is not compiled, or the data do not fit the model (naming
+            `data_path`).
+
     Example:
 
     >>> strategy = make_strategy("multiworker")
     >>> train("init.keras", "crowd.npz", epochs=5, global_batch_size=64,
     ...       output_path="final.weights.h5", strategy=strategy)
     """
+    if output_path and not str(output_path).endswith(WEIGHTS_SUFFIX):
+        # Checked first: Keras refuses any other name only when the chief
+        # saves, after training, once `BackupAndRestore` has deleted its
+        # backup, and the run would be lost.
+        raise ValueError(
+            f"The output weights file must end in {WEIGHTS_SUFFIX!r} (Keras weights); "
+            f"got {str(output_path)!r}."
+        )
     strategy = strategy or tf.distribute.get_strategy()
     x, labels = load_crowd_npz(data_path)
     with strategy.scope():
