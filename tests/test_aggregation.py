@@ -209,3 +209,19 @@ def test_training_targets_of_long_data_are_indexed_by_task():
         assert targets.loc[order].idxmax(axis=1).tolist() == ["cat", "dog", "bird"]
     # Dense arrays keep their rows, and stay arrays.
     assert isinstance(aggregation.hard_labels(np.array([[0, 1, 1], [2, 2, -1]])), np.ndarray)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(n_iter=2.7), "n_iter must be an integer"),
+    (dict(n_iter=True), "n_iter must be an integer"),
+    (dict(n_iter=-1), "n_iter must be an integer"),
+    (dict(smoothing=float("inf")), "smoothing must be > 0 and finite"),
+    (dict(smoothing=0.0), "smoothing must be > 0 and finite"),
+    (dict(tol=float("nan")), "tol must be >= 0"),
+    (dict(tol=-1e-3), "tol must be >= 0"),
+])
+def test_dawid_skene_refuses_bad_options(options, message):
+    """n_iter=2.7 used to run 2 iterations, smoothing=inf gave NaN posteriors
+    and tol=nan never stopped early, all without a word."""
+    with pytest.raises(ValueError, match=message):
+        aggregation.DawidSkene(**options)

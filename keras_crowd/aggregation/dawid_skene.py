@@ -118,10 +118,12 @@ class DawidSkene(Aggregator):
                  class_names=None, duplicates="error"):
         super().__init__(num_classes=num_classes, class_names=class_names,
                          duplicates=duplicates)
-        if n_iter < 0:
-            raise ValueError(f"n_iter must be >= 0; got {n_iter}.")
-        if not smoothing > 0:
-            raise ValueError(f"smoothing must be > 0; got {smoothing}.")
+        if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
+            raise ValueError(f"n_iter must be an integer >= 0; got {n_iter!r}.")
+        if not 0 < smoothing < np.inf:
+            raise ValueError(f"smoothing must be > 0 and finite; got {smoothing}.")
+        if not tol >= 0:
+            raise ValueError(f"tol must be >= 0; got {tol}.")
         self.n_iter = int(n_iter)
         self.tol = float(tol)
         self.smoothing = float(smoothing)
