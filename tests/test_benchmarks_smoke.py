@@ -85,3 +85,27 @@ def test_speed_benchmark_quick_times_every_option():
         assert [option[:len(label)] for option, label in zip(options, expected)] == expected
         assert all(float(option[len(label):].split()[0]) > 0
                    for option, label in zip(options, expected))
+
+
+def test_fashion_mnist_machine_annotators_problem():
+    """The paper's no-specialist regime: 5 machine annotators (softmax
+    regressions on 20-100 images), 60% of their labels missing."""
+    import pathlib
+
+    import numpy as np
+    import pytest
+
+    if not pathlib.Path("/usr/share/datasets/fashion-mnist").is_dir():
+        pytest.skip("dataset-fashion-mnist is not installed")
+    from keras_crowd.benchmarking.accuracy import load_problem
+
+    problem = load_problem("fmnist-machine-annotators", seed=0, quick=True)
+    labels = problem.crowd_labels
+    assert labels.shape == (2000, 5) and problem.x.shape == (2000, 784)
+    assert problem.true_confusions.shape == (5, 10, 10)
+    observed = labels >= 0
+    assert 0.35 < observed.mean() < 0.45
+    accuracies = [np.mean(labels[observed[:, m], m] == problem.y_train[observed[:, m]])
+                  for m in range(5)]
+    # Better than chance (0.1), far from experts: no annotator is a specialist.
+    assert all(0.3 < accuracy < 0.9 for accuracy in accuracies), accuracies

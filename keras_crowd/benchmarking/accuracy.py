@@ -59,6 +59,14 @@ SETTINGS = {
     "music": dict(batch_size=64, learning_rate=1e-3),
     "fmnist-no-experts": dict(batch_size=128, learning_rate=1e-3, epochs=30),
     "fmnist-class-experts": dict(batch_size=128, learning_rate=1e-3, epochs=30),
+    "fmnist-machine-annotators": dict(batch_size=128, learning_rate=1e-3, epochs=30),
+}
+# Items per simulated Fashion-MNIST crowd: the no-specialist regimes have
+# "much data", the class experts less (GeoCrowdNet's two regimes).
+FASHION_MNIST_ITEMS = {
+    "fmnist-no-experts": 10000,
+    "fmnist-class-experts": 3000,
+    "fmnist-machine-annotators": 10000,
 }
 
 
@@ -92,7 +100,7 @@ def _with_clean_split(x, crowd_labels, y, seed):
 def _fashion_mnist_problem(name, seed, quick):
     (x_all, y_all), (x_test, y_test) = datasets.fashion_mnist()
     rng = np.random.default_rng(seed)
-    size = 2000 if quick else (10000 if name == "fmnist-no-experts" else 3000)
+    size = 2000 if quick else FASHION_MNIST_ITEMS[name]
     pick = rng.choice(len(x_all), size=size, replace=False)
     x = x_all[pick].reshape(size, -1).astype("float32") / 255.0
     y = y_all[pick].astype("int64")
@@ -100,6 +108,13 @@ def _fashion_mnist_problem(name, seed, quick):
     if name == "fmnist-no-experts":
         crowd = simulators.simulate_annotators(
             y, "separable_uniform", num_annotators=10, labels_per_item=3, seed=seed)
+    elif name == "fmnist-machine-annotators":
+        # The paper's regime without specialists, as examples/paper_regimes.py
+        # builds it: 5 softmax regressions trained on 20-100 images each,
+        # 60% of their labels missing.
+        crowd = simulators.simulate_machine_annotators(
+            x, y, num_annotators=5, train_size=[20, 40, 60, 80, 100], num_classes=10,
+            missing_rate=0.6, seed=seed)
     else:
         crowd = simulators.simulate_annotators(
             y, "class_experts", num_annotators=10, labels_per_item=3, seed=seed)
