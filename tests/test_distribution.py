@@ -203,3 +203,28 @@ def test_unbuilt_backbone_is_built_in_the_strategy_scope(check_probabilities, st
     history = model.fit(x, labels, batch_size=BATCH, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert all(isinstance(v.value, tf.distribute.DistributedValues) for v in model.weights)
+
+
+def test_accuracy_on_true_labels_matches_one_device(strategies):
+    """`evaluate` (and `val_accuracy`) with 1-D true labels pools the
+    replicas' counts: Keras averaged the replicas' own accuracies, which
+    differ from the pooled one when a batch splits unevenly (101 items)."""
+    x, _ = uneven_crowd()
+    x = x[:101]
+    truth = np.random.default_rng(3).integers(0, K, size=101)
+    weights = np.random.default_rng(4).random(101).astype("float32")
+    initial = _make_model(None).get_weights()
+    results = []
+    for strategy in strategies:
+        with strategy.scope():
+            model = _make_model(None)
+        model.set_weights(initial)
+        results.append([model.evaluate(x, truth, batch_size=BATCH, verbose=0,
+                                       return_dict=True)["accuracy"],
+                        model.evaluate(x, truth, sample_weight=weights, batch_size=BATCH,
+                                       verbose=0, return_dict=True)["accuracy"]])
+    predicted = np.argmax(model.backbone(x, training=False), axis=1)
+    expected = [np.mean(predicted == truth),
+                np.sum(weights * (predicted == truth)) / np.sum(weights)]
+    np.testing.assert_allclose(results[0], expected, rtol=1e-6)
+    np.testing.assert_allclose(results[1], expected, rtol=1e-6)

@@ -190,9 +190,10 @@ class CrowdModel(keras.Model):
         self.common_confusion = _common_confusion_layer(common_confusion, self.num_annotators)
         self.crowd_loss_tracker = keras.metrics.Mean(name="crowd_loss")
         self.regularization_tracker = keras.metrics.Mean(name="regularization")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
-            name="accuracy"
-        )
+        # A mean of per-batch accuracies weighted by the batch's (global)
+        # count: Keras's SparseCategoricalAccuracy would average the replicas'
+        # own accuracies under a strategy (`_accuracy_counts`).
+        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
         self._input_spec_for_export = None
         # Set by `build`, which sees only shapes: the first call then records
         # the dtype of its inputs (e.g. int32 token ids) in the export spec.
@@ -543,7 +544,10 @@ class CrowdModel(keras.Model):
         if y is None:
             return {}
         if not _holds_crowd_labels(y):
-            self.accuracy_tracker.update_state(y, probabilities, sample_weight)
+            correct, count = _accuracy_counts(y, probabilities, sample_weight)
+            self.accuracy_tracker.update_state(
+                correct / ops.maximum(count, 1e-12), sample_weight=count
+            )
             return {"accuracy": self.accuracy_tracker.result()}
         _refuse_sample_weight(y, sample_weight)
         return self._log_objective(self._crowd_objective(probabilities, y, x))
@@ -853,6 +857,25 @@ def _common_confusion_layer(common_confusion, num_annotators):
             f"the model has {num_annotators}."
         )
     return common_confusion
+
+
+def _accuracy_counts(true_labels, probabilities, sample_weight):
+    """`(correct, count)` of a batch, summed over all replicas.
+
+    Both are identical on every replica, so the accuracy a strategy logs is
+    the pooled one (correct over count of the whole global batch), as on
+    one device, however unevenly the batch is split.
+    """
+    matches = ops.cast(
+        keras.metrics.sparse_categorical_accuracy(true_labels, probabilities), "float32"
+    )
+    matches = ops.reshape(matches, (-1,))
+    weights = (
+        ops.ones_like(matches) if sample_weight is None
+        else ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+    )
+    return (distribution.global_sum(ops.sum(matches * weights)),
+            distribution.global_sum(ops.sum(weights)))
 
 
 def _integer_values_check(values, what):
