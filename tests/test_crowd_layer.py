@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from keras_crowd import CrowdLayer
+from keras_crowd import CrowdModel
 from keras_crowd import initializers
 from keras_crowd.losses import coupled_cross_entropy
 from keras_crowd.losses import observed_label_cross_entropy
@@ -81,6 +82,36 @@ def test_bad_arguments_are_refused():
         CrowdLayer(0)
     with pytest.raises(ValueError, match="K >= 2"):
         CrowdLayer(3).build((None, 1))
+
+
+@pytest.mark.parametrize("bad", [2.5, True, 0, -3])
+def test_fractional_or_boolean_num_annotators_is_refused(bad):
+    # int() used to train 2 annotators for 2.5 and 1 for True, in the layer
+    # and in CrowdModel.
+    with pytest.raises(ValueError, match="positive integer"):
+        CrowdLayer(bad)
+    backbone = keras.Sequential([keras.Input((3,)), keras.layers.Dense(K, activation="softmax")])
+    with pytest.raises(ValueError, match="positive integer"):
+        CrowdModel(backbone, bad)
+    assert CrowdLayer(np.int64(3)).num_annotators == 3 == CrowdLayer(3.0).num_annotators
+
+
+@pytest.mark.parametrize("dense_path", ["product", "gather"])
+def test_labels_that_do_not_fit_are_refused(dense_path, monkeypatch):
+    if dense_path == "gather":
+        monkeypatch.setattr(coupled_cross_entropy, "DENSE_PRODUCT_MAX_SIZE", 0)
+    layer = _built_layer()
+    probabilities = np.full((6, K), 1.0 / K, "float32")
+    # One column broadcast against M annotators counted each label M times
+    # (a loss M times too large) instead of failing.
+    with pytest.raises(ValueError, match="one column per annotator"):
+        layer.cross_entropy(probabilities, np.zeros((6, 1), "int32"))
+    with pytest.raises(ValueError, match="rows"):
+        layer.cross_entropy(probabilities, np.zeros((3, M), "int32"))
+    with pytest.raises(ValueError, match="same shape"):
+        layer.cross_entropy(probabilities, np.zeros((6, 1), "int32"), np.zeros((6, 2), "int32"))
+    with pytest.raises(ValueError, match="batch, M"):
+        layer.cross_entropy(probabilities, np.zeros((6,), "int32"))
 
 
 def test_call_returns_per_annotator_distributions():

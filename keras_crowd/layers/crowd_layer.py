@@ -24,7 +24,8 @@ class CrowdLayer(keras.layers.Layer):
     `cross_entropy`, which gathers only the rows of the observed labels.
 
     Args:
-        num_annotators: M, the number of annotators.
+        num_annotators: M, the number of annotators: a positive integer
+            (a whole float such as `3.0` is accepted, `2.5` is refused).
         confusion_initializer: Initializer of the logits: `"identity"` (the
             GeoCrowdNet reference), `"diagonally_dominant"`, a
             `keras_crowd.initializers` instance such as
@@ -48,12 +49,14 @@ class CrowdLayer(keras.layers.Layer):
 
     def __init__(self, num_annotators, confusion_initializer="identity", **kwargs):
         super().__init__(**kwargs)
-        num_annotators = int(num_annotators)
-        if num_annotators < 1:
+        # Checked before any conversion: `int` would train 2 annotators for
+        # 2.5, and 1 for True.
+        if isinstance(num_annotators, bool) or int(num_annotators) != num_annotators \
+                or num_annotators < 1:
             raise ValueError(
-                f"`num_annotators` must be a positive integer; got {num_annotators}."
+                f"`num_annotators` must be a positive integer; got {num_annotators!r}."
             )
-        self.num_annotators = num_annotators
+        self.num_annotators = int(num_annotators)
         self.confusion_initializer = confusion_initializers.get(confusion_initializer)
         self.num_classes = None
 

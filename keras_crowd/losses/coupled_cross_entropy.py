@@ -92,6 +92,42 @@ def _gather_pair_rows(confusion_logits, annotator_ids, labels):
     return ops.squeeze(rows, axis=-2)
 
 
+def _check_label_shapes(probabilities, confusion_logits, labels, annotator_ids):
+    """Refuse labels whose static shape does not fit the other arguments.
+
+    The gathers broadcast: dense labels of shape `(B, 1)` against M
+    annotators would otherwise count every label M times (as given by every
+    annotator), and labels with fewer rows than `probabilities` would be
+    read against the first rows only. Unknown dimensions are not checked.
+    """
+    if len(labels.shape) != 2:
+        raise ValueError(
+            "Crowd labels must have shape (batch, M) (dense) or (batch, R) "
+            f"(padded pairs); got shape {tuple(labels.shape)}."
+        )
+    batch, labels_batch = probabilities.shape[0], labels.shape[0]
+    if batch is not None and labels_batch is not None and batch != labels_batch:
+        raise ValueError(
+            f"Crowd labels have {labels_batch} rows but the probabilities have {batch}; "
+            "they must describe the same items."
+        )
+    if annotator_ids is None:
+        num_annotators, width = confusion_logits.shape[0], labels.shape[-1]
+        if num_annotators is not None and width is not None and width != num_annotators:
+            raise ValueError(
+                f"Dense crowd labels must have one column per annotator, M={num_annotators}; "
+                f"got shape {tuple(labels.shape)}. For (annotator, label) pairs pass "
+                "`annotator_ids`."
+            )
+    elif tuple(annotator_ids.shape) != tuple(labels.shape) and None not in (
+        tuple(annotator_ids.shape) + tuple(labels.shape)
+    ):
+        raise ValueError(
+            "`annotator_ids` and `labels` of padded pairs must have the same shape "
+            f"(batch, R); got {tuple(annotator_ids.shape)} and {tuple(labels.shape)}."
+        )
+
+
 def observed_label_probabilities(
     probabilities, confusion_logits, labels, annotator_ids=None, confusion_matrices=None
 ):
@@ -104,10 +140,20 @@ def observed_label_probabilities(
         label (unclipped; a missing label's entry is that of class 0 and
         means nothing).
 
+    Raises:
+        ValueError: if the known dimensions of `labels` do not fit: not 2-D,
+            not as many rows as `probabilities`, dense labels without one
+            column per annotator, or `annotator_ids` of another shape.
+
     Example:
 
     >>> p = observed_label_probabilities(f, layer.confusion_logits, y)
     """
+    probabilities = ops.convert_to_tensor(probabilities)
+    labels = ops.convert_to_tensor(labels)
+    if annotator_ids is not None:
+        annotator_ids = ops.convert_to_tensor(annotator_ids)
+    _check_label_shapes(probabilities, confusion_logits, labels, annotator_ids)
     labels = ops.cast(labels, "int32")
     probabilities = ops.cast(probabilities, "float32")
     confusion_logits = ops.cast(confusion_logits, "float32")

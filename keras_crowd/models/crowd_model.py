@@ -178,15 +178,16 @@ class CrowdModel(keras.Model):
                 f"probabilities; got {type(backbone).__name__}."
             )
         self.backbone = backbone
-        self.num_annotators = int(num_annotators)
         self.regularizer = crowd_regularizers.get(regularizer)
         self.from_logits = bool(from_logits)
         self.check_probabilities = bool(check_probabilities)
+        # The layer checks that `num_annotators` is a positive integer.
         self.crowd_layer = CrowdLayer(
-            self.num_annotators,
+            num_annotators,
             confusion_initializer=confusion_initializer,
             name="crowd_layer",
         )
+        self.num_annotators = self.crowd_layer.num_annotators
         self.common_confusion = _common_confusion_layer(common_confusion, self.num_annotators)
         self.crowd_loss_tracker = keras.metrics.Mean(name="crowd_loss")
         self.regularization_tracker = keras.metrics.Mean(name="regularization")
