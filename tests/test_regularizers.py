@@ -103,6 +103,25 @@ def test_bad_strength_is_refused():
         regularizers.get("geocrowdnet")
 
 
+@pytest.mark.parametrize("kind", [regularizers.GeoCrowdNetF, regularizers.GeoCrowdNetW])
+def test_bad_log_det_arguments_are_refused(kind):
+    # Each of these used to be accepted and made the guard drop the term at
+    # every step (value 0: plain CCEM), or changed it (a negative ridge).
+    for bad in [float("nan"), float("inf"), -1.0]:
+        with pytest.raises(ValueError, match="ridge"):
+            kind(0.1, ridge=bad)
+    with pytest.raises(ValueError, match="max_penalty"):
+        kind(0.1, max_penalty=float("nan"))
+    assert kind(0.1, ridge=0.0, max_penalty=float("inf")).ridge == 0.0
+
+
+def test_dirichlet_prior_refuses_infinite_pseudo_counts():
+    # An infinite pseudo-count gave a NaN penalty.
+    for arguments in [dict(diagonal=float("inf")), dict(off_diagonal=float("inf"))]:
+        with pytest.raises(ValueError, match="pseudo-counts"):
+            regularizers.DirichletPrior(1.0, **arguments)
+
+
 def test_dirichlet_prior_is_the_negative_log_prior():
     rng = np.random.default_rng(5)
     a = rng.dirichlet(np.ones(K), size=(3, K)).transpose(0, 2, 1).astype("float32")

@@ -24,8 +24,9 @@ class DirichletPrior(CrowdRegularizer):
 
     Args:
         strength: The weight; `1 / num_training_labels` for exact MAP.
-        diagonal: Pseudo-count on the diagonal (the annotator is right).
-        off_diagonal: Pseudo-count on each off-diagonal entry.
+        diagonal: Pseudo-count on the diagonal (the annotator is right);
+            finite, >= 0.
+        off_diagonal: Pseudo-count on each off-diagonal entry; finite, >= 0.
 
     Example:
 
@@ -35,8 +36,11 @@ class DirichletPrior(CrowdRegularizer):
 
     def __init__(self, strength, diagonal=2.0, off_diagonal=0.2):
         super().__init__(strength)
-        if not (diagonal >= 0 and off_diagonal >= 0):
-            raise ValueError("Dirichlet pseudo-counts must be >= 0.")
+        if not (0 <= diagonal < float("inf") and 0 <= off_diagonal < float("inf")):
+            raise ValueError(
+                "Dirichlet pseudo-counts must be finite and >= 0; got "
+                f"diagonal={diagonal!r}, off_diagonal={off_diagonal!r}."
+            )
         self.diagonal = float(diagonal)
         self.off_diagonal = float(off_diagonal)
 

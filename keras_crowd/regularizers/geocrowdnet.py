@@ -20,8 +20,16 @@ class _LogDetRegularizer(CrowdRegularizer):
 
     def __init__(self, strength, ridge=DEFAULT_RIDGE, max_penalty=DEFAULT_MAX_PENALTY):
         super().__init__(strength)
-        self.ridge = float(ridge)
-        self.max_penalty = float(max_penalty)
+        ridge, max_penalty = float(ridge), float(max_penalty)
+        # A NaN or infinite ridge, or a NaN `max_penalty`, would make the
+        # guard drop the term at every step: training would silently be
+        # plain CCEM. A negative ridge is not a ridge.
+        if not 0.0 <= ridge < float("inf"):
+            raise ValueError(f"`ridge` must be a finite number >= 0; got {ridge}.")
+        if max_penalty != max_penalty:
+            raise ValueError(f"`max_penalty` must be a number, not NaN; got {max_penalty}.")
+        self.ridge = ridge
+        self.max_penalty = max_penalty
 
     def _penalty(self, gram):
         log_det, _ = guarded_log_det(gram, self.ridge, self.max_penalty)
@@ -47,8 +55,10 @@ class GeoCrowdNetF(_LogDetRegularizer):
     Args:
         strength: lambda. The paper uses 1e-3 on MNIST and 1e-2 on CIFAR-10;
             large values (0.1 on Music) let the term overpower the data.
-        ridge: Added to the diagonal of `F F^T` before the determinant.
-        max_penalty: Batches with `-log det` above this are skipped.
+        ridge: Added to the diagonal of `F F^T` before the determinant;
+            finite, >= 0.
+        max_penalty: Batches with `-log det` above this are skipped (not
+            NaN; `inf` never skips on this ground).
 
     Example:
 
@@ -76,8 +86,10 @@ class GeoCrowdNetW(_LogDetRegularizer):
 
     Args:
         strength: lambda.
-        ridge: Added to the diagonal of `W^T W` before the determinant.
-        max_penalty: Values of `-log det` above this are skipped.
+        ridge: Added to the diagonal of `W^T W` before the determinant;
+            finite, >= 0.
+        max_penalty: Values of `-log det` above this are skipped (not NaN;
+            `inf` never skips on this ground).
 
     Example:
 
