@@ -18,9 +18,11 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 from keras_crowd import CrowdModel
 from keras_crowd import regularizers
+from keras_crowd.callbacks import AtomicBackupAndRestore
 from keras_crowd.data import to_padded_pairs
 from keras_crowd.distribute import worker
 from keras_crowd.optimizers import LazyAdam
@@ -124,3 +126,62 @@ def test_sigkilled_training_resumes_to_the_uninterrupted_weights(tmp_path):
     resumed.load_weights(output)
     for want, got in zip(expected, resumed.get_weights()):
         np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+
+
+class _Killed(BaseException):
+    """Stands in for SIGKILL: nothing after it runs."""
+
+
+class _StopBefore(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise _Killed
+
+
+@pytest.mark.parametrize("backup_class, resumes", [
+    (keras.callbacks.BackupAndRestore, False),  # Keras writes in place
+    (AtomicBackupAndRestore, True),
+])
+def test_a_kill_while_the_backup_is_written_leaves_a_backup_that_resumes(
+        tmp_path, backup_class, resumes):
+    """Killed halfway through writing the epoch-2 backup, the run resumes
+    from the epoch-1 backup. Keras's own callback leaves a truncated weights
+    file there, and the restart fails (also what a SIGKILL did to the worker
+    program: "bad object header version number")."""
+    x, labels = _crowd()
+    keras.utils.set_random_seed(3)
+    backbone = keras.Sequential([keras.Input((D,)), keras.layers.Dense(K, activation="softmax")])
+    model = CrowdModel(backbone, M)
+    model.compile(optimizer=keras.optimizers.Adam(0.02))
+    backup = tmp_path / "backup"
+
+    def fit(*callbacks):
+        return model.fit(x, labels, batch_size=BATCH, epochs=4, verbose=0,
+                         callbacks=[backup_class(str(backup)), *callbacks])
+
+    with pytest.raises(_Killed):
+        fit(_StopBefore(2))  # backups of epochs 0 and 1
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 2  # next
+    save_weights = model.save_weights
+
+    def killed_while_saving(filepath, overwrite=True):
+        save_weights(filepath, overwrite=overwrite)
+        with open(filepath, "r+b") as handle:  # the kill: half the file written
+            handle.truncate(os.path.getsize(filepath) // 2)
+        raise _Killed
+
+    model.save_weights = killed_while_saving
+    with pytest.raises(_Killed):
+        fit()  # resumes at epoch 2, killed while backing it up
+    del model.save_weights
+    if resumes:
+        assert sorted(p.name for p in backup.iterdir()) == [
+            "latest.weights.h5", "training_metadata.json"]  # no temporary left
+        assert len(fit().history["loss"]) == 2  # epochs 2 and 3
+    else:
+        with pytest.raises(OSError):
+            fit()

@@ -6,7 +6,8 @@ it trains in this process alone. It loads a compiled `CrowdModel` saved as
 `.keras` (architecture, initial weights and optimizer settings), crowd
 labels from an `.npz` file, trains with exact global batches
 (`distribute_crowd_dataset`), optionally backs up after every epoch so a
-killed run resumes where it stopped (`keras.callbacks.BackupAndRestore`),
+killed run resumes where it stopped (`AtomicBackupAndRestore`, Keras's
+`BackupAndRestore` with crash-safe writes),
 and the chief writes the final weights.
 
 The `.npz` holds `x` and either `labels` `(N, M)` (-1 missing) or
@@ -29,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_crowd import optimizers as _optimizers  # noqa: F401  registers LazyAdam
+from keras_crowd.callbacks.atomic_backup import AtomicBackupAndRestore
 from keras_crowd.distribute import datasets
 from keras_crowd.distribute import multiworker
 from keras_crowd.distribute import strategies
@@ -181,7 +183,7 @@ def train(
     callbacks = list(callbacks)
     if backup_dir:
         callbacks.insert(
-            0, keras.callbacks.BackupAndRestore(worker_backup_dir(backup_dir))
+            0, AtomicBackupAndRestore(worker_backup_dir(backup_dir))
         )
     history = model.fit(
         dataset,
