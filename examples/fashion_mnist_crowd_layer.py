@@ -24,6 +24,7 @@ per model; crowd layer 0.765 test accuracy vs 0.474 for majority vote),
 
 Usage:
     python examples/fashion_mnist_crowd_layer.py [--quick] [--num-items N] [--epochs E]
+                                               [--seed S]
 """
 
 import argparse

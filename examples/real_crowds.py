@@ -23,6 +23,7 @@ each other method -- then 4 more ensemble members per method), 24 s with ``--qui
 
 Usage:
     python examples/real_crowds.py [--quick] [--epochs E] [--seeds S]
+                                   [--ensemble-size N]
 """
 
 import argparse

@@ -57,7 +57,7 @@ Time on 2 CPU cores (measured): 11 s by default (20 epochs), 6 s with
 ``--quick`` (1 epoch).
 
 Usage:
-    python examples/serving.py [--quick] [--export-dir DIR] [--rest-url URL]
+    python examples/serving.py [--quick] [--epochs E] [--export-dir DIR] [--rest-url URL]
                                [--grpc-target HOST:PORT]
 """
 

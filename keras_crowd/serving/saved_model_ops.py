@@ -32,7 +32,7 @@ def saved_model_op_names(path):
     Example:
 
     >>> saved_model_op_names("saved_models/music/1")
-    ['ArgMax', 'BiasAdd', 'Const', 'MatMul', ...]
+    ['ArgMax', 'AssignVariableOp', 'BiasAdd', 'Const', ...]
     """
     proto_path = os.path.join(os.fspath(path), "saved_model.pb")
     if not os.path.exists(proto_path):
