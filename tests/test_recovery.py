@@ -6,7 +6,7 @@ known confusion matrices label about 60% of the items each: two are good
 class j 55% of the time), so majority vote is often wrong in a consistent
 way, which a crowd layer can learn and undo.
 
-Metric (METHOD.md): the mean over annotators of
+Metric (GeoCrowdNet's): the mean over annotators of
 `||A_hat_m - A_m||_F / ||A_m||_F`. Bound: below 0.15 (measured here: 0.10);
 the crowd classifier is above 0.95 test accuracy and at least 10 points above
 the same network trained on majority-vote labels (measured: 1.00 vs 0.84).

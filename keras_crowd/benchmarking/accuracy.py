@@ -13,7 +13,8 @@ the same run:
   validation split; a 10% split of the training items elsewhere), as the
   GeoCrowdNet authors select;
 - test accuracy at the last epoch;
-- the confusion-estimation error (METHOD.md): against the true confusions for
+- the confusion-estimation error (mean relative Frobenius error after
+  permutation matching, GeoCrowdNet's metric): against the true confusions for
   simulated annotators, against the empirical confusions from ground truth on
   real data (labelled "empirical");
 - wall time.

@@ -2,7 +2,7 @@
 
 For an observed label `y` given by annotator `m` on item `x`, the model's
 probability of that label is `p = sum_j A_m[y, j] f_j(x)`: only the row
-`A_m[y, :]` is needed (METHOD.md, "the efficient formulation"). This module
+`A_m[y, :]` is needed, not the whole product `A_m f`. This module
 gathers exactly those rows, so the work per observed label is `O(K^2)` (to
 normalise the gathered column-softmax) plus `O(K)`, and never depends on the
 number of annotators M.
