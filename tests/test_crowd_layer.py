@@ -276,3 +276,16 @@ def test_call_keeps_float32_confusions_under_mixed_precision():
     output = keras.ops.convert_to_numpy(layer(probabilities))[0, 0]
     exact = keras.ops.convert_to_numpy(layer.confusion_matrices)[0] @ probabilities[0]
     np.testing.assert_allclose(output, exact, rtol=1e-5)
+
+
+def test_confusion_matrices_initializer_tolerates_round_off_below_zero():
+    """-1e-12 (an EM step's round-off) counts as 0, as in
+    `simulators.check_confusion_matrices`; a real negative entry does not."""
+    matrices = np.tile(np.eye(3), (2, 1, 1))
+    matrices[0, 1, 0], matrices[0, 0, 0] = -1e-12, 1 + 1e-12
+    initializer = initializers.ConfusionMatricesInitializer(matrices)
+    assert initializer.confusion_matrices.min() == 0.0
+    assert np.all(np.isfinite(initializer((2, 3, 3))))
+    matrices[0, 1, 0], matrices[0, 0, 0] = -1e-3, 1 + 1e-3
+    with pytest.raises(ValueError, match="smallest entry is -0.001"):
+        initializers.ConfusionMatricesInitializer(matrices)

@@ -216,3 +216,22 @@ def test_lazy_adam_compiles_under_xla():
     untouched = np.setdiff1d(np.arange(50), touched)
     assert np.abs(after[touched] - before[touched]).max() > 1e-3
     np.testing.assert_array_equal(after[untouched], before[untouched])
+
+
+@pytest.mark.parametrize("clipping, rows_moved", [
+    (dict(clipvalue=0.5), [True, False, False, False]),
+    (dict(clipnorm=0.5), [True, False, False, False]),
+    (dict(global_clipnorm=0.5), [True, True, True, True]),  # densified
+])
+def test_which_clipping_keeps_untouched_rows_untouched(clipping, rows_moved):
+    """What the docstring says: clipnorm and clipvalue keep a sparse gradient
+    sparse, global_clipnorm densifies it (Keras 3.15)."""
+    variable = keras.Variable(np.ones((4, 3), "float32"))
+    optimizer = LazyAdam(0.1, **clipping)
+    optimizer.build([variable])
+    optimizer.apply_gradients([(tf.ones((4, 3)), variable)])  # moments on every row
+    before = variable.numpy().copy()
+    gradient = tf.IndexedSlices(tf.ones((1, 3)), tf.constant([0]), tf.constant([4, 3]))
+    optimizer.apply_gradients([(gradient, variable)])
+    moved = np.abs(variable.numpy() - before).max(axis=1) > 0
+    assert moved.tolist() == rows_moved

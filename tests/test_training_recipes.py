@@ -97,6 +97,14 @@ def test_auto_strength_needs_a_regularized_method_and_held_out_labels(labelme):
         train_crowd_classifier(*args, strength="large")
 
 
+@pytest.mark.parametrize("strength", [True, float("nan"), -0.1, float("inf")])
+def test_a_strength_that_is_not_a_finite_non_negative_number_is_refused(labelme, strength):
+    """True used to train with lambda 1.0, NaN with a NaN regularizer."""
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None,
+                               strength=strength)
+
+
 def test_ensemble_averages_members_that_differ_in_seed_and_held_out_fold(labelme):
     x, labels = labelme.x_train, labelme.crowd_labels
     result = train_crowd_classifier(

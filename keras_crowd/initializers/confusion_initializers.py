@@ -18,6 +18,9 @@ import math
 import keras
 import numpy as np
 
+# Entries down to -NEGATIVE_TOLERANCE count as 0 (round-off).
+NEGATIVE_TOLERANCE = 1e-6
+
 
 def _confusion_shape(shape):
     """Validate an initializer shape `(..., K, K)` and return K."""
@@ -115,10 +118,14 @@ class ConfusionMatricesInitializer(keras.initializers.Initializer):
                 "`confusion_matrices` must have shape (M, K, K); got "
                 f"{matrices.shape}."
             )
-        if not np.all(np.isfinite(matrices)) or np.any(matrices < 0):
+        # Round-off below zero (-1e-12 from an EM step) is tolerated and
+        # clipped, as `simulators.check_confusion_matrices` tolerates it.
+        if not np.all(np.isfinite(matrices)) or np.any(matrices < -NEGATIVE_TOLERANCE):
             raise ValueError(
-                "`confusion_matrices` must be finite and non-negative."
+                "`confusion_matrices` must be finite and non-negative; the smallest "
+                f"entry is {np.nanmin(matrices):.3g}."
             )
+        matrices = np.maximum(matrices, 0.0)
         column_sums = matrices.sum(axis=1)
         if not np.allclose(column_sums, 1.0, atol=1e-4):
             worst = float(np.max(np.abs(column_sums - 1.0)))

@@ -46,8 +46,8 @@ class LazyAdam(keras.optimizers.Adam):
 
     Dense gradients follow `keras.optimizers.Adam.update_step` exactly.
     Needs the TensorFlow backend (`tf.IndexedSlices` is TensorFlow's). Use
-    `clipnorm` if you need clipping: `clipvalue` and `global_clipnorm`
-    densify sparse gradients.
+    `clipnorm` or `clipvalue` if you need clipping: `global_clipnorm`
+    densifies sparse gradients, so every row would then move.
 
     Args:
         learning_rate: A float, a schedule, or a callable. Defaults to 0.001.

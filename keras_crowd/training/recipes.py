@@ -409,7 +409,14 @@ def _checked_strength(method, strength, heldout):
                              "it needs selection='heldout'.")
         return strength
     if method in STRENGTH_GRIDS:
-        return DEFAULT_STRENGTHS[method] if strength is None else float(strength)
+        if strength is None:
+            return DEFAULT_STRENGTHS[method]
+        if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)) \
+                or not 0 <= strength < np.inf:
+            raise ValueError(
+                f"strength must be a finite number >= 0, None or 'auto'; got {strength!r}."
+            )
+        return float(strength)
     return None
 
 
