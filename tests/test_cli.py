@@ -661,6 +661,14 @@ def test_evaluate_points_at_a_header_row_of_true_labels(tmp_path):
     assert "3 feature rows but 4 true labels" in error and "header row" in error, error
 
 
+def test_no_header_row_hint_when_no_file_is_a_csv(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((3, 2), "float32"))
+    np.save(tmp_path / "y.npy", np.array([1, 0, 2, 1]))
+    error = assert_one_line_error(invoke("evaluate", tmp_path, "--features", tmp_path / "x.npy",
+                                         "--true-labels", tmp_path / "y.npy"))
+    assert "3 feature rows but 4 true labels" in error and "header row" not in error, error
+
+
 def test_float_arrays_may_mark_missing_labels_with_minus_one(tmp_path):
     np.save(tmp_path / "fl.npy", np.array([[0, -1, 1], [1, 1, -1.0]]))
     np.testing.assert_array_equal(inputs.read_crowd_labels(tmp_path / "fl.npy").crowd_labels,

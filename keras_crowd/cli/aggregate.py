@@ -102,7 +102,8 @@ def aggregate_command(labels, method, output, probabilities, iterations, true_la
         ids = inputs.read_task_ids(task_ids)
         if truth is not None and len(ids) != len(truth):
             raise ValueError(f"--task-ids lists {len(ids)} ids for {len(truth)} true labels."
-                             + inputs.count_hint(len(ids), len(truth)))
+                             + inputs.count_hint(len(ids), len(truth),
+                                                 (task_ids, true_labels)))
     num_items = len(truth) if truth is not None else None if ids is None else len(ids)
     crowd = inputs.read_crowd_labels(labels, num_items=num_items, task_ids=ids,
                                      class_names=class_names, num_classes=num_classes,

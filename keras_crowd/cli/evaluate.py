@@ -59,7 +59,7 @@ def evaluate_command(model, dataset, features, true_labels, class_names, batch_s
         truth = inputs.read_true_labels(true_labels, class_names)
         if len(x) != len(truth):
             raise ValueError(f"{len(x)} feature rows but {len(truth)} true labels."
-                             + inputs.count_hint(len(truth), len(x)))
+                             + inputs.count_hint(len(truth), len(x), (features, true_labels)))
         names = None
     classifier = models.load_classifier(model)
     probabilities = classifier.predict(x, batch_size=batch_size)

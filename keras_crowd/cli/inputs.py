@@ -176,8 +176,18 @@ HEADER_HINT = (
 )
 
 
-def count_hint(count, expected):
-    """`HEADER_HINT` when two row counts differ by exactly one, else ``""``."""
+def count_hint(count, expected, paths=None):
+    """`HEADER_HINT` when two row counts differ by exactly one, else ``""``.
+
+    Args:
+        count, expected: The two row counts.
+        paths: The files they were read from, if known: without a ``.csv``
+            among them there is no header row to check, and no hint.
+    """
+    if paths is not None and not any(
+        str(split_npz_key(path)[0]).lower().endswith(".csv") for path in paths
+    ):
+        return ""
     return HEADER_HINT if abs(int(count) - int(expected)) == 1 else ""
 
 
@@ -732,7 +742,7 @@ def load_crowd_data(dataset=None, features=None, labels=None, test_features=None
     ids = read_task_ids(task_ids) if task_ids is not None else None
     if ids is not None and len(ids) != len(x):
         raise ValueError(f"--task-ids lists {len(ids)} ids for {len(x)} feature rows."
-                         + count_hint(len(ids), len(x)))
+                         + count_hint(len(ids), len(x), (task_ids, features)))
     crowd = read_crowd_labels(labels, len(x), ids, class_names, num_classes, duplicates)
     if crowd.num_classes < 2 and class_names is None and num_classes is None:
         raise ValueError(
@@ -756,7 +766,7 @@ def load_crowd_data(dataset=None, features=None, labels=None, test_features=None
         if len(data.x_test) != len(data.y_test):
             raise ValueError(
                 f"{len(data.x_test)} test feature rows but {len(data.y_test)} test labels."
-                + count_hint(len(data.x_test), len(data.y_test))
+                + count_hint(len(data.x_test), len(data.y_test), (test_features, test_labels))
             )
         if data.x_test.shape[1] != x.shape[1]:
             raise ValueError(
