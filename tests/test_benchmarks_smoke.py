@@ -109,3 +109,26 @@ def test_fashion_mnist_machine_annotators_problem():
                   for m in range(5)]
     # Better than chance (0.1), far from experts: no annotator is a specialist.
     assert all(0.3 < accuracy < 0.9 for accuracy in accuracies), accuracies
+
+
+def test_accuracy_table_states_the_arguments_main_parsed(tmp_path, monkeypatch):
+    """The table's command is the one `main(argv)` ran (not the host process's
+    sys.argv), its text says what --holdout items hides, and mean ± std is the
+    sample standard deviation over seeds. No training: the runs are stubbed."""
+    from keras_crowd.benchmarking import accuracy
+
+    monkeypatch.setattr(accuracy, "load_problem", lambda name, seed, quick=False: seed)
+    monkeypatch.setattr(accuracy, "run_one", lambda problem, method, seed, *args: dict(
+        label_free=0.5 + 0.1 * problem, single=0.5, clean=0.5, last=0.5, strength=None,
+        error=float("nan"), seconds=1.0, selected_epoch=1))
+    monkeypatch.setattr(sys, "argv", ["pytest", "-k", "unrelated"])
+    output = tmp_path / "table.md"
+    argv = ["--datasets", "music", "--methods", "dl-mv", "--seeds", "2", "--holdout", "items",
+            "--output", str(output)]
+    accuracy.main(argv, prog="keras-crowd benchmark")
+    table = output.read_text()
+    assert f"Command: `keras-crowd benchmark {' '.join(argv)}`" in table
+    assert "unrelated" not in table
+    label_free = next(line for line in table.splitlines() if "**Label-free, 1 model**" in line)
+    assert "every crowd-labelled item" not in label_free and "90%" in label_free
+    assert "| music | dl-mv | — | 55.00 ± 7.07 |" in table  # stdev of 50 and 60, ddof=1

@@ -253,8 +253,11 @@ def _seed_range(args):
 
 
 def write_results(rows, args, path, total_seconds, previous=""):
+    # The arguments main() parsed (not sys.argv, which differs when main is
+    # called with argv: `keras-crowd benchmark` through click, or from Python).
+    command = getattr(args, "command", None) or [os.path.basename(sys.argv[0])] + sys.argv[1:]
     lines = [previous.rstrip("\n") + "\n\n" if previous else "# Accuracy benchmark\n",
-        f"Command: `{' '.join([os.path.basename(sys.argv[0])] + sys.argv[1:])}`  ",
+        f"Command: `{' '.join(command)}`  ",
         f"Date: {datetime.date.today()}; total wall time {total_seconds / 60:.1f} min.  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}; "
         f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
@@ -264,9 +267,13 @@ def write_results(rows, args, path, total_seconds, previous=""):
         "Adam (lr 1e-3, weight decay 1e-4), the anchors' classifiers. Test accuracy (%), mean ± std "
         "over seeds.",
         "",
-        f"- **Label-free, 1 model**: trained on every crowd-labelled item with 10% of the "
-        f"{args.holdout} held out; the epoch is the one that best predicts the held-out crowd "
-        "labels, and for F, W and Trace lambda is chosen from `STRENGTH_GRIDS` (0 included) by "
+        "- **Label-free, 1 model**: "
+        + ("trained on every crowd-labelled item with 10% of the labels held out"
+           if args.holdout == "labels" else
+           "trained on 90% of the crowd-labelled items, the other 10% held out with all "
+           "their labels")
+        + "; the epoch is the one that best predicts the held-out crowd labels, and for F, W "
+        "and Trace lambda is chosen from `STRENGTH_GRIDS` (0 included) by "
         "the one-standard-error rule on that likelihood (`strength=\"auto\"`). *lambda per "
         "seed* lists the choices.",
         f"- **Label-free, ensemble of {args.ensemble_size}** (the default of `keras-crowd "
@@ -279,8 +286,10 @@ def write_results(rows, args, path, total_seconds, previous=""):
         "(lambda, epoch) with the best clean validation accuracy is kept.",
         "- **Last epoch**: the label-free model's chosen lambda at its last epoch.",
         "- Confusion error (of the ensemble's mean confusion matrices): mean relative Frobenius "
-        "error after permutation matching, against the true confusions (simulated) or the "
-        "*empirical* confusions from ground truth (real data).",
+        "error after permutation matching, against the true confusions (simulated; for "
+        "machine annotators, their empirical confusions on all the items) or the "
+        "*empirical* confusions from ground truth (real data); with + common, of the "
+        "annotators' own matrices only.",
         "- Seconds: the label-free ensemble, all candidate lambdas included.",
         *(["- **+ common**: the crowd methods also learn a confusion matrix that the "
            "annotators share, gated per item and annotator (`common_confusion=True`, "
@@ -350,6 +359,8 @@ def main(argv=None, default_output="RESULTS.md", prog=None):
     parser.add_argument("--append", action="store_true",
                         help="add this run's table to the existing --output file")
     args = parser.parse_args(argv)
+    args.command = [prog or os.path.basename(sys.argv[0]),
+                    *(sys.argv[1:] if argv is None else argv)]
     if args.ensemble_size < 1:
         parser.error(f"--ensemble-size must be >= 1; got {args.ensemble_size}")
     if args.seeds < 1 or args.first_seed < 0:
