@@ -132,3 +132,13 @@ def test_accuracy_table_states_the_arguments_main_parsed(tmp_path, monkeypatch):
     label_free = next(line for line in table.splitlines() if "**Label-free, 1 model**" in line)
     assert "every crowd-labelled item" not in label_free and "90%" in label_free
     assert "| music | dl-mv | — | 55.00 ± 7.07 |" in table  # stdev of 50 and 60, ddof=1
+
+
+def test_a_diverged_run_reports_its_last_epoch():
+    """A run with no finite held-out score has no selected epoch (None) and
+    keeps its last weights; `None - 1` used to crash the whole benchmark."""
+    from keras_crowd.benchmarking.accuracy import _kept_epoch_index
+
+    accuracies = [0.1, 0.2, 0.3]
+    assert accuracies[_kept_epoch_index(None)] == 0.3
+    assert accuracies[_kept_epoch_index(2)] == 0.2

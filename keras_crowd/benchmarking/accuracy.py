@@ -222,7 +222,7 @@ def run_one(problem, method, seed, epochs, holdout="labels", ensemble_size=1,
         error = metrics.confusion_matrix_error(result.confusion_matrices, truth)
     return {
         "label_free": _test_accuracy(result.classifier, problem),
-        "single": label_free.test[chosen][first.selected_epoch - 1],
+        "single": label_free.test[chosen][_kept_epoch_index(first.selected_epoch)],
         "clean": clean.test[fit][epoch],
         "last": label_free.test[chosen][-1],
         "strength": result.strength,
@@ -230,6 +230,16 @@ def run_one(problem, method, seed, epochs, holdout="labels", ensemble_size=1,
         "seconds": result.seconds,
         "selected_epoch": first.selected_epoch,
     }
+
+
+def _kept_epoch_index(selected_epoch):
+    """Index, in a run's per-epoch list, of the epoch whose model was kept.
+
+    A run whose held-out score was never finite (it diverged) has no
+    selected epoch; it keeps its last epoch's weights (`HeldOutCrowdLikelihood`
+    warns), so its last epoch is the one to report.
+    """
+    return -1 if selected_epoch is None else selected_epoch - 1
 
 
 def _mean_std(values, scale=100.0):
