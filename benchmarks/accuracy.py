@@ -2,12 +2,14 @@
 
 The benchmark lives in `keras_crowd.benchmarking.accuracy` (so that
 `keras-crowd benchmark` runs it from an installed package); this script runs
-it from a source checkout and writes `benchmarks/RESULTS.md`.
+it from a source checkout; its default `--output` is `benchmarks/RESULTS.md`,
+the record, which it only adds to with `--append` (or replaces with
+`--overwrite`).
 
 Usage:
-    python benchmarks/accuracy.py                      # everything, 5 seeds (long)
-    python benchmarks/accuracy.py --datasets labelme --methods geocrowdnet-f ccem --seeds 2
-    python benchmarks/accuracy.py --quick              # 1 seed, 2 epochs: smoke test
+    python benchmarks/accuracy.py --output all.md      # everything, 5 seeds (long)
+    python benchmarks/accuracy.py --datasets labelme --methods geocrowdnet-f ccem --seeds 2 --append
+    python benchmarks/accuracy.py --quick --output quick.md   # 1 seed, 2 epochs: smoke test
 """
 
 import os

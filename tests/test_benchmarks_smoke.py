@@ -53,7 +53,8 @@ def test_keras_crowd_benchmark_subcommand(tmp_path):
     result, table = _quick_music_benchmark(output, "--methods", "ccem", "--first-seed", "3")
     assert "| music | ccem |" in table and "Seed 3, up to" in table
     assert "music" in result.output and "seed 3:" in result.output
-    _, table = _quick_music_benchmark(output, "--methods", "ccem", "dl-mv", "--common-confusion")
+    _, table = _quick_music_benchmark(output, "--methods", "ccem", "dl-mv", "--common-confusion",
+                                      "--overwrite")
     assert "| music | ccem + common |" in table and "| music | dl-mv |" in table
     assert "`common_confusion=True`" in table
     refused = CliRunner().invoke(main, ["benchmark", "--first-seed", "-1"])
@@ -142,3 +143,22 @@ def test_a_diverged_run_reports_its_last_epoch():
     accuracies = [0.1, 0.2, 0.3]
     assert accuracies[_kept_epoch_index(None)] == 0.3
     assert accuracies[_kept_epoch_index(2)] == 0.2
+
+
+def test_an_existing_results_file_is_only_replaced_or_extended_when_asked(tmp_path):
+    """`python benchmarks/accuracy.py --quick` used to replace the whole record
+    in benchmarks/RESULTS.md with one smoke-test table."""
+    from click.testing import CliRunner
+
+    from keras_crowd.cli import main
+
+    record = tmp_path / "RESULTS.md"
+    record.write_text("# the record\n")
+    for extra in ([], ["--append", "--overwrite"]):
+        refused = CliRunner().invoke(main, ["benchmark", "--quick", "--datasets", "music",
+                                            "--methods", "dl-mv", "--output", str(record),
+                                            *extra])
+        assert refused.exit_code != 0
+        assert record.read_text() == "# the record\n"
+    assert "exists: pass --output FILE" in CliRunner().invoke(
+        main, ["benchmark", "--output", str(record)]).output

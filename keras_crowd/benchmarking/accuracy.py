@@ -19,13 +19,15 @@ the same run:
   real data (labelled "empirical");
 - wall time.
 
-It writes a Markdown table to `benchmarks/RESULTS.md` (or `--output`), with
-the command, the versions and the machine.
+It writes a Markdown table to `--output` (`RESULTS.md` for `keras-crowd
+benchmark`, `benchmarks/RESULTS.md` for the script), with the command, the
+versions and the machine; an existing file is only added to (`--append`) or
+replaced (`--overwrite`) when asked.
 
 Usage (the same options three ways):
     keras-crowd benchmark --datasets labelme --methods geocrowdnet-f ccem --seeds 2
-    python benchmarks/accuracy.py                      # everything, 5 seeds (long)
-    python benchmarks/accuracy.py --quick              # 1 seed, 2 epochs: smoke test
+    python benchmarks/accuracy.py --output all.md      # everything, 5 seeds (long)
+    python benchmarks/accuracy.py --quick --output quick.md   # 1 seed, 2 epochs: smoke test
 """
 
 import argparse
@@ -347,7 +349,7 @@ def main(argv=None, default_output="RESULTS.md", prog=None):
                "  keras-crowd benchmark --quick                  # 1 seed, 2 epochs (smoke test)\n"
                "  keras-crowd benchmark --datasets labelme music --seeds 5\n"
                "  keras-crowd benchmark --methods geocrowdnet-f ccem dl-mv --holdout items\n"
-               "  python benchmarks/accuracy.py --seeds 3         # writes benchmarks/RESULTS.md",
+               "  python benchmarks/accuracy.py --seeds 3 --append  # adds to benchmarks/RESULTS.md",
     )
     parser.add_argument("--datasets", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
@@ -367,7 +369,10 @@ def main(argv=None, default_output="RESULTS.md", prog=None):
                         help="crowd methods also learn a shared, gated confusion matrix "
                              "(common_confusion=True)")
     parser.add_argument("--append", action="store_true",
-                        help="add this run's table to the existing --output file")
+                        help="add this run's table at the end of the existing --output file")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --output file (without it, or --append, an "
+                             "existing file is never replaced)")
     args = parser.parse_args(argv)
     args.command = [prog or os.path.basename(sys.argv[0]),
                     *(sys.argv[1:] if argv is None else argv)]
@@ -376,6 +381,13 @@ def main(argv=None, default_output="RESULTS.md", prog=None):
     if args.seeds < 1 or args.first_seed < 0:
         parser.error(f"--seeds must be >= 1 and --first-seed >= 0; got {args.seeds} and "
                      f"{args.first_seed}")
+    if args.append and args.overwrite:
+        parser.error("--append and --overwrite exclude each other")
+    if os.path.exists(args.output) and not (args.append or args.overwrite):
+        # E.g. `python benchmarks/accuracy.py --quick` would replace the whole
+        # record in benchmarks/RESULTS.md with one smoke-test table.
+        parser.error(f"{args.output} exists: pass --output FILE for a new file, --append to "
+                     "add this run's table to it, or --overwrite to replace it")
     if args.quick:
         args.seeds, args.epochs, args.ensemble_size = 1, 2, min(args.ensemble_size, 2)
     rows = {}
