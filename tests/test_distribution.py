@@ -228,3 +228,37 @@ def test_accuracy_on_true_labels_matches_one_device(strategies):
                 np.sum(weights * (predicted == truth)) / np.sum(weights)]
     np.testing.assert_allclose(results[0], expected, rtol=1e-6)
     np.testing.assert_allclose(results[1], expected, rtol=1e-6)
+
+
+def test_batch_normalized_backbone_matches_one_device(strategies):
+    """The Music backbone's BatchNormalization, built under a strategy,
+    normalises by the statistics of the global batch, as one device does:
+    per-replica statistics trained other weights and moving averages that
+    differed between replicas (and the export keeps replica 0's)."""
+    from keras_crowd.backbones import mlp_classifier
+
+    def model():
+        keras.utils.set_random_seed(5)
+        crowd_model = CrowdModel(mlp_classifier(D, K, hidden_units=8, dropout=0,
+                                                batch_norm=True, seed=5),
+                                 num_annotators=M, confusion_initializer="diagonally_dominant")
+        crowd_model.compile(optimizer=keras.optimizers.Adam(0.05))
+        return crowd_model
+
+    x, labels = uneven_crowd()
+    x = x * np.linspace(0.5, 3.0, D, dtype="float32") + 1.0  # statistics worth learning
+    trained = []
+    for strategy in strategies:
+        with strategy.scope():
+            crowd_model = model()
+        crowd_model.fit(x, labels, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+        trained.append(crowd_model)
+    single, mirrored = trained
+    for w_single, w_mirrored in zip(single.get_weights(), mirrored.get_weights()):
+        np.testing.assert_allclose(w_mirrored, w_single, atol=1e-5, rtol=1e-5)
+    moving = [v for v in mirrored.backbone.weights if "moving" in v.path]
+    assert moving
+    for variable in moving:  # every replica holds the same statistics
+        values = [value.numpy() for value in variable.value.values]  # a MirroredVariable
+        assert len(values) == 2
+        np.testing.assert_allclose(values[1], values[0], atol=1e-6)

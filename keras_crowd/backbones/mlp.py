@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_crowd.utils import distribution
+
 
 def mlp_classifier(
     input_dim,
@@ -20,7 +22,9 @@ def mlp_classifier(
         hidden_units: Width of the hidden ReLU layer.
         dropout: Dropout rate after the hidden layer (0 to disable).
         batch_norm: Batch-normalise the inputs and the hidden activations,
-            as the authors' Music classifier does.
+            as the authors' Music classifier does. Built under a strategy
+            with several replicas, the layers normalise by the statistics of
+            the global batch (`synchronized=True`), as one device does.
         input_name: Name of the input, kept by the exported SavedModel.
         seed: Seed of the weight initializers and dropout.
 
@@ -34,8 +38,11 @@ def mlp_classifier(
     >>> model = CrowdModel(f, num_annotators=59)
     """
     layers = [keras.Input((int(input_dim),), name=input_name)]
+    # Per-replica statistics would train other weights than one device, and
+    # leave each replica its own moving averages.
+    synchronized = distribution.num_replicas() > 1
     if batch_norm:
-        layers.append(keras.layers.BatchNormalization())
+        layers.append(keras.layers.BatchNormalization(synchronized=synchronized))
     layers.append(
         keras.layers.Dense(
             hidden_units, activation="relu",
@@ -45,7 +52,7 @@ def mlp_classifier(
     if dropout:
         layers.append(keras.layers.Dropout(dropout, seed=seed))
     if batch_norm:
-        layers.append(keras.layers.BatchNormalization())
+        layers.append(keras.layers.BatchNormalization(synchronized=synchronized))
     layers.append(
         keras.layers.Dense(
             num_classes, activation="softmax",
