@@ -265,11 +265,8 @@ def _seed_range(args):
 
 
 def write_results(rows, args, path, total_seconds, previous=""):
-    # The arguments main() parsed (not sys.argv, which differs when main is
-    # called with argv: `keras-crowd benchmark` through click, or from Python).
-    command = getattr(args, "command", None) or [os.path.basename(sys.argv[0])] + sys.argv[1:]
     lines = [previous.rstrip("\n") + "\n\n" if previous else "# Accuracy benchmark\n",
-        f"Command: `{' '.join(command)}`  ",
+        f"Command: `{' '.join(args.command)}`  ",
         f"Date: {datetime.date.today()}; total wall time {total_seconds / 60:.1f} min.  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}; "
         f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
@@ -374,6 +371,8 @@ def main(argv=None, default_output="RESULTS.md", prog=None):
                         help="replace an existing --output file (without it, or --append, an "
                              "existing file is never replaced)")
     args = parser.parse_args(argv)
+    # The arguments that ran (not sys.argv, which differs when main is called
+    # with argv: `keras-crowd benchmark` through click, or from Python).
     args.command = [prog or os.path.basename(sys.argv[0]),
                     *(sys.argv[1:] if argv is None else argv)]
     if args.ensemble_size < 1:

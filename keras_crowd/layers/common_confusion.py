@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_crowd.initializers import IdentityLogits
+from keras_crowd.utils.arguments import positive_integer
 from keras_crowd.utils.column_softmax import column_softmax
 
 # A cosine similarity times this scale is the gate's logit. CoNAL's scale of
@@ -63,15 +64,11 @@ class CommonConfusion(keras.layers.Layer):
     def __init__(self, num_annotators, embedding_dim=20, hidden_units=128,
                  gate_scale=DEFAULT_GATE_SCALE, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("num_annotators", num_annotators),
-                            ("embedding_dim", embedding_dim), ("hidden_units", hidden_units)):
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
+        self.num_annotators = positive_integer("num_annotators", num_annotators)
+        self.embedding_dim = positive_integer("embedding_dim", embedding_dim)
+        self.hidden_units = positive_integer("hidden_units", hidden_units)
         if not gate_scale > 0:
             raise ValueError(f"`gate_scale` must be positive; got {gate_scale!r}.")
-        self.num_annotators = int(num_annotators)
-        self.embedding_dim = int(embedding_dim)
-        self.hidden_units = int(hidden_units)
         self.gate_scale = float(gate_scale)
         self.num_classes = None
         # Float32 even under mixed precision: raw inputs (pixel values, counts)

@@ -6,6 +6,7 @@ from keras import ops
 from keras_crowd import initializers as confusion_initializers
 from keras_crowd.losses.coupled_cross_entropy import label_cross_entropy
 from keras_crowd.losses.coupled_cross_entropy import observed_label_probabilities
+from keras_crowd.utils.arguments import positive_integer
 from keras_crowd.utils.column_softmax import column_softmax
 
 
@@ -49,14 +50,7 @@ class CrowdLayer(keras.layers.Layer):
 
     def __init__(self, num_annotators, confusion_initializer="identity", **kwargs):
         super().__init__(**kwargs)
-        # Checked before any conversion: `int` would train 2 annotators for
-        # 2.5, and 1 for True.
-        if isinstance(num_annotators, bool) or int(num_annotators) != num_annotators \
-                or num_annotators < 1:
-            raise ValueError(
-                f"`num_annotators` must be a positive integer; got {num_annotators!r}."
-            )
-        self.num_annotators = int(num_annotators)
+        self.num_annotators = positive_integer("num_annotators", num_annotators)
         self.confusion_initializer = confusion_initializers.get(confusion_initializer)
         self.num_classes = None
 

@@ -9,6 +9,7 @@
 """
 
 from keras_crowd.regularizers.base import CrowdRegularizer
+from keras_crowd.regularizers.base import checked_strength
 from keras_crowd.regularizers.base import get
 from keras_crowd.regularizers.dirichlet import DirichletPrior
 from keras_crowd.regularizers.geocrowdnet import GeoCrowdNetF

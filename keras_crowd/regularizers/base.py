@@ -1,6 +1,27 @@
 """Base class of the regularizers a `CrowdModel` adds to its loss."""
 
 import keras
+import numpy as np
+
+
+def checked_strength(strength, name="Regularizer strength"):
+    """`strength` as a float, refusing anything but a finite number >= 0.
+
+    Args:
+        strength: The weight lambda.
+        name: What the error message calls it.
+
+    Returns:
+        `float(strength)`.
+
+    Raises:
+        ValueError: for NaN, inf, a negative value, a bool (`True` is not
+            lambda 1) or a non-number.
+    """
+    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)) \
+            or not 0 <= strength < np.inf:
+        raise ValueError(f"{name} must be a finite number >= 0; got {strength!r}.")
+    return float(strength)
 
 
 class CrowdRegularizer:
@@ -28,12 +49,7 @@ class CrowdRegularizer:
     compiles_with_xla_on_cpu = True
 
     def __init__(self, strength):
-        strength = float(strength)
-        if not strength >= 0.0 or strength == float("inf"):
-            raise ValueError(
-                f"Regularizer strength must be a finite number >= 0; got {strength}."
-            )
-        self.strength = strength
+        self.strength = checked_strength(strength)
 
     def __call__(self, probabilities, confusion_matrices):
         return self.call(probabilities, confusion_matrices)

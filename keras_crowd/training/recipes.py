@@ -411,12 +411,7 @@ def _checked_strength(method, strength, heldout):
     if method in STRENGTH_GRIDS:
         if strength is None:
             return DEFAULT_STRENGTHS[method]
-        if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)) \
-                or not 0 <= strength < np.inf:
-            raise ValueError(
-                f"strength must be a finite number >= 0, None or 'auto'; got {strength!r}."
-            )
-        return float(strength)
+        return regularizers.checked_strength(strength, "strength (other than None or 'auto')")
     return None
 
 
