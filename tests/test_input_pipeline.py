@@ -47,6 +47,10 @@ def test_every_iterator_sees_the_same_epochs():
     (np.zeros((4, 2)), np.zeros(3), 2, "different numbers of rows"),
     (np.zeros((0, 2)), np.zeros(0), 2, "empty"),
     (np.zeros((4, 2)), np.zeros(4), 0, "batch_size"),
+    # int() made batches of 2 of 2.5, and epochs of another length than the
+    # ceil(N / 2.5) steps a caller computes.
+    (np.zeros((4, 2)), np.zeros(4), 2.5, "batch_size"),
+    (np.zeros((4, 2)), np.zeros(4), None, "batch_size"),
 ])
 def test_bad_pipeline_arguments(x, targets, batch_size, message):
     with pytest.raises(ValueError, match=message):

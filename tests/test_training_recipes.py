@@ -297,3 +297,119 @@ def test_recipes_do_not_print_the_false_retracing_alarm(tensorflow_warnings):
     # The filter is gone once the recipe returns.
     logging.getLogger("tensorflow").warning("5 calls %s", RETRACING_MESSAGE)
     assert _retracing(tensorflow_warnings)
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    # -1 was one-hot encoded as the last class, 0.5 truncated to class 0.
+    [(np.full(90, -1), ">= 0"),
+     (np.full(90, 0.5), "integers"),
+     (np.full(90, 3), "contain the class 3"),
+     (np.zeros((90, 3, 1), "int64"), "1-D")],
+)
+def test_oracle_true_labels_are_checked(labels, message):
+    x, crowd, _ = _small_crowd()
+    with pytest.raises(ValueError, match=f"true_labels: .*({message})"):
+        train_crowd_classifier(x, crowd, 3, _small_classifier, method="oracle", epochs=1,
+                               batch_size=30, true_labels=labels)
+
+
+def test_oracle_takes_one_hot_true_labels():
+    x, crowd, truth = _small_crowd()
+    results = [train_crowd_classifier(x, crowd, 3, _small_classifier, method="oracle",
+                                      epochs=2, batch_size=30, true_labels=labels)
+               for labels in (truth, np.eye(3, dtype="int64")[truth])]
+    for a, b in zip(*(r.classifier.get_weights() for r in results)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch_size", [0, 2.5, 30.5, None])
+def test_batch_size_must_be_a_positive_integer(batch_size):
+    """A float used to fail in CrowdModel ("regularization_warmup_steps ...
+    got 60.0"), 0 with a ZeroDivisionError, None with a TypeError."""
+    x, crowd, _ = _small_crowd()
+    with pytest.raises(ValueError, match="`batch_size` must be a positive integer"):
+        train_crowd_classifier(x, crowd, 3, _small_classifier, method="ccem", epochs=1,
+                               batch_size=batch_size)
+
+
+class _CountFits(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.fits = 0
+
+    def on_train_begin(self, logs=None):
+        self.fits += 1
+
+
+def test_callbacks_may_be_none_or_one_callback_as_in_fit():
+    x, crowd, _ = _small_crowd()
+    result = train_crowd_classifier(x, crowd, 3, _small_classifier, method="ccem", epochs=1,
+                                    batch_size=30, callbacks=None)
+    assert result.epochs_run == 1
+    counter = _CountFits()
+    train_crowd_classifier(x, crowd, 3, _small_classifier, method="ccem", epochs=1,
+                           batch_size=30, callbacks=counter, ensemble_size=2)
+    assert counter.fits == 2
+
+
+@pytest.mark.parametrize("options", [dict(ensemble_size=2, method="ccem"),
+                                     dict(strength="auto", method="geocrowdnet-w")])
+def test_a_backbone_fn_that_returns_one_model_again_is_refused(options):
+    """Every fit after the first went on training the same model, and the
+    ensemble held it twice: the check on initial weights compared trained
+    weights."""
+    x, crowd, _ = _small_crowd()
+    model = _small_classifier(0)
+    with pytest.raises(ValueError, match="returned a model it had returned before"):
+        train_crowd_classifier(x, crowd, 3, lambda: model, epochs=1, batch_size=30, **options)
+
+
+@pytest.mark.parametrize("method", ["ccem", "dl-mv"])
+@pytest.mark.parametrize("num_classes", [2, 4])
+def test_num_classes_must_match_the_classifier(method, num_classes):
+    """A crowd method used to train the backbone's K=3 classes silently,
+    whatever num_classes said."""
+    x, crowd, _ = _small_crowd()
+    with pytest.raises(ValueError, match=f"classifier of 3 classes.*num_classes={num_classes}"):
+        train_crowd_classifier(x, crowd, num_classes, _small_classifier, method=method,
+                               epochs=1, batch_size=30)
+
+
+def test_patience_needs_held_out_selection():
+    """With selection='last' it was silently ignored."""
+    x, crowd, _ = _small_crowd()
+    with pytest.raises(ValueError, match="patience .* needs selection='heldout'"):
+        train_crowd_classifier(x, crowd, 3, _small_classifier, method="ccem", epochs=1,
+                               batch_size=30, selection="last", patience=1)
+
+
+@pytest.mark.parametrize(
+    "x, crowd, message",
+    [(np.zeros((90, 3), "float32"), np.zeros(90, "int64"), r"crowd_labels must be an \(N, M\)"),
+     (np.zeros((80, 3), "float32"), np.zeros((90, 4), "int64"), "x has 80 rows but crowd_labels"),
+     ({"features": np.zeros((90, 3), "float32")}, np.zeros((90, 4), "int64"),
+      "several named inputs")],
+)
+def test_features_and_labels_of_other_shapes_are_refused(x, crowd, message):
+    with pytest.raises(ValueError, match=message):
+        train_crowd_classifier(x, crowd, 3, _small_classifier, method="ccem", epochs=1,
+                               batch_size=30)
+
+
+@pytest.mark.parametrize("holdout", ["labels", "items"])
+def test_a_holdout_that_hides_nothing_says_what_to_do(holdout):
+    x, crowd, _ = _small_crowd(num_items=2)
+    with pytest.raises(ValueError, match="hides no crowd label.*selection='last'"):
+        train_crowd_classifier(x, crowd, 3, _small_classifier, method="ccem", epochs=1,
+                               batch_size=30, holdout=holdout)
+
+
+@pytest.mark.parametrize("holdout", ["labels", "items"])
+def test_features_as_a_list_of_rows_train_like_the_array(holdout):
+    """A list failed inside the held-out scorer, or at `x[~hidden]`."""
+    x, crowd, _ = _small_crowd()
+    results = [train_crowd_classifier(features, crowd, 3, _small_classifier, method="ccem",
+                                      epochs=1, batch_size=30, holdout=holdout)
+               for features in (x, x.tolist())]
+    assert results[1].heldout_nll == pytest.approx(results[0].heldout_nll)

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_crowd.models import label_validation
+from keras_crowd.utils.arguments import positive_integer
 
 # Rows of the features kept for `CrowdModel`'s check of the backbone outputs.
 _FEATURE_SAMPLE_ROWS = 256
@@ -67,9 +68,7 @@ def epoch_dataset(x, targets, batch_size, seed=None, num_classes=None):
     num_items = len(x)
     if num_items == 0:
         raise ValueError("Cannot train on an empty dataset (0 rows).")
-    batch_size = int(batch_size)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size}.")
+    batch_size = positive_integer("batch_size", batch_size)
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31 - 1))
     if num_classes is not None:

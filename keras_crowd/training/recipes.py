@@ -19,6 +19,7 @@ is kept (`keras_crowd.selection`).
 import dataclasses
 import inspect
 import time
+import weakref
 
 import keras
 import numpy as np
@@ -35,6 +36,7 @@ from keras_crowd.selection import choose_strength
 from keras_crowd.selection import split_heldout_items
 from keras_crowd.selection import split_observed_labels
 from keras_crowd.training.input_pipeline import epoch_dataset
+from keras_crowd.utils.arguments import positive_integer
 from keras_crowd.utils.optimizer_build import build_optimizer_before_fit
 from keras_crowd.utils.retracing_warnings import retracing_expected
 
@@ -137,7 +139,10 @@ def _targets(method, train_labels, num_classes, true_labels):
     if method == "oracle":
         if true_labels is None:
             raise ValueError("method='oracle' needs the true labels.")
-        return keras.utils.to_categorical(true_labels, num_classes), None
+        try:
+            return _one_hot_true_labels(true_labels, num_classes), None
+        except ValueError as error:
+            raise ValueError(f"true_labels: {error}") from error
     if method == "dl-mv":
         # An item whose labels are all held out keeps the uniform posterior
         # the empty-task warning promises, not the arbitrary class 0.
@@ -179,6 +184,24 @@ def _validate_target_matrix(targets, num_classes):
     return targets.shape[0]
 
 
+def _one_hot_true_labels(true_labels, num_classes):
+    """`(N, K)` float32 targets from true labels, checked.
+
+    Args:
+        true_labels: `(N,)` integer class indices in `[0, K)`, or `(N, K)`
+            non-negative, finite one-hot (or soft) rows.
+        num_classes: K.
+
+    Raises:
+        ValueError: If the labels are neither.
+    """
+    if np.ndim(true_labels) == 2:
+        _validate_target_matrix(true_labels, num_classes)
+        return np.asarray(true_labels, dtype="float32")
+    label_validation.validate_true_labels(true_labels, num_classes)
+    return keras.utils.to_categorical(np.asarray(true_labels), num_classes).astype("float32")
+
+
 def _one_hot_validation_data(validation_data, num_classes):
     """`(x, true_labels)` with `(N, K)` labels, for the plain classifiers.
 
@@ -211,18 +234,11 @@ def _one_hot_validation_data(validation_data, num_classes):
             f"got a sequence of {len(validation_data)} elements."
         )
     features, true_labels, *sample_weight = validation_data
-    is_matrix = np.ndim(true_labels) == 2
     try:
-        if is_matrix:
-            num_items = _validate_target_matrix(true_labels, num_classes)
-        else:
-            num_items = label_validation.validate_true_labels(true_labels, num_classes)
-        label_validation.validate_features(features, num_items)
+        one_hot = _one_hot_true_labels(true_labels, num_classes)
+        label_validation.validate_features(features, len(one_hot))
     except ValueError as error:
         raise ValueError(f"validation_data: {error}") from error
-    if is_matrix:
-        return (features, np.asarray(true_labels, dtype="float32"), *sample_weight)
-    one_hot = keras.utils.to_categorical(np.asarray(true_labels), num_classes).astype("float32")
     return (features, one_hot, *sample_weight)
 
 
@@ -289,13 +305,16 @@ def train_crowd_classifier(
             trains); `"items"` hides whole items, which the network then
             never sees (`keras_crowd.selection.split_heldout_items`).
         patience: Stop after this many epochs without a better held-out
-            score (`None`: run all epochs).
+            score (`None`: run all epochs). It needs `selection="heldout"`;
+            `method="oracle"`, which holds no label out, runs all epochs.
         seed: Seed of the split, the initial weights and the batches
             (an integer); `None` draws one, which the result does not
             record, so the run cannot be repeated.
-        true_labels: Only for `method="oracle"`.
+        true_labels: Only for `method="oracle"`: `(N,)` integer labels in
+            `[0, K)` or `(N, K)` one-hot (or soft) labels.
         strategy: Optional `tf.distribute.Strategy` to build and train under.
-        callbacks: Extra Keras callbacks.
+        callbacks: Extra Keras callbacks (a list, one callback or `None`),
+            given to every fit.
         verbose: Keras `fit` verbosity.
         validation_data: Optional `(x, true_labels)`, with `(N,)` integer
             labels in `[0, K)` (DL-MV, DL-DS and oracle also take `(N, K)`
@@ -349,7 +368,13 @@ def train_crowd_classifier(
         seed = int(np.random.default_rng().integers(2**31 - 1 - MEMBER_SEED_STRIDE * 100))
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}.")
-    crowd_labels = np.asarray(crowd_labels)
+    batch_size = positive_integer("batch_size", batch_size)
+    if patience is not None and selection != "heldout":
+        raise ValueError("patience stops on the held-out crowd-label score; it needs "
+                         f"selection='heldout' (got selection={selection!r}).")
+    x, crowd_labels = _checked_crowd_arrays(x, crowd_labels)
+    # As `keras.Model.fit`: None, one callback, or a list of them.
+    callbacks = keras.tree.flatten(callbacks) if callbacks else []
     if method not in CROWD_METHODS:
         validation_data = _one_hot_validation_data(validation_data, num_classes)
     strength = _checked_strength(method, strength, selection == "heldout" and method != "oracle")
@@ -364,6 +389,8 @@ def train_crowd_classifier(
     )
     members = []
     first_weights = []
+    # Every classifier built so far (weakly: the runs not kept may be freed).
+    built_classifiers = []
     # Every fit builds a new model: TensorFlow's warning that the same train
     # function is retraced over and over is a false alarm here.
     with retracing_expected():
@@ -372,6 +399,13 @@ def train_crowd_classifier(
 
             def member_classifier(member=member, member_seed=member_seed):
                 classifier = build_classifier(member_seed)
+                if any(built() is classifier for built in built_classifiers):
+                    raise ValueError(
+                        "backbone_fn returned a model it had returned before, so this fit would "
+                        "go on training it (every lambda of strength='auto' and every ensemble "
+                        "member trains its own classifier). Build the model inside backbone_fn."
+                    )
+                built_classifiers.append(weakref.ref(classifier))
                 weights = classifier.get_weights()
                 if member == 0 and not first_weights:
                     first_weights.extend(weights)
@@ -392,6 +426,42 @@ def train_crowd_classifier(
     if ensemble_size == 1:
         return members[0]
     return _ensemble_result(members)
+
+
+def _checked_crowd_arrays(x, crowd_labels):
+    """`(x, crowd_labels)` as arrays, after checking that they are one
+    `(N, ...)` feature array and `(N, M)` labels of the same N items."""
+    if isinstance(x, dict):
+        raise ValueError(
+            "x must be one (N, ...) array of features; train_crowd_classifier does not take "
+            f"several named inputs (got a dict with keys {sorted(x)})."
+        )
+    x, crowd_labels = np.asarray(x), np.asarray(crowd_labels)
+    if crowd_labels.ndim != 2:
+        raise ValueError(
+            "crowd_labels must be an (N, M) array, one column per annotator and -1 for "
+            f"missing; got shape {crowd_labels.shape}."
+        )
+    if len(x) != len(crowd_labels):
+        raise ValueError(
+            f"x has {len(x)} rows but crowd_labels has {len(crowd_labels)}: both must have "
+            "one row per item."
+        )
+    return x, crowd_labels
+
+
+def _check_num_classes(classifier, num_classes):
+    """Refuse a classifier whose output, if known before training, has
+    other than `num_classes` columns (a subclassed one has none yet)."""
+    try:
+        output_classes = classifier.outputs[0].shape[-1]
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return
+    if output_classes not in (None, num_classes):
+        raise ValueError(
+            f"backbone_fn built a classifier of {output_classes} classes (output shape "
+            f"{tuple(classifier.outputs[0].shape)}), but num_classes={num_classes}."
+        )
 
 
 def _checked_strength(method, strength, heldout):
@@ -449,6 +519,13 @@ def _train_member(method, strength, x, crowd_labels, build_classifier, *, select
                                          fold=fold)
             train_labels, heldout_labels = crowd_labels[~hidden], crowd_labels[hidden]
             x_train, x_heldout = x[~hidden], x[hidden]
+        if not np.any(heldout_labels >= 0):
+            raise ValueError(
+                f"holdout_fraction={holdout_fraction} hides no crowd label of these "
+                f"{len(crowd_labels)} items (holdout={holdout!r}; every item and annotator keeps "
+                "at least one training label). Use selection='last' or a larger "
+                "holdout_fraction."
+            )
 
     def fit(value):
         return _fit_and_select(method, value, x_train, train_labels, x_heldout, heldout_labels,
@@ -499,6 +576,7 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
     steps_per_execution = _steps_per_execution(steps_per_execution, steps_per_epoch, strategy)
     with scope:
         classifier = build_classifier()
+        _check_num_classes(classifier, num_classes)
         optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
         if method in CROWD_METHODS:
             init = confusion_initializer

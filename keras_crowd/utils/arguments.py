@@ -1,5 +1,8 @@
 """Checks of constructor arguments shared by several layers."""
 
+import math
+import numbers
+
 
 def positive_integer(name, value):
     """`value` as an int, refusing anything but a whole number >= 1.
@@ -15,13 +18,15 @@ def positive_integer(name, value):
         `int(value)`.
 
     Raises:
-        ValueError: `value` is a bool, fractional, or below 1.
+        ValueError: `value` is not a number (e.g. `None`), is a bool,
+            fractional, or below 1.
 
     Example:
 
     >>> positive_integer("num_annotators", 3.0)
     3
     """
-    if isinstance(value, bool) or int(value) != value or value < 1:
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not 1 <= value < math.inf or int(value) != value):
         raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
     return int(value)
