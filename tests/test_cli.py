@@ -724,6 +724,31 @@ def test_report_says_what_a_model_without_confusions_is(tmp_path):
     assert "an ensemble of classifiers whose run files" in error
 
 
+def test_report_refuses_labels_of_other_annotators_than_the_model(tmp_path):
+    from keras_crowd import CrowdModel
+    from keras_crowd.backbones import mlp_classifier
+
+    model = CrowdModel(mlp_classifier(3, 2, hidden_units=4, seed=0), num_annotators=3)
+    model(np.zeros((1, 3), "float32"))
+    model.save(tmp_path / "model.keras")
+    (tmp_path / models.RUN_METADATA_FILE).write_text(json.dumps(
+        {"class_names": [0, 1], "annotator_ids": ["w0", "w1", "w2"]}))
+    crowd = "task,worker,label\n0,{},1\n0,w1,0\n1,w1,1\n1,w2,1\n"
+    # Sorted, a0 comes first: w0's matrix would have been drawn as a0's.
+    write(tmp_path / "other.csv", crowd.format("a0"))
+    error = assert_one_line_error(invoke("report", tmp_path / "model.keras", "--labels",
+                                         tmp_path / "other.csv"))
+    assert "not those" in error and "not in the model: a0" in error
+    assert "in the model but not in the labels: w0" in error
+    write(tmp_path / "same.csv", crowd.format("w0"))
+    result = invoke("report", tmp_path / "model.keras", "--labels", tmp_path / "same.csv",
+                    "--output-dir", tmp_path / "report")
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(tmp_path / "report" / "annotator_summary.csv", index_col=0)
+    assert summary.index.tolist() == ["w0", "w1", "w2"]
+    assert summary.labels_given.tolist() == [1, 2, 1]
+
+
 def test_a_named_npz_key_that_is_missing_is_named(tmp_path):
     np.savez(tmp_path / "two.npz", a=np.array([[0, 1]]), b=np.array([[1, 1]]))
     error = assert_one_line_error(invoke("aggregate", f"{tmp_path / 'two.npz'}:zz"))

@@ -1,4 +1,5 @@
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
@@ -198,6 +199,44 @@ def test_annotator_summary_aligns_true_labels_given_by_task():
         metrics.annotator_summary(frame, true_labels=truth.drop("t2"))
     with pytest.raises(ValueError, match="Unknown class 'cow'"):
         metrics.annotator_summary(frame, true_labels=truth.replace("dog", "cow"))
+
+
+def test_annotator_summary_numbers_by_hand():
+    crowd = np.array([[0, 0, 1, -1], [1, 1, 1, -1], [0, 1, 0, -1], [2, 2, 0, -1],
+                      [2, -1, 2, -1]])
+    truth = np.array([0, 1, 0, 2, 1])
+    matrices = metrics.empirical_confusion_matrices(crowd, truth, num_classes=3)
+    summary = metrics.annotator_summary(crowd, confusion_matrices=matrices,
+                                        consensus=[0, 1, 0, 2, 2], true_labels=truth)
+    assert summary.labels_given.tolist() == [5, 4, 5, 0]
+    # prior = consensus frequencies (0.4, 0.2, 0.4) on the diagonals (1, .5, 1),
+    # (.5, 1, 1), (.5, .5, 0); annotator 3 labelled nothing: uniform columns.
+    assert summary.estimated_accuracy.tolist() == pytest.approx([0.9, 0.8, 0.3, 1 / 3])
+    assert summary.agreement_with_consensus.tolist()[:3] == pytest.approx([1.0, 0.75, 0.6])
+    assert summary.true_accuracy.tolist()[:3] == pytest.approx([0.8, 0.75, 0.4])
+    assert summary.iloc[3][["agreement_with_consensus", "true_accuracy"]].isna().all()
+
+
+@pytest.mark.parametrize("arguments, error, message", [
+    (dict(confusion_matrices=np.stack([np.eye(3)] * 4)), ValueError,
+     "4 confusion matrices for 3 annotators"),
+    (dict(confusion_matrices=np.stack([np.eye(2)] * 3)), ValueError,
+     "The confusion matrices have 2 classes but the labels have 3"),
+    (dict(confusion_matrices=np.eye(3)), ValueError, "must be (M, K, K); got shape (3, 3)"),
+    (dict(confusion_matrices=np.stack([np.eye(3)] * 3), consensus=[0, 1, 0]), ValueError,
+     "3 consensus labels for 4 items"),
+    (dict(confusion_matrices=np.stack([np.eye(3)] * 3), consensus=[0, 1, 0, 5]),
+     LabelOutOfRangeError, "Consensus label 5 (row 3)"),
+    (dict(confusion_matrices=np.stack([np.eye(3)] * 3), class_prior=[0.5, 0.5]), ValueError,
+     "class_prior must have shape (3,); got (2,)"),
+])
+def test_annotator_summary_refuses_inputs_that_do_not_fit_the_data(arguments, error, message):
+    crowd = np.array([[0, 0, 1], [1, 1, 2], [0, 2, 0], [2, 2, 0]])
+    with pytest.raises(error, match=re.escape(message)):
+        metrics.annotator_summary(crowd, **arguments)
+    # More classes than the labels show (a class no one reported) is fine.
+    summary = metrics.annotator_summary(crowd, confusion_matrices=np.stack([np.eye(4)] * 3))
+    assert summary.estimated_accuracy.tolist() == pytest.approx([1.0, 1.0, 1.0])
 
 
 def test_accuracy_of_posteriors_breaks_ties_as_labels_():

@@ -87,6 +87,15 @@ def test_reliability_chart(tmp_path, labels_given):
     assert_png(plotting.save_figure(figure, tmp_path / "reliability.png"))
 
 
+def test_reliability_chart_keeps_a_log_axis_with_annotators_without_labels(tmp_path):
+    figure = plotting.plot_annotator_reliability([0.5, 0.9, 0.2], labels_given=[0, 5, 500])
+    axes = figure.axes[0]
+    assert axes.get_xscale() == "symlog"
+    np.testing.assert_allclose(axes.collections[0].get_offsets(),
+                               [[0, 0.5], [5, 0.9], [500, 0.2]])
+    assert_png(plotting.save_figure(figure, tmp_path / "reliability.png"))
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: plotting.plot_confusion_grid(np.ones((2, 3, 4))), "(M, K, K)"),
     (lambda: plotting.plot_confusion_grid(column_stochastic(2, 3), annotator_ids=["a"]),
@@ -96,12 +105,33 @@ def test_reliability_chart(tmp_path, labels_given):
     (lambda: plotting.plot_confusion_grid(column_stochastic(2, 3), annotator_indices=[5]),
      "annotator_indices"),
     (lambda: plotting.plot_confusion_matrix(column_stochastic(2, 3)), "plot_confusion_grid"),
+    (lambda: plotting.plot_confusion_grid(column_stochastic(5, 3), max_annotators=-1),
+     "`max_annotators` must be a positive integer; got -1"),
+    (lambda: plotting.plot_confusion_grid(column_stochastic(5, 3), max_annotators=2.5),
+     "`max_annotators` must be a positive integer; got 2.5"),
     (lambda: plotting.plot_annotator_reliability([0.5, 0.6], labels_given=[1]),
      "labels_given has 1 entries for 2"),
 ])
 def test_bad_inputs_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         call()
+
+
+@pytest.mark.parametrize("name, signature", [
+    ("figure.pdf", b"%PDF"), ("figure.svg", b"<?xml"), ("figure.PNG", PNG_SIGNATURE),
+    ("figure", PNG_SIGNATURE),
+])
+def test_save_figure_writes_the_format_of_the_suffix(tmp_path, name, signature):
+    figure = plotting.plot_confusion_matrix(column_stochastic(1, 3)[0])
+    with open(plotting.save_figure(figure, tmp_path / name), "rb") as file:
+        assert file.read(len(signature)) == signature
+
+
+def test_save_figure_refuses_an_unknown_suffix(tmp_path):
+    figure = plotting.plot_confusion_matrix(column_stochastic(1, 3)[0])
+    with pytest.raises(ValueError, match=r"no 'xlsx' files.*\.pdf"):
+        plotting.save_figure(figure, tmp_path / "figure.xlsx")
+    assert not list(tmp_path.iterdir())
 
 
 def test_missing_matplotlib_gives_install_hint(monkeypatch):

@@ -103,3 +103,13 @@ def test_config_round_trip_and_registration(tmp_path):
     assert registered is ConfusionMatrixImages
     with pytest.raises(ValueError, match="every_n_epochs"):
         ConfusionMatrixImages(str(tmp_path), every_n_epochs=0)
+
+
+@pytest.mark.parametrize("argument, value", [
+    ("cell_pixels", 0), ("every_n_epochs", 2.5), ("max_annotators", True), ("cell_pixels", 2.9),
+])
+def test_refuses_a_setting_that_is_not_a_positive_integer_before_training(tmp_path, argument,
+                                                                         value):
+    # cell_pixels=0 used to fail only after the first epoch; 2.5 and True became 2 and 1.
+    with pytest.raises(ValueError, match=f"`{argument}` must be a positive integer"):
+        ConfusionMatrixImages(str(tmp_path), **{argument: value})

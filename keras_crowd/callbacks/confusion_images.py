@@ -13,6 +13,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from keras_crowd.utils.arguments import positive_integer
+
 # The TensorBoard images plugin's name; its (version 0) plugin data is empty.
 IMAGES_PLUGIN_NAME = "images"
 # Colour of probability 1 (dark blue); probability 0 is white.
@@ -100,14 +102,10 @@ class ConfusionMatrixImages(keras.callbacks.Callback):
 
     def __init__(self, log_dir, every_n_epochs=1, max_annotators=16, cell_pixels=12):
         super().__init__()
-        if int(every_n_epochs) < 1:
-            raise ValueError(f"every_n_epochs must be >= 1; got {every_n_epochs}.")
-        if int(max_annotators) < 1:
-            raise ValueError(f"max_annotators must be >= 1; got {max_annotators}.")
         self.log_dir = str(log_dir)
-        self.every_n_epochs = int(every_n_epochs)
-        self.max_annotators = int(max_annotators)
-        self.cell_pixels = int(cell_pixels)
+        self.every_n_epochs = positive_integer("every_n_epochs", every_n_epochs)
+        self.max_annotators = positive_integer("max_annotators", max_annotators)
+        self.cell_pixels = positive_integer("cell_pixels", cell_pixels)
         self._writer = None
 
     def on_train_begin(self, logs=None):

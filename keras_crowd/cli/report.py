@@ -31,6 +31,33 @@ def _learned_confusions(model, path, metadata):
                                         path.parent / name, {}) for name in members], axis=0)
 
 
+def _check_model_annotators(crowd, model_annotator_ids, path):
+    """Refuses crowd labels whose annotators are not those the model was trained on.
+
+    The model's m-th matrix belongs to its m-th annotator: labels of other
+    annotators, or in another order, would put names and counts on the wrong
+    matrices.
+    """
+    if crowd is None or model_annotator_ids is None:
+        return
+    given = [str(annotator) for annotator in crowd.annotator_ids]
+    trained = [str(annotator) for annotator in model_annotator_ids]
+    if given == trained:
+        return
+    trained_set, given_set = set(trained), set(given)
+    unknown = [annotator for annotator in given if annotator not in trained_set]
+    missing = [annotator for annotator in trained if annotator not in given_set]
+    details = "; ".join(
+        f"{what}: {', '.join(annotators[:3])}" + (", ..." if len(annotators) > 3 else "")
+        for what, annotators in (("not in the model", unknown),
+                                 ("in the model but not in the labels", missing))
+        if annotators) or "the same annotators in another order"
+    raise ValueError(
+        f"The crowd labels' annotators are not those {path} was trained on ({details}): "
+        "give the crowd labels the model was trained on."
+    )
+
+
 @click.command(
     "report",
     short_help="Pictures and tables of what each annotator does.",
@@ -73,6 +100,7 @@ def report_command(model, labels, dataset, class_names, output_dir, individual):
     elif labels is not None:
         crowd = inputs.read_crowd_labels(labels, class_names=names,
                                          num_classes=matrices.shape[-1])
+    _check_model_annotators(crowd, metadata.get("annotator_ids"), path)
     if crowd is not None:
         names = tuple(crowd.class_names)
     if names is not None and len(names) != matrices.shape[-1]:

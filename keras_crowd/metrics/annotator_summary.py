@@ -48,10 +48,32 @@ def _true_class_indices(true_labels, crowd):
     if isinstance(true_labels, pd.Series):
         aligned = true_labels_by_task(true_labels, crowd.task_ids)
         return encode_class_labels(aligned, class_names=crowd.class_names)[0]
-    indices = validation.check_class_indices(true_labels, crowd.num_classes, name="True label")
-    if len(indices) != crowd.num_items:
-        raise ValueError(f"{len(indices)} true labels for {crowd.num_items} items.")
+    return _item_class_indices(true_labels, crowd.num_items, crowd.num_classes, "true label")
+
+
+def _item_class_indices(labels, num_items, num_classes, name):
+    """`labels` as (N,) class indices in [0, K), one per item; else a clear error."""
+    indices = validation.check_class_indices(labels, num_classes, name=name.capitalize())
+    if len(indices) != num_items:
+        raise ValueError(f"{len(indices)} {name}s for {num_items} items.")
     return indices
+
+
+def _checked_confusion_matrices(confusion_matrices, crowd):
+    """(M, K, K) float64 matrices, one per annotator of `crowd`, for at least its classes.
+
+    K may exceed the classes seen in the labels (a class no one reported).
+    """
+    matrices = np.asarray(confusion_matrices, dtype=np.float64)
+    if matrices.ndim != 3 or matrices.shape[1] != matrices.shape[2]:
+        raise ValueError(f"confusion_matrices must be (M, K, K); got shape {matrices.shape}.")
+    if matrices.shape[0] != crowd.num_annotators:
+        raise ValueError(f"{matrices.shape[0]} confusion matrices for "
+                         f"{crowd.num_annotators} annotators.")
+    if matrices.shape[-1] < crowd.num_classes:
+        raise ValueError(f"The confusion matrices have {matrices.shape[-1]} classes but the "
+                         f"labels have {crowd.num_classes}.")
+    return matrices
 
 
 def annotator_summary(data, aggregator=None, *, confusion_matrices=None, class_prior=None,
@@ -88,8 +110,10 @@ def annotator_summary(data, aggregator=None, *, confusion_matrices=None, class_p
         `pandas.DataFrame`; print it or save it with ``.to_csv(path)``.
 
     Raises:
-        ValueError: `aggregator` was fitted on other data, or a task has no
-            true label.
+        ValueError: `aggregator` was fitted on other data, a task has no
+            true label, or `confusion_matrices`, `consensus` or `class_prior`
+            do not fit the data (one matrix per annotator, for at least its
+            classes; one consensus label per item; one prior per class).
         UnknownClassError: a true label is not a class name.
         LabelOutOfRangeError: a true class index is outside [0, K).
 
@@ -111,15 +135,22 @@ def annotator_summary(data, aggregator=None, *, confusion_matrices=None, class_p
             consensus = aggregator.labels_
     num_classes = crowd.num_classes
     if confusion_matrices is not None:
-        confusion_matrices = np.asarray(confusion_matrices, dtype=np.float64)
+        confusion_matrices = _checked_confusion_matrices(confusion_matrices, crowd)
         num_classes = confusion_matrices.shape[-1]
+    if consensus is not None:
+        consensus = _item_class_indices(consensus, crowd.num_items, num_classes,
+                                        "consensus label")
     if class_prior is None:
         class_prior = (np.bincount(consensus, minlength=num_classes) / len(consensus)
                        if consensus is not None and len(consensus)
                        else np.full(num_classes, 1.0 / num_classes))
+    class_prior = np.asarray(class_prior, dtype=np.float64)
+    if class_prior.shape != (num_classes,):
+        raise ValueError(f"class_prior must have shape ({num_classes},); got "
+                         f"{class_prior.shape}.")
     num_annotators = crowd_labels.shape[1]
     estimated_accuracy = (
-        np.einsum("mkk,k->m", confusion_matrices, np.asarray(class_prior, dtype=np.float64))
+        np.einsum("mkk,k->m", confusion_matrices, class_prior)
         if confusion_matrices is not None else np.full(num_annotators, np.nan))
     columns = {
         "labels_given": (crowd_labels >= 0).sum(axis=0),

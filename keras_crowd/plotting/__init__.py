@@ -1,4 +1,4 @@
-"""Pictures of what each annotator does, drawn with matplotlib (Agg, PNG).
+"""Pictures of what each annotator does, drawn with matplotlib (Agg; PNG, PDF, SVG...).
 
 - `plot_confusion_grid`: the M annotators' confusion matrices side by side.
 - `plot_confusion_matrix`: one annotator's matrix, large, with its values.

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from keras_crowd.plotting.figures import new_figure
+from keras_crowd.utils.arguments import positive_integer
 
 COLOR_MAP = "Blues"
 # Above this many classes, per-cell values are not written in the cells.
@@ -115,7 +116,8 @@ def plot_confusion_grid(confusion_matrices, annotator_ids=None, class_names=None
             are drawn).
         annotator_indices: Optional indices of the annotators to draw, in
             order (e.g. sorted by labels given). Default: all, in order.
-        max_annotators: Draw at most this many panels (the first ones).
+        max_annotators: Draw at most this many panels (the first ones): a
+            positive integer, or None for all.
         title: Optional figure title.
 
     Returns:
@@ -137,7 +139,7 @@ def plot_confusion_grid(confusion_matrices, annotator_ids=None, class_names=None
     if indices.size and (indices.min() < 0 or indices.max() >= num_annotators):
         raise ValueError(f"annotator_indices must be in [0, {num_annotators}).")
     if max_annotators is not None:
-        indices = indices[: int(max_annotators)]
+        indices = indices[: positive_integer("max_annotators", max_annotators)]
     if indices.size == 0:
         raise ValueError("There is no annotator to draw.")
     labels = _class_labels(class_names, num_classes)

@@ -1,4 +1,4 @@
-"""Off-screen matplotlib figures: lazy import, creation and PNG saving.
+"""Off-screen matplotlib figures: lazy import, creation and saving (PNG, PDF, SVG...).
 
 Figures are built with `matplotlib.figure.Figure` on an Agg canvas rather
 than through `pyplot`, so no global state or display backend is involved and
@@ -6,6 +6,7 @@ plotting works the same in scripts, servers and tests.
 """
 
 import os
+import pathlib
 
 from keras_crowd.utils.atomic_files import atomic_path
 
@@ -50,21 +51,43 @@ def new_figure(width, height, dpi=100, layout="constrained"):
     return figure
 
 
+def _file_format(figure, path):
+    """The format of `path`'s suffix (PNG without one); an unknown suffix raises."""
+    suffix = pathlib.Path(path).suffix.lower().lstrip(".")
+    if not suffix:
+        return "png"
+    supported = figure.canvas.get_supported_filetypes()
+    if suffix not in supported:
+        raise ValueError(
+            f"Cannot save a figure as {path!r}: matplotlib writes no {suffix!r} files; use "
+            f"one of the suffixes {', '.join('.' + name for name in sorted(supported))}."
+        )
+    return suffix
+
+
 def save_figure(figure, path):
-    """Write `figure` as a PNG file, creating the parent folder if needed.
+    """Write `figure` to `path`, creating the parent folder if needed.
+
+    The format is that of the suffix (``.png``, ``.pdf``, ``.svg``, ...);
+    a path without a suffix is written as PNG.
 
     Args:
         figure: A figure from `new_figure` or any keras_crowd plot.
-        path: Target file; it should end in ``.png``.
+        path: Target file.
 
     Returns:
         The path written, as a string.
 
+    Raises:
+        ValueError: matplotlib cannot write the suffix's format.
+
     Example:
 
     >>> save_figure(plot_confusion_grid(matrices), "runs/labelme/confusions.png")
+    >>> save_figure(plot_confusion_grid(matrices), "paper/confusions.pdf")
     """
     path = os.fspath(path)
+    file_format = _file_format(figure, path)
     with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", bbox_inches="tight")
+        figure.savefig(temporary, format=file_format, bbox_inches="tight")
     return path

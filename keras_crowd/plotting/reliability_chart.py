@@ -21,7 +21,8 @@ def plot_annotator_reliability(estimated_accuracy, labels_given=None, annotator_
                                true_accuracy=None, chance_level=None, title=None):
     """Estimated accuracy per annotator, against the number of labels given.
 
-    With `labels_given`, a scatter plot (log-scaled x axis): prolific but
+    With `labels_given`, a scatter plot (log-scaled x axis, linear between 0
+    and 1 when some annotator gave no label): prolific but
     unreliable annotators stand out at the bottom right. Without it, a bar
     chart of the annotators sorted by estimated accuracy. `true_accuracy`
     (when the truth is known, e.g. on simulated crowds) is drawn alongside.
@@ -69,6 +70,8 @@ def plot_annotator_reliability(estimated_accuracy, labels_given=None, annotator_
                 axes.plot([x, x], [low, high], color="0.7", linewidth=0.8, zorder=2)
         if np.all(given > 0):
             axes.set_xscale("log")
+        elif np.any(given > 0):  # annotators without labels at 0, the others on a log scale
+            axes.set_xscale("symlog", linthresh=1.0)
         axes.set_xlabel("labels given")
         if num_annotators <= MAX_NAMED_ANNOTATORS:
             for x, y, name in zip(given, estimated, ids):
