@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from keras_crowd import CrowdModel
 from keras_crowd import regularizers
@@ -65,6 +66,30 @@ def test_describes_plain_models_by_class_name():
 
 
 def test_config_round_trip():
-    callback = RunSummary("val_loss")
+    callback = RunSummary("val_loss", mode="max")
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(callback))
     assert isinstance(restored, RunSummary) and restored.monitor == "val_loss"
+    assert restored.mode == "max"
+
+
+@pytest.mark.parametrize("monitor, mode, best", [
+    ("val_accuracy", "auto", "best val_accuracy 0.8000 at epoch 2"),   # an accuracy: highest
+    ("val_auc", "auto", "best val_auc 0.8000 at epoch 2"),
+    ("val_loss", "auto", "best val_loss 0.5000 at epoch 1"),           # a loss: lowest
+    ("val_accuracy", "min", "best val_accuracy 0.5000 at epoch 1"),
+    ("val_loss", "max", "best val_loss 0.8000 at epoch 2"),
+])
+def test_best_is_the_highest_accuracy_and_the_lowest_loss(monitor, mode, best):
+    lines = []
+    summary = RunSummary(monitor, mode=mode, print_fn=lines.append)
+    summary.set_model(None)
+    summary.on_train_begin()
+    for epoch, value in enumerate([0.5, 0.8, 0.6]):
+        summary.on_epoch_end(epoch, {monitor: value})
+    summary.on_train_end()
+    assert best in lines[0], lines
+
+
+def test_refuses_an_unknown_mode():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        RunSummary(mode="lowest")

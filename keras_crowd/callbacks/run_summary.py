@@ -11,6 +11,15 @@ import time
 
 import keras
 
+MODES = ("auto", "min", "max")
+
+
+def _higher_is_better(monitor, mode):
+    """Whether a larger `monitor` value is better, as Keras's callbacks decide."""
+    if mode != "auto":
+        return mode == "max"
+    return "acc" in monitor or "auc" in monitor
+
 
 @keras.saving.register_keras_serializable(package="keras_crowd")
 class RunSummary(keras.callbacks.Callback):
@@ -23,7 +32,10 @@ class RunSummary(keras.callbacks.Callback):
     line reports the last `loss` instead.
 
     Args:
-        monitor: Epoch-log key to report the best (lowest) value of.
+        monitor: Epoch-log key to report the best value of.
+        mode: `"min"` (the lowest value is best), `"max"`, or `"auto"`:
+            `"max"` for a key naming an accuracy or AUC (`"acc"` or `"auc"`
+            in it, e.g. `"val_accuracy"`), else `"min"` (a loss or NLL).
         print_fn: Called with each line (default `print`).
 
     Example:
@@ -34,9 +46,13 @@ class RunSummary(keras.callbacks.Callback):
     fit 1: CrowdModel, GeoCrowdNetF(strength=0.1), 20 epochs, best heldout_crowd_nll 1.0412 at epoch 18, 2.3 s
     """
 
-    def __init__(self, monitor="heldout_crowd_nll", print_fn=print):
+    def __init__(self, monitor="heldout_crowd_nll", mode="auto", print_fn=print):
         super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}; got {mode!r}.")
         self.monitor = monitor
+        self.mode = mode
+        self._sign = -1.0 if _higher_is_better(monitor, mode) else 1.0
         self.print_fn = print_fn
         self.fits_ended = 0
         self._reset()
@@ -44,7 +60,7 @@ class RunSummary(keras.callbacks.Callback):
     def _reset(self):
         self._started = time.perf_counter()
         self._epochs = 0
-        self._best, self._best_epoch, self._last_loss = math.inf, None, None
+        self._best, self._best_epoch, self._last_loss = self._sign * math.inf, None, None
 
     def on_train_begin(self, logs=None):
         self._reset()
@@ -55,7 +71,7 @@ class RunSummary(keras.callbacks.Callback):
         if logs.get("loss") is not None:
             self._last_loss = float(logs["loss"])
         score = logs.get(self.monitor)
-        if score is not None and float(score) < self._best:
+        if score is not None and self._sign * float(score) < self._sign * self._best:
             self._best, self._best_epoch = float(score), epoch + 1
 
     def on_train_end(self, logs=None):
@@ -75,7 +91,7 @@ class RunSummary(keras.callbacks.Callback):
                 f"{self._epochs} epochs, {score}, {seconds:.1f} s")
 
     def get_config(self):
-        return {"monitor": self.monitor}
+        return {"monitor": self.monitor, "mode": self.mode}
 
     @classmethod
     def from_config(cls, config):
