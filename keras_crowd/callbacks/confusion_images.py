@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from keras_crowd.utils.arguments import confusion_matrix_stack
 from keras_crowd.utils.arguments import positive_integer
 
 # The TensorBoard images plugin's name; its (version 0) plugin data is empty.
@@ -36,9 +37,7 @@ def confusion_matrix_images(confusion_matrices, cell_pixels=12):
 
     >>> images = confusion_matrix_images(model.confusion_matrices, cell_pixels=8)
     """
-    matrices = np.clip(np.asarray(confusion_matrices, dtype=np.float64), 0.0, 1.0)
-    if matrices.ndim != 3 or matrices.shape[1] != matrices.shape[2]:
-        raise ValueError(f"Confusion matrices must be (M, K, K); got shape {matrices.shape}.")
+    matrices = np.clip(confusion_matrix_stack(confusion_matrices, allow_single=False), 0.0, 1.0)
     if int(cell_pixels) < 1:
         raise ValueError(f"cell_pixels must be >= 1; got {cell_pixels}.")
     cells = np.repeat(np.repeat(matrices, cell_pixels, axis=1), cell_pixels, axis=2)

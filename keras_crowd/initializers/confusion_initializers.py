@@ -18,6 +18,8 @@ import math
 import keras
 import numpy as np
 
+from keras_crowd.utils.arguments import confusion_matrix_stack
+
 # Entries down to -NEGATIVE_TOLERANCE count as 0 (round-off).
 NEGATIVE_TOLERANCE = 1e-6
 
@@ -112,12 +114,8 @@ class ConfusionMatricesInitializer(keras.initializers.Initializer):
     """
 
     def __init__(self, confusion_matrices, smoothing=1e-2):
-        matrices = np.asarray(confusion_matrices, dtype="float64")
-        if matrices.ndim != 3 or matrices.shape[1] != matrices.shape[2]:
-            raise ValueError(
-                "`confusion_matrices` must have shape (M, K, K); got "
-                f"{matrices.shape}."
-            )
+        matrices = confusion_matrix_stack(confusion_matrices, "`confusion_matrices`",
+                                          allow_single=False)
         # Round-off below zero (-1e-12 from an EM step) is tolerated and
         # clipped, as `simulators.check_confusion_matrices` tolerates it.
         if not np.all(np.isfinite(matrices)) or np.any(matrices < -NEGATIVE_TOLERANCE):

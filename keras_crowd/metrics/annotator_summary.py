@@ -7,6 +7,7 @@ from keras_crowd.data import validation
 from keras_crowd.data.convert import encode_crowd_labels
 from keras_crowd.data.encoded import encode_class_labels
 from keras_crowd.metrics.aggregation_accuracy import true_labels_by_task
+from keras_crowd.utils.arguments import confusion_matrix_stack
 
 
 def _agreement(crowd_labels, reference):
@@ -64,9 +65,7 @@ def _checked_confusion_matrices(confusion_matrices, crowd):
 
     K may exceed the classes seen in the labels (a class no one reported).
     """
-    matrices = np.asarray(confusion_matrices, dtype=np.float64)
-    if matrices.ndim != 3 or matrices.shape[1] != matrices.shape[2]:
-        raise ValueError(f"confusion_matrices must be (M, K, K); got shape {matrices.shape}.")
+    matrices = confusion_matrix_stack(confusion_matrices, allow_single=False)
     if matrices.shape[0] != crowd.num_annotators:
         raise ValueError(f"{matrices.shape[0]} confusion matrices for "
                          f"{crowd.num_annotators} annotators.")

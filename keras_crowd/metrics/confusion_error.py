@@ -6,18 +6,10 @@ import math
 import numpy as np
 
 from keras_crowd.metrics.assignment import linear_sum_assignment
+from keras_crowd.utils.arguments import confusion_matrix_stack
 
 # Up to this K, the permutation is found by exhaustive search (8! = 40320).
 MAX_CLASSES_FOR_EXHAUSTIVE_SEARCH = 8
-
-
-def _as_stack(matrices, name):
-    matrices = np.asarray(matrices, dtype=np.float64)
-    if matrices.ndim == 2:
-        matrices = matrices[None]
-    if matrices.ndim != 3 or matrices.shape[1] != matrices.shape[2]:
-        raise ValueError(f"{name} must be (M, K, K); got shape {matrices.shape}.")
-    return matrices
 
 
 def _column_distances(estimated, true):
@@ -66,7 +58,8 @@ def best_column_permutation(estimated, true, method="auto"):
     >>> best_column_permutation(A[:, :, ::-1], A).tolist()
     [1, 0]
     """
-    estimated, true = _as_stack(estimated, "estimated"), _as_stack(true, "true")
+    estimated = confusion_matrix_stack(estimated, "estimated")
+    true = confusion_matrix_stack(true, "true")
     if estimated.shape != true.shape:
         raise ValueError(f"Shapes differ: estimated {estimated.shape}, true {true.shape}.")
     num_classes = true.shape[-1]
@@ -103,7 +96,8 @@ def best_column_permutation(estimated, true, method="auto"):
 
 def per_annotator_confusion_error(estimated, true, permutation=None):
     """``||A_hat_m[:, perm] - A_m||_F / ||A_m||_F`` for each annotator, (M,)."""
-    estimated, true = _as_stack(estimated, "estimated"), _as_stack(true, "true")
+    estimated = confusion_matrix_stack(estimated, "estimated")
+    true = confusion_matrix_stack(true, "true")
     if permutation is not None:
         estimated = estimated[:, :, np.asarray(permutation)]
     numerator = np.sqrt(np.sum((estimated - true) ** 2, axis=(1, 2)))
@@ -136,7 +130,8 @@ def confusion_matrix_error(estimated, true, match_permutation=True, return_permu
     >>> confusion_matrix_error(A[:, :, ::-1], A)
     0.0
     """
-    estimated, true = _as_stack(estimated, "estimated"), _as_stack(true, "true")
+    estimated = confusion_matrix_stack(estimated, "estimated")
+    true = confusion_matrix_stack(true, "true")
     num_classes = true.shape[-1]
     permutation = (best_column_permutation(estimated, true, method) if match_permutation
                    else np.arange(num_classes))

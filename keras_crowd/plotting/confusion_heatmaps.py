@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from keras_crowd.plotting.figures import new_figure
+from keras_crowd.utils.arguments import confusion_matrix_stack
 from keras_crowd.utils.arguments import positive_integer
 
 COLOR_MAP = "Blues"
@@ -18,17 +19,6 @@ COLOR_MAP = "Blues"
 MAX_CLASSES_ANNOTATED = 12
 # Grid panels show class tick labels only when this few panels are drawn.
 MAX_PANELS_WITH_TICKS = 6
-
-
-def _as_stack(confusion_matrices):
-    matrices = np.asarray(confusion_matrices, dtype=np.float64)
-    if matrices.ndim == 2:
-        matrices = matrices[None]
-    if matrices.ndim != 3 or matrices.shape[1] != matrices.shape[2]:
-        raise ValueError(
-            f"Confusion matrices must be (M, K, K) or (K, K); got shape {matrices.shape}."
-        )
-    return matrices
 
 
 def _class_labels(class_names, num_classes):
@@ -85,7 +75,7 @@ def plot_confusion_matrix(matrix, class_names=None, title=None, annotate=True):
     ...                                class_names=data.class_names, title="annotator 3")
     >>> save_figure(figure, "annotator_3.png")
     """
-    matrix = _as_stack(matrix)
+    matrix = confusion_matrix_stack(matrix, "matrix")
     if matrix.shape[0] != 1:
         raise ValueError(
             f"plot_confusion_matrix draws one (K, K) matrix; got {matrix.shape[0]}. "
@@ -129,7 +119,7 @@ def plot_confusion_grid(confusion_matrices, annotator_ids=None, class_names=None
     ...                              annotator_ids=data.annotator_ids, max_annotators=64)
     >>> save_figure(figure, "confusions.png")
     """
-    matrices = _as_stack(confusion_matrices)
+    matrices = confusion_matrix_stack(confusion_matrices)
     num_annotators, num_classes = matrices.shape[0], matrices.shape[-1]
     ids = list(range(num_annotators)) if annotator_ids is None else list(annotator_ids)
     if len(ids) != num_annotators:

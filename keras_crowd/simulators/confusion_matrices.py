@@ -9,6 +9,8 @@ simulation).
 
 import numpy as np
 
+from keras_crowd.utils.arguments import confusion_matrix_stack
+
 
 def check_confusion_matrices(confusion_matrices, atol=1e-6):
     """Checks an (M, K, K) array is column-stochastic; returns it as float64.
@@ -16,11 +18,7 @@ def check_confusion_matrices(confusion_matrices, atol=1e-6):
     Raises:
         ValueError: wrong shape, a negative entry or a column not summing to 1.
     """
-    matrices = np.asarray(confusion_matrices, dtype=np.float64)
-    if matrices.ndim == 2:
-        matrices = matrices[None]
-    if matrices.ndim != 3 or matrices.shape[1] != matrices.shape[2]:
-        raise ValueError(f"Confusion matrices must be (M, K, K); got shape {matrices.shape}.")
+    matrices = confusion_matrix_stack(confusion_matrices, "Confusion matrices")
     if np.any(matrices < -atol) or not np.all(np.isfinite(matrices)):
         raise ValueError("Confusion matrices must be finite and non-negative.")
     sums = matrices.sum(axis=1)

@@ -1,7 +1,9 @@
-"""Checks of constructor arguments shared by several layers."""
+"""Checks of arguments shared by several modules."""
 
 import math
 import numbers
+
+import numpy as np
 
 
 def positive_integer(name, value):
@@ -30,3 +32,34 @@ def positive_integer(name, value):
             or not 1 <= value < math.inf or int(value) != value):
         raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
     return int(value)
+
+
+def confusion_matrix_stack(confusion_matrices, name="confusion_matrices", allow_single=True):
+    """`confusion_matrices` as an `(M, K, K)` float64 array, its shape checked.
+
+    Only the shape is checked, not the values (see
+    `keras_crowd.simulators.check_confusion_matrices` for that).
+
+    Args:
+        confusion_matrices: Array-like of shape `(M, K, K)`, or `(K, K)` for
+            one annotator when `allow_single`.
+        name: The argument's name, for the error message.
+        allow_single: Whether one `(K, K)` matrix is accepted (as `M = 1`).
+
+    Returns:
+        The `(M, K, K)` float64 array.
+
+    Raises:
+        ValueError: Any other shape.
+
+    Example:
+
+    >>> confusion_matrix_stack(np.eye(3)).shape
+    (1, 3, 3)
+    """
+    given = np.asarray(confusion_matrices, dtype=np.float64)
+    matrices = given[None] if allow_single and given.ndim == 2 else given
+    if matrices.ndim != 3 or matrices.shape[1] != matrices.shape[2]:
+        shapes = "(M, K, K) or (K, K)" if allow_single else "(M, K, K)"
+        raise ValueError(f"{name} must be {shapes}; got shape {given.shape}.")
+    return matrices
