@@ -333,6 +333,24 @@ def test_batch_size_must_be_a_positive_integer(batch_size):
                                batch_size=batch_size)
 
 
+@pytest.mark.parametrize("epochs", [0, 2.5, None])
+def test_epochs_must_be_a_positive_integer(epochs):
+    """epochs=0 used to return a result with selected_epoch None and a
+    held-out NLL of inf, without a word."""
+    x, crowd, _ = _small_crowd()
+    with pytest.raises(ValueError, match="`epochs` must be a positive integer"):
+        train_crowd_classifier(x, crowd, 3, _small_classifier, method="ccem", epochs=epochs,
+                               batch_size=30)
+
+
+def test_an_unknown_initializer_name_lists_the_recipes_own():
+    """A typo of the recipe's 'dawid_skene' used to list only the layer's names."""
+    x, crowd, _ = _small_crowd()
+    with pytest.raises(ValueError, match="'dawid-skene'.*also takes 'dawid_skene'"):
+        train_crowd_classifier(x, crowd, 3, _small_classifier, method="ccem", epochs=1,
+                               batch_size=30, confusion_initializer="dawid-skene")
+
+
 class _CountFits(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()

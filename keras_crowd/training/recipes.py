@@ -24,6 +24,7 @@ import weakref
 import keras
 import numpy as np
 
+from keras_crowd import initializers
 from keras_crowd import regularizers
 from keras_crowd.aggregation import DawidSkene
 from keras_crowd.aggregation import one_hot_labels
@@ -369,6 +370,8 @@ def train_crowd_classifier(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None; got {seed!r}.")
     batch_size = positive_integer("batch_size", batch_size)
+    epochs = positive_integer("epochs", epochs)
+    _check_confusion_initializer(confusion_initializer)
     if patience is not None and selection != "heldout":
         raise ValueError("patience stops on the held-out crowd-label score; it needs "
                          f"selection='heldout' (got selection={selection!r}).")
@@ -448,6 +451,16 @@ def _checked_crowd_arrays(x, crowd_labels):
             "one row per item."
         )
     return x, crowd_labels
+
+
+def _check_confusion_initializer(confusion_initializer):
+    """Refuse an unknown initializer name before any fit; `"dawid_skene"` is
+    the recipe's own (estimated on each fit's training labels)."""
+    if isinstance(confusion_initializer, str) and confusion_initializer != "dawid_skene":
+        try:
+            initializers.get(confusion_initializer)
+        except ValueError as error:
+            raise ValueError(f"{error} The recipe also takes 'dawid_skene'.") from error
 
 
 def _check_num_classes(classifier, num_classes):
