@@ -37,6 +37,31 @@ def test_predicts_the_mean_of_its_members_probabilities():
     assert not np.allclose(members[0].predict(x, verbose=0), expected, atol=1e-3)
 
 
+class _TwoInputClassifier(keras.Model):
+    """A subclassed classifier of named inputs, unbuilt until called."""
+
+    def __init__(self, seed):
+        super().__init__()
+        self.dense = keras.layers.Dense(4, activation="softmax",
+                                        kernel_initializer=keras.initializers.GlorotUniform(seed))
+
+    def call(self, inputs):
+        return self.dense(keras.ops.concatenate([inputs["a"], inputs["b"]], axis=-1))
+
+
+def test_builds_unbuilt_members_of_named_inputs():
+    """build() with a dict of shapes used to fail: `unhashable type: 'slice'`."""
+    members = [_TwoInputClassifier(seed) for seed in range(2)]
+    ensemble = ClassifierEnsemble(members)
+    ensemble.build({"a": (None, 3), "b": (None, 2)})
+    assert ensemble.built and all(member.built for member in members)
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(size=(5, 3)).astype("float32"),
+         "b": rng.normal(size=(5, 2)).astype("float32")}
+    expected = np.mean([keras.ops.convert_to_numpy(member(x)) for member in members], axis=0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ensemble(x)), expected, atol=1e-6)
+
+
 def test_keras_file_round_trip_in_safe_mode(tmp_path):
     ensemble = ClassifierEnsemble(_members(), name="ensemble_of_3")
     x = _features()

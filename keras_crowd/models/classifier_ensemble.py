@@ -59,7 +59,9 @@ class ClassifierEnsemble(keras.Model):
     def build(self, input_shape):
         # A symbolic call builds any kind of member, also a subclassed one
         # (whose `build` would only mark it built).
-        symbolic_input = keras.KerasTensor((None,) + tuple(input_shape[1:]))
+        # One shape, or a dict / list of them for several named inputs.
+        symbolic_input = keras.tree.map_shape_structure(
+            lambda shape: keras.KerasTensor((None,) + tuple(shape[1:])), input_shape)
         for member in self.members:
             if not member.built:
                 member(symbolic_input)
