@@ -85,7 +85,10 @@ def report_command(model, labels, dataset, class_names, output_dir, individual):
     MODEL is a .keras CrowdModel saved by `keras-crowd train` (or its run
     folder; for an ensemble run, the mean of its members' matrices). Writes
     confusion_matrices.png, confusion_<annotator>.png, annotator_reliability.png,
-    confusion_matrices.txt and annotator_summary.{txt,csv}.
+    confusion_matrices.txt and annotator_summary.{txt,csv}. An annotator's
+    estimated accuracy weighs its matrix's diagonal by the class prior `train`
+    saved (the classifier's mean prediction), as `train`'s own report does;
+    for a model without one, by the majority vote's class frequencies.
     """
     if labels is not None and dataset is not None:
         raise click.UsageError("Give --labels or --dataset, not both.")
@@ -106,7 +109,9 @@ def report_command(model, labels, dataset, class_names, output_dir, individual):
     if names is not None and len(names) != matrices.shape[-1]:
         raise ValueError(f"{len(names)} class names for a model with {matrices.shape[-1]} "
                          "classes.")
+    # The prior `train` weighed the estimated accuracies by, when it saved one.
     summary = summarize_annotators(matrices, crowd=crowd, true_labels=truth,
+                                   class_prior=metadata.get("class_prior"),
                                    annotator_ids=metadata.get("annotator_ids"))
     output_dir = pathlib.Path(output_dir or path.parent / "report")
     files = write_annotator_report(output_dir, matrices, summary, class_names=names,

@@ -276,7 +276,15 @@ def remove_stale_files(previous_files, artifacts):
     return len(stale)
 
 
-def _save_run_files(output_dir, result, data, settings):
+def _class_prior(result, data):
+    """The classifier's mean predicted class distribution over the items: the
+    prior of the annotators' estimated accuracy (None without matrices)."""
+    if result.confusion_matrices is None:
+        return None
+    return result.classifier.predict(data.x, batch_size=1024, verbose=0).mean(axis=0)
+
+
+def _save_run_files(output_dir, result, data, settings, class_prior):
     """Saves the model, its metadata, the matrices and the history."""
     model = result.model if result.model is not None else result.classifier
     model_path = output_dir / MODEL_FILE
@@ -302,6 +310,9 @@ def _save_run_files(output_dir, result, data, settings):
         "annotator_ids": list(data.crowd.annotator_ids),
         "model_kind": _model_kind(result),
         "ensemble_members": member_files,
+        # `report` weighs the estimated accuracies by it too, so that both
+        # commands give one model's annotators the same numbers.
+        "class_prior": None if class_prior is None else [float(p) for p in class_prior],
     }, output_dir / METADATA_FILE)
     files["metadata"] = str(output_dir / METADATA_FILE)
     if result.confusion_matrices is not None:
@@ -321,13 +332,12 @@ def _model_kind(result):
     return "CrowdModel" if result.model is not None else "classifier"
 
 
-def _annotator_pictures(output_dir, result, data, method):
+def _annotator_pictures(output_dir, result, data, method, class_prior):
     """The annotator report files, from the learned (or Dawid-Skene) matrices."""
     if result.confusion_matrices is None:
         return {}
-    prior = result.classifier.predict(data.x, batch_size=1024, verbose=0).mean(axis=0)
     summary = summarize_annotators(result.confusion_matrices, crowd=data.crowd,
-                                   class_prior=prior, true_labels=data.y_train)
+                                   class_prior=class_prior, true_labels=data.y_train)
     source = "learned" if method in CROWD_METHODS else "Dawid-Skene"
     if len(result.members) > 1:
         source += f", mean of {len(result.members)} members"
@@ -599,14 +609,15 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
         }
 
     tic = time.perf_counter()
-    artifacts = _save_run_files(output_dir, result, data, settings)
+    class_prior = _class_prior(result, data)
+    artifacts = _save_run_files(output_dir, result, data, settings, class_prior)
     artifacts["export"] = saved_models.export_model(
         result.model if result.model is not None else result.classifier, export_path,
         overwrite=overwrite)
     timings["save_and_export"] = time.perf_counter() - tic
     tic = time.perf_counter()
     if plots:
-        artifacts.update(_annotator_pictures(output_dir, result, data, method))
+        artifacts.update(_annotator_pictures(output_dir, result, data, method, class_prior))
         timings["plots"] = time.perf_counter() - tic
     artifacts["report"] = str(output_dir / REPORT_FILE)
     timings["total"] = time.perf_counter() - started
