@@ -7,7 +7,9 @@ cross-entropy, both with `LazyAdam` (Adam on dense gradients; row updates on
 the sparse confusion gradient) unless `--optimizer adam`, alternating the
 two in one process, and reports the median
 step-time ratio and the memory of the confusion parameters (with Adam's two
-slots) and the process's peak RSS.
+slots) and the process's peak RSS. A step's time is its epoch's, from
+`on_epoch_begin` to `on_epoch_end`, over its steps: what each `fit` call does
+once (CrowdModel's input checks, Keras's data adapter) is left out.
 
 Run: python benchmarks/annotator_scaling.py [--quick]
 """
@@ -16,7 +18,6 @@ import argparse
 import os
 import resource
 import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -25,7 +26,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_crowd import CrowdModel  # noqa: E402
+from keras_crowd.benchmarking.timing import seconds_per_step  # noqa: E402
 from keras_crowd.optimizers import LazyAdam  # noqa: E402
+from keras_crowd.utils.arguments import positive_integer_option  # noqa: E402
 
 D, HIDDEN, K, R = 128, 256, 10, 3
 
@@ -51,12 +54,6 @@ def _datasets(num_annotators, num_items, batch_size, seed=0):
     return crowd, bare
 
 
-def _seconds_per_step(model, dataset, steps):
-    start = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return (time.perf_counter() - start) / steps
-
-
 def measure(num_annotators, steps, repeats, batch_size=128, lazy=True):
     crowd_data, bare_data = _datasets(num_annotators, 20 * batch_size, batch_size)
     keras.utils.set_random_seed(0)
@@ -67,11 +64,11 @@ def measure(num_annotators, steps, repeats, batch_size=128, lazy=True):
     bare = _backbone()
     bare.compile(optimizer=LazyAdam() if lazy else "adam", loss="sparse_categorical_crossentropy")
     for model, data in ((crowd, crowd_data), (bare, bare_data)):
-        _seconds_per_step(model, data, 5)  # trace and warm up
+        seconds_per_step(model, data, 5)  # trace and warm up
     ratios, crowd_times, bare_times = [], [], []
     for _ in range(repeats):
-        t_crowd = _seconds_per_step(crowd, crowd_data, steps)
-        t_bare = _seconds_per_step(bare, bare_data, steps)
+        t_crowd = seconds_per_step(crowd, crowd_data, steps)
+        t_bare = seconds_per_step(bare, bare_data, steps)
         crowd_times.append(t_crowd)
         bare_times.append(t_bare)
         ratios.append(t_crowd / t_bare)
@@ -87,15 +84,19 @@ def measure(num_annotators, steps, repeats, batch_size=128, lazy=True):
     }
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
-    parser.add_argument("--repeats", type=int, default=9, help="alternating repeats (median)")
-    parser.add_argument("--annotators", type=int, nargs="+", default=[10, 100, 1000, 10000])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny run for smoke tests: 5 steps, 1 repeat")
+    parser.add_argument("--repeats", type=positive_integer_option, default=None,
+                        help="alternating repeats (median; default 9, 1 with --quick)")
+    parser.add_argument("--annotators", type=positive_integer_option, nargs="+",
+                        default=[10, 100, 1000, 10000])
     parser.add_argument("--optimizer", choices=["lazy_adam", "adam"], default="lazy_adam",
                         help="Keras Adam densifies the sparse confusion gradient every step")
-    args = parser.parse_args()
-    steps, repeats = (5, 1) if args.quick else (100, args.repeats)
+    args = parser.parse_args(argv)
+    steps = 5 if args.quick else 100
+    repeats = args.repeats or (1 if args.quick else 9)
     print(f"backbone MLP {D}-{HIDDEN}-{HIDDEN}-{K}, batch 128, R={R} labels/item, "
           f"{steps} steps x {repeats} alternating repeats, {args.optimizer}, TF {tf.__version__}")
     print(f"{'M':>7} {'crowd ms':>9} {'bare ms':>8} {'ratio':>6} {'A+Adam MiB':>11} {'peak RSS MiB':>13}")

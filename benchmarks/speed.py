@@ -41,8 +41,10 @@ from keras_crowd import backbones  # noqa: E402
 from keras_crowd import datasets  # noqa: E402
 from keras_crowd import regularizers  # noqa: E402
 from keras_crowd.aggregation import MajorityVote  # noqa: E402
+from keras_crowd.benchmarking.timing import EpochTimes  # noqa: E402
 from keras_crowd.training import epoch_dataset  # noqa: E402
 from keras_crowd.training import train_crowd_classifier  # noqa: E402
+from keras_crowd.utils.arguments import positive_integer_option  # noqa: E402
 
 PROBLEMS = {
     "labelme": (datasets.labelme, backbones.labelme_classifier, 100),
@@ -68,19 +70,6 @@ def _build(kind, backbone_fn, num_annotators, compile_options):
     return model
 
 
-class _EpochTimes(keras.callbacks.Callback):
-    """Wall time of each epoch, from `on_epoch_begin` to `on_epoch_end`."""
-
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
-
-
 class _Trainer:
     """One model and one input pipeline; `epochs(n)` times n epochs of `fit`."""
 
@@ -96,7 +85,7 @@ class _Trainer:
                                                      num_classes=num_classes)
             options = {"steps_per_execution": self.steps}
         self.model = _build(kind, backbone_fn, data.num_annotators, options)
-        self.timer = _EpochTimes()
+        self.timer = EpochTimes()
         self.epochs(1)  # trace
 
     def epochs(self, count):
@@ -212,7 +201,7 @@ def whole_run_options(name, epochs, repeats):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_integer_option, default=None,
                         help="intra- and inter-op threads (default: TensorFlow's choice)")
     args = parser.parse_args(argv)
     if args.threads:

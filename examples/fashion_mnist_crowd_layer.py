@@ -19,7 +19,7 @@ Data: Fashion-MNIST from Debian's ``dataset-fashion-mnist`` package
 `keras_crowd.datasets.fashion_mnist`; nothing is downloaded.
 
 Time on 2 CPU cores (measured): 45 s by default (10000 images, 4 epochs
-per model; crowd layer 0.765 test accuracy vs 0.474 for majority vote),
+per model; crowd layer 0.773 test accuracy vs 0.474 for majority vote),
 11 s with ``--quick`` (1000 images, 1 epoch).
 
 Usage:
@@ -41,6 +41,7 @@ import tensorflow as tf  # noqa: E402
 import keras_crowd  # noqa: E402
 from keras_crowd.aggregation import MajorityVote  # noqa: E402
 from keras_crowd.metrics import confusion_matrix_error  # noqa: E402
+from keras_crowd.utils.arguments import positive_integer_option  # noqa: E402
 
 NUM_CLASSES = 10
 
@@ -78,8 +79,8 @@ def load_images(num_items, num_test):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run (a smoke test)")
-    parser.add_argument("--num-items", type=int, default=None)
-    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--num-items", type=positive_integer_option, default=None)
+    parser.add_argument("--epochs", type=positive_integer_option, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     num_items = args.num_items or (1000 if args.quick else 10000)
@@ -88,6 +89,8 @@ def main(argv=None):
     started = time.perf_counter()
 
     x, y, x_test, y_test = load_images(num_items, 1000 if args.quick else 10000)
+    if len(x) < num_items:
+        parser.error(f"--num-items: Fashion-MNIST has {len(x)} training images; got {num_items}")
     crowd = keras_crowd.simulators.simulate_annotators(
         y, "hammer_spammer", num_annotators=10, num_classes=NUM_CLASSES, labels_per_item=3,
         seed=args.seed, num_hammers=2)

@@ -37,6 +37,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import tensorflow as tf  # noqa: E402
 
+from keras_crowd.utils.arguments import positive_integer_option  # noqa: E402
+
 
 def configure_devices(num_replicas):
     """The devices to mirror over: the GPUs, else `num_replicas` logical CPUs.
@@ -56,8 +58,9 @@ def configure_devices(num_replicas):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run (a smoke test)")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--replicas", type=int, default=2, help="logical CPUs without GPU")
+    parser.add_argument("--epochs", type=positive_integer_option, default=None)
+    parser.add_argument("--replicas", type=positive_integer_option, default=2,
+                        help="logical CPUs without GPU")
     return parser.parse_args(argv)
 
 

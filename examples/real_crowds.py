@@ -41,6 +41,7 @@ from keras_crowd.metrics import aggregation_accuracy  # noqa: E402
 from keras_crowd.training import DEFAULT_ENSEMBLE_SIZE  # noqa: E402
 from keras_crowd.training import STRENGTH_GRIDS  # noqa: E402
 from keras_crowd.training import train_crowd_classifier  # noqa: E402
+from keras_crowd.utils.arguments import positive_integer_option  # noqa: E402
 
 ALL_METHODS = ("ccem", "geocrowdnet-f", "geocrowdnet-w", "trace", "dl-mv", "dl-ds")
 QUICK_METHODS = ("ccem", "geocrowdnet-w", "dl-mv")
@@ -65,9 +66,10 @@ def evaluate_method(data, classifier_fn, method, epochs, seed, ensemble_size):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run (a smoke test)")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--seeds", type=int, default=1, help="seeds to average over")
-    parser.add_argument("--ensemble-size", type=int, default=None,
+    parser.add_argument("--epochs", type=positive_integer_option, default=None)
+    parser.add_argument("--seeds", type=positive_integer_option, default=1,
+                        help="seeds to average over")
+    parser.add_argument("--ensemble-size", type=positive_integer_option, default=None,
                         help=f"classifiers averaged per method (default "
                              f"{DEFAULT_ENSEMBLE_SIZE}; 1 with --quick)")
     args = parser.parse_args(argv)

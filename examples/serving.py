@@ -80,6 +80,7 @@ from keras_crowd import datasets  # noqa: E402
 from keras_crowd import serving  # noqa: E402
 from keras_crowd.serving import grpc_format  # noqa: E402
 from keras_crowd.training import train_crowd_classifier  # noqa: E402
+from keras_crowd.utils.arguments import positive_integer_option  # noqa: E402
 
 MODEL_NAME = "music"
 SIGNATURE = "serving_default"
@@ -140,7 +141,7 @@ def train_and_export(export_dir, epochs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run (a smoke test)")
-    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--epochs", type=positive_integer_option, default=None)
     parser.add_argument("--export-dir", default=None,
                         help="base folder of the export (default: a temporary folder)")
     parser.add_argument("--rest-url", default=None, help="e.g. http://localhost:8501")

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -25,8 +27,10 @@ def test_accuracy_benchmark_quick_writes_results(tmp_path):
 
 
 def test_annotator_scaling_benchmark_quick():
-    done = _run(["benchmarks/annotator_scaling.py", "--quick", "--annotators", "10", "1000"])
+    done = _run(["benchmarks/annotator_scaling.py", "--quick", "--annotators", "10", "1000",
+                 "--repeats", "2"])
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "5 steps x 2 alternating repeats" in done.stdout  # --quick kept --repeats
     rows = [line.split() for line in done.stdout.splitlines() if line.strip()[:1].isdigit()]
     assert [row[0] for row in rows] == ["10", "1000"]
     assert all(float(row[3]) > 0 for row in rows)
@@ -162,3 +166,38 @@ def test_an_existing_results_file_is_only_replaced_or_extended_when_asked(tmp_pa
         assert record.read_text() == "# the record\n"
     assert "exists: pass --output FILE" in CliRunner().invoke(
         main, ["benchmark", "--output", str(record)]).output
+
+
+def test_annotator_scaling_step_times_leave_out_what_each_fit_call_does_once(monkeypatch):
+    """A step's time was the whole `fit` call's over its steps: CrowdModel's
+    per-call input checks counted as crowd step time and inflated the ratio
+    (at M = 10, 2.6x against 1.7x from the epochs alone)."""
+    import importlib.util
+    import time
+
+    spec = importlib.util.spec_from_file_location(
+        "annotator_scaling_benchmark", os.path.join(ROOT, "benchmarks", "annotator_scaling.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    class SlowToStart(bench.CrowdModel):
+        def fit(self, *args, **kwargs):
+            time.sleep(1.0)
+            return super().fit(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "CrowdModel", SlowToStart)
+    row = bench.measure(10, steps=5, repeats=1, batch_size=32)
+    assert row["crowd_ms"] < 100  # not the 1 s before the epoch over 5 steps
+
+
+@pytest.mark.parametrize("args", [
+    ["benchmarks/large_crowds.py", "--quick", "--steps", "0"],
+    ["benchmarks/annotator_scaling.py", "--quick", "--repeats", "0"],
+    ["benchmarks/speed.py", "--quick", "--threads", "-1"],
+])
+def test_benchmarks_refuse_a_count_below_one(args):
+    """`--steps 0` ran the default steps; `--repeats 0` was ignored with
+    --quick (else a StatisticsError); `--threads -1` reached TensorFlow."""
+    done = _run(args)
+    assert done.returncode == 2, done.stdout[-2000:]
+    assert f"argument {args[-2]}: must be a positive integer; got '{args[-1]}'" in done.stderr

@@ -1,5 +1,6 @@
 """Checks of arguments shared by several modules."""
 
+import argparse
 import math
 import numbers
 
@@ -63,3 +64,30 @@ def confusion_matrix_stack(confusion_matrices, name="confusion_matrices", allow_
         shapes = "(M, K, K) or (K, K)" if allow_single else "(M, K, K)"
         raise ValueError(f"{name} must be {shapes}; got shape {given.shape}.")
     return matrices
+
+
+def positive_integer_option(text):
+    """An `argparse` `type`: the option's text as an int >= 1.
+
+    `argparse` then refuses `0`, `-5` or `2.5` with a usage error naming
+    the option, instead of the script running with a count it cannot use.
+
+    Args:
+        text: The text given on the command line.
+
+    Returns:
+        `int(text)`.
+
+    Raises:
+        argparse.ArgumentTypeError: `text` is not a whole number >= 1.
+
+    Example:
+
+    >>> parser.add_argument("--epochs", type=positive_integer_option)
+    """
+    try:
+        return positive_integer("value", int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive integer; got {text!r}"
+        ) from None
