@@ -76,6 +76,49 @@ def test_w_guard_on_rank_deficient_confusions():
     assert value == 0.0 and np.all(np.isfinite(grad_a))
 
 
+@pytest.mark.parametrize("ridge", [1e-6, 1e-4, 1e-2])
+def test_ridge_does_not_hide_a_batch_smaller_than_k(ridge):
+    # With a ridge of 1e-4 or more, F F^T + ridge I of a batch of 3 items
+    # passed the rank check: it was kept (e.g. 48.9 at K=8, ridge 1e-4).
+    f = DEGENERATE_BATCHES["batch_smaller_than_k"].astype("float32")
+    value, (grad_f, _) = _value_and_gradient(regularizers.GeoCrowdNetF(1.0, ridge=ridge), f)
+    assert value == 0.0 and np.all(grad_f == 0)
+    full = np.random.default_rng(4).dirichlet(np.ones(K), size=32).astype("float32")
+    value, _ = _value_and_gradient(regularizers.GeoCrowdNetF(1.0, ridge=ridge), full)
+    expected = -np.linalg.slogdet(full.T.astype("float64") @ full + ridge * np.eye(K))[1]
+    assert value == pytest.approx(expected, rel=1e-4)
+
+
+def test_log_det_bound_grows_with_the_number_of_classes():
+    """With K=50, a well-conditioned W^T W or F F^T has -log det far above
+    the reference code's 100 (set for K <= 10): they used to be dropped at
+    every step, so the regularizer silently did nothing."""
+    classes = 50
+    logits = np.broadcast_to(np.eye(classes), (3, classes, classes))
+    identity_init = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    w = identity_init.reshape(-1, classes)
+    penalty = -np.linalg.slogdet(w.T @ w + 1e-6 * np.eye(classes))[1]
+    assert 100 < penalty < 10 * classes
+    value, (_, grad_a) = _value_and_gradient(
+        regularizers.GeoCrowdNetW(1.0), np.ones((1, classes), "float32"),
+        identity_init.astype("float32"))
+    assert value == pytest.approx(penalty, rel=1e-4)
+    assert np.all(np.isfinite(grad_a)) and np.abs(grad_a).max() > 0
+
+    logits = np.random.default_rng(6).normal(size=(128, classes))
+    f = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    penalty = -np.linalg.slogdet(f.T @ f + 1e-6 * np.eye(classes))[1]
+    assert 100 < penalty < 10 * classes
+    value, _ = _value_and_gradient(regularizers.GeoCrowdNetF(1.0), f.astype("float32"))
+    assert value == pytest.approx(penalty, rel=1e-3)
+    # Up to K = 10 the bound is the reference code's 100; set explicitly, it holds.
+    assert float(regularizers.guarded_log_det(np.eye(10) * np.exp(-10.1))[1]) == 0.0
+    assert float(regularizers.guarded_log_det(np.eye(10) * np.exp(-9.9))[1]) == 1.0
+    value, _ = _value_and_gradient(
+        regularizers.GeoCrowdNetF(1.0, max_penalty=100.0), f.astype("float32"))
+    assert value == 0.0
+
+
 def test_guarded_log_det_reports_validity():
     good, ok = regularizers.guarded_log_det(np.eye(3) * 2.0)
     assert float(ok) == 1.0 and float(good) == pytest.approx(3 * np.log(2.0), rel=1e-5)
@@ -141,3 +184,15 @@ def test_lists_of_regularizers_resolve():
     configs = [keras.saving.serialize_keras_object(r) for r in pair]
     resolved = regularizers.get(configs)
     assert [type(r) for r in resolved] == [regularizers.GeoCrowdNetF, regularizers.DirichletPrior]
+
+
+@pytest.mark.parametrize("config", [
+    regularizers.GeoCrowdNetF(0.1).get_config(),  # no class name
+    keras.saving.serialize_keras_object(keras.regularizers.L2(0.1)),
+])
+def test_configs_of_other_objects_are_refused(config):
+    # They used to be returned as they were (a dict, a Keras L2), and
+    # CrowdModel.fit then failed with "'L2' object has no attribute
+    # 'uses_confusion_matrices'".
+    with pytest.raises(ValueError, match="crowd regularizer"):
+        regularizers.get(config)

@@ -78,13 +78,20 @@ def get(identifier):
 
     Returns:
         A `CrowdRegularizer`, a list of them, or `None`.
+
+    Raises:
+        ValueError: for anything else, including a config of another kind
+            of object (a Keras weight regularizer) or a bare `get_config()`
+            dict without its class name.
     """
     if isinstance(identifier, (list, tuple)):
         return [get(item) for item in identifier]
     if identifier is None or isinstance(identifier, CrowdRegularizer):
         return identifier
     if isinstance(identifier, dict):
-        return keras.saving.deserialize_keras_object(identifier)
+        regularizer = keras.saving.deserialize_keras_object(identifier)
+        if isinstance(regularizer, CrowdRegularizer):
+            return regularizer
     raise ValueError(
         f"Cannot interpret {identifier!r} as a crowd regularizer: pass an "
         "instance such as keras_crowd.regularizers.GeoCrowdNetF(1e-3)."

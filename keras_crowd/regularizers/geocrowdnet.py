@@ -4,7 +4,6 @@ import keras
 from keras import ops
 
 from keras_crowd.regularizers.base import CrowdRegularizer
-from keras_crowd.regularizers.log_det import DEFAULT_MAX_PENALTY
 from keras_crowd.regularizers.log_det import DEFAULT_RIDGE
 from keras_crowd.regularizers.log_det import guarded_log_det
 
@@ -18,15 +17,16 @@ class _LogDetRegularizer(CrowdRegularizer):
     # (measured: 2 replicas vs one device drifted 8x further, 2.2e-5).
     compiles_with_xla_on_cpu = False
 
-    def __init__(self, strength, ridge=DEFAULT_RIDGE, max_penalty=DEFAULT_MAX_PENALTY):
+    def __init__(self, strength, ridge=DEFAULT_RIDGE, max_penalty=None):
         super().__init__(strength)
-        ridge, max_penalty = float(ridge), float(max_penalty)
+        ridge = float(ridge)
+        max_penalty = None if max_penalty is None else float(max_penalty)
         # A NaN or infinite ridge, or a NaN `max_penalty`, would make the
         # guard drop the term at every step: training would silently be
         # plain CCEM. A negative ridge is not a ridge.
         if not 0.0 <= ridge < float("inf"):
             raise ValueError(f"`ridge` must be a finite number >= 0; got {ridge}.")
-        if max_penalty != max_penalty:
+        if max_penalty is not None and max_penalty != max_penalty:
             raise ValueError(f"`max_penalty` must be a number, not NaN; got {max_penalty}.")
         self.ridge = ridge
         self.max_penalty = max_penalty
@@ -58,7 +58,8 @@ class GeoCrowdNetF(_LogDetRegularizer):
         ridge: Added to the diagonal of `F F^T` before the determinant;
             finite, >= 0.
         max_penalty: Batches with `-log det` above this are skipped (not
-            NaN; `inf` never skips on this ground).
+            NaN; `inf` never skips on this ground). `None` (default):
+            `max(100, 10 * K)` (see `guarded_log_det`).
 
     Example:
 
@@ -89,7 +90,8 @@ class GeoCrowdNetW(_LogDetRegularizer):
         ridge: Added to the diagonal of `W^T W` before the determinant;
             finite, >= 0.
         max_penalty: Values of `-log det` above this are skipped (not NaN;
-            `inf` never skips on this ground).
+            `inf` never skips on this ground). `None` (default):
+            `max(100, 10 * K)` (see `guarded_log_det`).
 
     Example:
 

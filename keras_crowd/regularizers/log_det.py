@@ -3,8 +3,14 @@
 from keras import ops
 
 # The GeoCrowdNet reference code drops the term for a batch where
-# -log det exceeds 100 (a near-singular Gram matrix).
+# -log det exceeds 100 (a near-singular Gram matrix), with K = 8 or 10
+# classes. -log det is a sum of K log-eigenvalues, so a fixed 100 would drop
+# every batch of well-conditioned matrices with many classes (K = 50, three
+# annotators: `W^T W` at the identity initialization has -log det 279, and
+# GeoCrowdNet-W never acted). The default bound is 100 up to K = 10, then
+# 10 per class.
 DEFAULT_MAX_PENALTY = 100.0
+DEFAULT_MAX_PENALTY_PER_CLASS = 10.0
 DEFAULT_RIDGE = 1e-6
 # A Gram matrix whose smallest eigenvalue is below this fraction of its
 # largest is treated as rank-deficient and its term dropped: the gradient of
@@ -20,17 +26,26 @@ DEFAULT_RIDGE = 1e-6
 DEFAULT_MIN_EIGENVALUE_RATIO = 1e-5
 
 
+def default_max_penalty(num_classes):
+    """The default bound on `-log det` of a `(K, K)` Gram matrix:
+    `max(100, 10 * K)`, a tensor."""
+    return ops.maximum(
+        DEFAULT_MAX_PENALTY, DEFAULT_MAX_PENALTY_PER_CLASS * ops.cast(num_classes, "float32")
+    )
+
+
 def guarded_log_det(
     gram,
     ridge=DEFAULT_RIDGE,
-    max_penalty=DEFAULT_MAX_PENALTY,
+    max_penalty=None,
     min_eigenvalue_ratio=DEFAULT_MIN_EIGENVALUE_RATIO,
 ):
     """`log det(gram + ridge * I)`, or 0 where that is unusable.
 
     The value is dropped (returned as 0, with zero gradient) when the
-    matrix is numerically rank-deficient (smallest eigenvalue below
-    `min_eigenvalue_ratio` times the largest), when the determinant is not
+    matrix is numerically rank-deficient (smallest eigenvalue of `gram`,
+    without the ridge, below `min_eigenvalue_ratio` times the largest: a
+    ridge does not hide a batch smaller than K), when the determinant is not
     positive or not finite, or when `-log det` exceeds `max_penalty` (the
     reference code's guard). This covers a rank-deficient Gram matrix, such as
     `F F^T` for a batch smaller than K or a batch whose predictions all
@@ -41,7 +56,9 @@ def guarded_log_det(
     Args:
         gram: A `(K, K)` symmetric positive semi-definite matrix.
         ridge: Added to the diagonal before the determinant.
-        max_penalty: Largest accepted value of `-log det`.
+        max_penalty: Largest accepted value of `-log det`; `None` (default):
+            `max(100, 10 * K)`, the reference code's 100 for up to 10
+            classes, growing with K as `-log det` does.
         min_eigenvalue_ratio: Smallest accepted ratio of the smallest to the
             largest eigenvalue of `gram`.
 
@@ -54,13 +71,14 @@ def guarded_log_det(
     """
     gram = ops.cast(gram, "float32")
     num_classes = ops.shape(gram)[-1]
+    if max_penalty is None:
+        max_penalty = default_max_penalty(num_classes)
     eye = ops.eye(num_classes, dtype="float32")
-    gram = gram + ridge * eye
-    probe_gram = ops.stop_gradient(gram)
-    finite = ops.all(ops.isfinite(probe_gram))
-    probe_gram = ops.where(finite, probe_gram, eye)
-    eigenvalues, _ = ops.eigh(probe_gram)
+    finite = ops.all(ops.isfinite(ops.stop_gradient(gram)))
+    eigenvalues, _ = ops.eigh(ops.where(finite, ops.stop_gradient(gram), eye))
     well_conditioned = eigenvalues[0] >= min_eigenvalue_ratio * eigenvalues[-1]
+    gram = gram + ridge * eye
+    probe_gram = ops.where(finite, ops.stop_gradient(gram), eye)
     sign, probe = ops.slogdet(probe_gram)
     is_valid = ops.logical_and(finite, well_conditioned)
     is_valid = ops.logical_and(is_valid, sign > 0)
