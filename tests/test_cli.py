@@ -1020,3 +1020,79 @@ def test_train_does_not_repeat_the_unlabelled_rows_warning_per_fit(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.count("20 of 60 feature rows have no crowd label") == 1
     assert not [w for w in caught if issubclass(w.category, EmptyTaskWarning)]
+
+
+# ------------------------------------------- matching labels and features to rows
+def test_two_task_ids_of_one_row_number_are_an_error(tmp_path):
+    # "1" and "01" both name row 1: one of their labels used to overwrite the other.
+    write(tmp_path / "long.csv", "task,worker,label\n1,w1,0\n01,w1,1\n0,w1,1\n")
+    write(tmp_path / "labels.json", '{"0": {"w1": 1}, "1": {"w1": 0}, "01": {"w1": 1}}')
+    for name in ("long.csv", "labels.json"):
+        with pytest.raises(ValueError, match="'01' and '1' are both the row number 1"):
+            inputs.read_crowd_labels(tmp_path / name, num_items=3)
+    # Each number once (leading zeros or not) is still its row.
+    write(tmp_path / "padded.csv", "task,worker,label\n01,w1,0\n002,w1,1\n0,w1,1\n")
+    crowd = inputs.read_crowd_labels(tmp_path / "padded.csv", num_items=3)
+    assert crowd.crowd_labels.ravel().tolist() == [1, 0, 1]
+
+
+def test_task_ids_file_with_a_byte_order_mark(tmp_path):
+    # Notepad and Excel's "CSV UTF-8" start the file with a byte order mark.
+    write(tmp_path / "crowd.csv", "task,worker,label\ns0,a,cat\ns1,a,dog\ns2,b,dog\ns0,b,cat\n")
+    write(tmp_path / "ids.txt", "\ufeffs0\r\ns1\r\ns2\r\n", mode="w")
+    assert inputs.read_task_ids(tmp_path / "ids.txt") == ("s0", "s1", "s2")
+    output = tmp_path / "agg.csv"
+    result = invoke("aggregate", tmp_path / "crowd.csv", "--task-ids", tmp_path / "ids.txt",
+                    "--output", output)
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(output).to_dict("list") == {"task": ["s0", "s1", "s2"],
+                                                   "label": ["cat", "dog", "dog"]}
+
+
+def test_an_item_id_column_is_not_read_as_features_or_an_annotator(tmp_path):
+    # Features saved with their task ids, in another order than the labels' tasks:
+    # the ids used to become a feature, and row 0 was paired with task 0's labels.
+    pd.DataFrame({"task": [2, 0, 1], "f1": [0.2, 0.0, 0.1]}).to_csv(tmp_path / "x.csv",
+                                                                   index=False)
+    write(tmp_path / "crowd.csv", "task,worker,label\n0,a,0\n1,a,1\n2,a,1\n")
+    with pytest.raises(ValueError, match="has a column 'task' of item ids"):
+        inputs.load_crowd_data(features=tmp_path / "x.csv", labels=tmp_path / "crowd.csv")
+    # An id column of dense labels used to be an annotator whose labels are row numbers.
+    write(tmp_path / "dense.csv", "id,w1,w2\n0,1,0\n1,0,1\n2,1,1\n")
+    with pytest.raises(ValueError, match="has the columns id"):
+        inputs.read_crowd_labels(tmp_path / "dense.csv")
+
+
+def test_true_labels_with_ids_out_of_row_order_are_an_error(tmp_path):
+    write(tmp_path / "crowd.csv",
+          "task,worker,label\n2,a,cat\n0,a,dog\n1,a,cat\n2,b,cat\n0,b,dog\n1,b,cat\n")
+    # The file pairs task 0 with dog; read by row, it paired row 0 with cat (accuracy 1/3).
+    write(tmp_path / "truth.csv", "task,label\n2,cat\n0,dog\n1,cat\n")
+    args = ("aggregate", tmp_path / "crowd.csv", "--class-names", "cat,dog",
+            "--output", tmp_path / "agg.csv", "--true-labels")
+    message = assert_one_line_error(invoke(*args, tmp_path / "truth.csv"))
+    assert "gives the item '2' on line 2, where row 0 is '0'" in message
+    # In row order (the aggregate output itself), the accuracy is that of the file.
+    write(tmp_path / "sorted.csv", "task,label\n0,dog\n1,cat\n2,cat\n")
+    result = invoke(*args, tmp_path / "sorted.csv")
+    assert result.exit_code == 0 and "1.0000" in result.output, result.output
+    # With --task-ids, the ids must be those, in order.
+    write(tmp_path / "named.csv", "task,worker,label\ns2,a,cat\ns0,a,dog\ns10,a,cat\n")
+    write(tmp_path / "ids.txt", "s0\ns2\ns10\n")
+    write(tmp_path / "named_truth.csv", "task,label\ns0,dog\ns10,cat\ns2,cat\n")
+    args = ("aggregate", tmp_path / "named.csv", "--class-names", "cat,dog",
+            "--task-ids", tmp_path / "ids.txt", "--output", tmp_path / "agg.csv",
+            "--true-labels")
+    message = assert_one_line_error(invoke(*args, tmp_path / "named_truth.csv"))
+    assert "the item 's10' on line 3, where row 1 is 's2'" in message
+    write(tmp_path / "named_truth.csv", "task,label\ns0,dog\ns2,cat\ns10,cat\n")
+    result = invoke(*args, tmp_path / "named_truth.csv")
+    assert result.exit_code == 0 and "1.0000" in result.output, result.output
+
+
+def test_simulate_compares_features_and_true_labels_before_num_items(tiny_truth, tmp_path):
+    np.save(tmp_path / "y_short.npy", np.load(tiny_truth / "y.npy")[:30])
+    result = invoke("simulate", "--true-labels", tmp_path / "y_short.npy", "--features",
+                    tiny_truth / "x.npy", "--num-items", 20, "-M", 3,
+                    "--output", tmp_path / "sim.csv")
+    assert "40 feature rows but 30 true labels" in assert_one_line_error(result)

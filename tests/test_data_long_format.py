@@ -259,3 +259,40 @@ def test_csv_labels_keep_their_text_when_it_names_the_classes(tmp_path):
         back = data.read_csv(data.write_csv(crowd, tmp_path / "n.csv"), class_names=names)
         np.testing.assert_array_equal(back.crowd_labels, crowd.crowd_labels)
         assert list(back.class_names) == names
+
+
+def test_ids_and_labels_that_differ_only_by_spaces_or_type_are_an_error(tmp_path):
+    # "t1, w1, cat" and "t2,w1,cat " used to give the classes ' cat', 'cat' and 'cat '.
+    path = tmp_path / "spaces.csv"
+    path.write_text("task,worker,label\nt1,w1, cat\nt2,w1,cat \nt3,w1,cat\n")
+    with pytest.raises(CrowdDataError, match=r"class ids ' cat' and 'cat' differ only by spaces"):
+        data.read_csv(path)
+    frame = pd.DataFrame({"task": ["t1", "t2"], "worker": [" w1", "w1"], "label": ["a", "b"]})
+    with pytest.raises(CrowdDataError, match=r"annotator ids ' w1' and 'w1'"):
+        data.from_long(frame)
+    with pytest.raises(CrowdDataError, match=r"task ids 't1' and 't1 '"):
+        data.from_json({"t1 ": {"w1": 0}, "t1": {"w1": 1}})
+    # The number 1 and the text "1" used to be two classes, [1, '1', 0].
+    with pytest.raises(CrowdDataError, match=r"class ids 1 and '1' differ only by .* type"):
+        data.from_json({"0": {"w1": 1}, "1": {"w1": "1"}, "2": {"w1": 0}})
+    # Spaces that every id shares, or numbers written with spaces, merge nothing.
+    crowd = data.from_long(frame.assign(worker=[" w1", " w2"], label=[" a", " b"]))
+    assert list(crowd.class_names) == [" a", " b"]
+    path.write_text("task,worker,label\nt1,w1, 1\nt2,w1,1 \n")
+    assert data.read_csv(path).crowd_labels.ravel().tolist() == [1, 1]
+
+
+def test_csv_task_ids_match_integer_task_ids_by_text(tmp_path):
+    # A CSV's ids are text; the feature rows' ids are often an integer array. The
+    # task '0' used to be "unknown" among the task ids [2, 0, 1].
+    path = tmp_path / "crowd.csv"
+    path.write_text("task,worker,label\n0,a,cat\n1,a,dog\n2,b,dog\n")
+    crowd = data.read_csv(path, task_ids=np.array([2, 0, 1]))
+    assert list(crowd.task_ids) == [2, 0, 1]
+    assert crowd.crowd_labels.tolist() == [[-1, 1], [0, -1], [1, -1]]
+    crowd = data.from_json({"0": {"a": "cat"}, "1": {"a": "dog"}}, task_ids=[1, 0])
+    assert crowd.crowd_labels.tolist() == [[1], [0]]
+    # Only the same text matches: '01' is not the id 1.
+    path.write_text("task,worker,label\n01,a,cat\n")
+    with pytest.raises(UnknownIdError, match="Unknown task '01'"):
+        data.read_csv(path, task_ids=[0, 1])

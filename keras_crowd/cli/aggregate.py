@@ -96,11 +96,11 @@ def aggregate_command(labels, method, output, probabilities, iterations, true_la
     keep a row (with a warning): the prior or uniform label.
     """
     truth = ids = None
-    if true_labels is not None:
-        truth = inputs.read_true_labels(true_labels, class_names)
     if task_ids is not None:
         ids = inputs.read_task_ids(task_ids)
-        if truth is not None and len(ids) != len(truth):
+    if true_labels is not None:
+        truth = inputs.read_true_labels(true_labels, class_names, row_ids=ids)
+        if ids is not None and len(ids) != len(truth):
             raise ValueError(f"--task-ids lists {len(ids)} ids for {len(truth)} true labels."
                              + inputs.count_hint(len(ids), len(truth),
                                                  (task_ids, true_labels)))

@@ -55,8 +55,11 @@ labels of a single class unless ``--num-classes`` or ``--class-names`` gives
 the classes.
 
 Long and JSON labels are matched to feature rows by task id: task ids that
-are integers are row numbers, other ids need ``--task-ids FILE`` (the id of
-each feature row, one per line).
+are integers are row numbers (two ids of one number, such as ``1`` and
+``01``, are an error), other ids need ``--task-ids FILE`` (the id of each
+feature row, one per line). Features, dense labels and true labels are
+matched by row, never by a column: a CSV column of item ids (``task``,
+``item``, ``id``, ``index``, ...) is an error, not data.
 
 True labels: ``.npy`` (class indices; a float array of whole numbers is
 accepted) or a text/CSV file with one label per line (class indices, or
@@ -81,11 +84,15 @@ LABEL_KEYS = ("crowd_labels", "labels", "y")
 TRUE_LABEL_KEYS = ("y", "labels", "y_test", "y_train", "true_labels")
 LONG_FORMAT_COLUMNS = ("task", "label")
 WORKER_COLUMNS = ("worker", "performer")
+# Header cells of a column of item ids. Features and dense labels are matched
+# to items by row, never by such a column: read as data, it would become a
+# feature or an annotator.
+ID_COLUMNS = ("task", "task_id", "item", "item_id", "id", "index")
 # Header cells that mean a long-format file with other column names: read as
 # a dense file, every row would become an item and the columns annotators.
-LONG_FORMAT_LOOKALIKES = ("task", "task_id", "item", "item_id", "worker", "worker_id",
-                          "annotator", "annotator_id", "performer", "label", "labels",
-                          "answer", "response", "class")
+LONG_FORMAT_LOOKALIKES = ID_COLUMNS + ("worker", "worker_id", "annotator", "annotator_id",
+                                       "performer", "label", "labels", "answer", "response",
+                                       "class")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
@@ -374,6 +381,23 @@ def _read_numeric_csv(path, role, num_rows=None):
     return np.array(numbers.to_numpy(dtype=np.float64)), header  # a writable copy
 
 
+def _check_no_id_column(header, text, role):
+    """Refuses a features CSV with a column of item ids (`ID_COLUMNS`).
+
+    Features are matched to crowd labels and true labels by row: such a
+    column would be read as one more feature, and rows in another order than
+    the labels' task ids would be paired with other items' labels.
+    """
+    ids = [cell for cell in header or () if cell.strip().lower() in ID_COLUMNS]
+    if ids:
+        raise ValueError(
+            f"The {role} file {text!r} has a column {ids[0]!r} of item ids: features are "
+            "matched to labels by row (row n is task n, or the n-th id of --task-ids), not "
+            "by a column. Remove it (with long or JSON crowd labels, --task-ids FILE gives "
+            "the task id of each row)."
+        )
+
+
 def read_features(path, role="features"):
     """Reads an `(N, D)` float32 feature matrix from ``.npy``, ``.npz`` or ``.csv``.
 
@@ -390,7 +414,8 @@ def read_features(path, role="features"):
     """
     text, _ = split_npz_key(path)
     if pathlib.Path(text).suffix.lower() == ".csv":
-        features, _ = _read_numeric_csv(_path(text, role), role)
+        features, header = _read_numeric_csv(_path(text, role), role)
+        _check_no_id_column(header, text, role)
     elif pathlib.Path(text).suffix.lower() in (".npy", ".npz"):
         features = _load_array(path, role, FEATURE_KEYS)
     else:
@@ -431,21 +456,67 @@ def _whole_number_indices(values, text, role):
     return values.astype(np.int64)
 
 
-def _text_labels(path, text, role):
-    """The labels of a text/CSV file, one per line (a ``label`` header skipped)."""
-    column = read_csv_frame(path, role, header=None, dtype=str, keep_default_na=False,
-                            skip_blank_lines=False).iloc[:, -1].fillna("").str.strip()
-    column = column.iloc[:len(column) - _trailing_blank_lines(_raw_lines(path))]
+TRUE_LABEL_HEADERS = ("label", "labels", "y", "true_label")
+
+
+def _text_labels(path, text, role, row_ids=None):
+    """The labels of a text/CSV file, one per line (a ``label`` header skipped).
+
+    A file of several columns holds the labels in its last column and the
+    items' ids in its first, which must be the rows in order
+    (`_check_ids_in_row_order`).
+    """
+    frame = read_csv_frame(path, role, header=None, dtype=str, keep_default_na=False,
+                           skip_blank_lines=False).fillna("").apply(
+                               lambda column: column.str.strip())
+    frame = frame.iloc[:len(frame) - _trailing_blank_lines(_raw_lines(path))]
     first_line = 1
-    if len(column) and column.iloc[0].lower() in ("label", "labels", "y", "true_label"):
-        column, first_line = column.iloc[1:], 2
+    if len(frame) and (frame.iat[0, -1].lower() in TRUE_LABEL_HEADERS or (
+            frame.shape[1] > 1 and frame.iat[0, 0].lower() in ID_COLUMNS)):
+        frame, first_line = frame.iloc[1:], 2
+    column = frame.iloc[:, -1]
     blank = np.flatnonzero(column.to_numpy() == "")
     if blank.size:
         raise ValueError(
             f"The {role} file {text!r} has no label on line {int(blank[0]) + first_line} "
             "(every item needs one)."
         )
+    if frame.shape[1] > 1:
+        _check_ids_in_row_order(frame.iloc[:, 0].tolist(), row_ids, text, role, first_line)
     return column.to_numpy(dtype=object)
+
+
+def _check_ids_in_row_order(ids, row_ids, text, role, first_line):
+    """Refuses a true-labels file whose item ids are not the items' rows, in order.
+
+    True labels are matched to items by row, never by id. The ids of the
+    file's first column must then be the task ids of the rows (`row_ids`,
+    from ``--task-ids``) or, without them, the row numbers ``0..N-1``, as
+    integer task ids of long or JSON crowd labels are.
+
+    Args:
+        ids: The first column's cells, one per label.
+        row_ids: The task id of each row, or None.
+        text, role: The file and what it holds, for the message.
+        first_line: The file's line of the first label.
+    """
+    if row_ids is not None and len(row_ids) != len(ids):
+        return  # the callers name the two counts
+    expected = ([str(task) for task in row_ids] if row_ids is not None
+                else [str(row) for row in range(len(ids))])
+    given = ids if row_ids is not None else [
+        str(int(cell)) if _INTEGER.match(cell) else cell for cell in ids]
+    wrong = [row for row, (cell, want) in enumerate(zip(given, expected)) if cell != want]
+    if wrong:
+        row = wrong[0]
+        rows = "the --task-ids, in order" if row_ids is not None else \
+            "the row numbers 0,1,...,N-1"
+        raise ValueError(
+            f"The {role} file {text!r} gives the item {ids[row]!r} on line "
+            f"{row + first_line}, where row {row} is {expected[row]!r}: labels are matched "
+            f"to items by row, so the ids of its first column must be {rows}. Sort the "
+            "file into that order, or keep only the label column."
+        )
 
 
 def check_labels_within_classes(labels, num_classes, what):
@@ -463,7 +534,7 @@ def check_labels_within_classes(labels, num_classes, what):
         )
 
 
-def read_true_labels(path, class_names=None, role="true labels"):
+def read_true_labels(path, class_names=None, role="true labels", row_ids=None):
     """Reads `(N,)` int class indices: ``.npy``/``.npz``, or text/CSV one per line.
 
     Args:
@@ -472,7 +543,9 @@ def read_true_labels(path, class_names=None, role="true labels"):
             Text files (and string arrays) hold one label per line, class
             indices or class names (a header line ``label`` is skipped; a
             blank line within the file is an error, final blank lines are
-            ignored).
+            ignored). In a file of several columns, the labels are the
+            last column and the first holds the items' ids, which must be
+            `row_ids` (or ``0..N-1``) in order.
         class_names: The K class names. Labels of text files are then
             matched to them as crowd labels of long or JSON files are
             (`keras_crowd.data.encode_class_labels`): a label is the class
@@ -480,6 +553,7 @@ def read_true_labels(path, class_names=None, role="true labels"):
             labels are positions in `class_names` only when no class name
             is an integer.
         role: What the file holds, for error messages.
+        row_ids: The task id of each item (``--task-ids``), if known.
 
     Returns:
         `(N,)` int64 class indices.
@@ -491,7 +565,7 @@ def read_true_labels(path, class_names=None, role="true labels"):
         indices = None if values.dtype.kind in "USO" else _whole_number_indices(
             values, text, role)
     else:
-        values = _text_labels(_path(text, role), text, role)
+        values = _text_labels(_path(text, role), text, role, row_ids)
         indices = None
     if values.size == 0:
         raise ValueError(f"The {role} file {text!r} holds no label.")
@@ -619,6 +693,16 @@ def _rows_of_tasks(crowd, num_items, task_ids, rows_role):
             "with the task id of each feature row, one per line."
         )
     rows = np.array([int(str(t)) for t in crowd.task_ids], dtype=np.int64)
+    repeated = pd.Index(rows).duplicated()
+    if repeated.any():
+        # "1" and "01" name the same row: their labels would overwrite each other.
+        row = int(rows[repeated][0])
+        same = [task for task, task_row in zip(crowd.task_ids, rows) if task_row == row]
+        raise ValueError(
+            f"The task ids {same[0]!r} and {same[1]!r} are both the row number {row}; "
+            "write each row number once, or pass --task-ids FILE with the task id of each "
+            "feature row."
+        )
     if rows.size and (rows.min() < 0 or rows.max() >= num_items):
         raise ValueError(
             f"Task id {int(rows.max() if rows.max() >= num_items else rows.min())} is not a "
@@ -692,7 +776,8 @@ def read_crowd_labels(path, num_items=None, task_ids=None, class_names=None,
 
 def read_task_ids(path):
     """One task id per line (a text file), in feature row order."""
-    lines = _path(path, "task ids").read_text(encoding="utf-8").splitlines()
+    # utf-8-sig: a byte order mark (Notepad, Excel) is not part of the first id.
+    lines = _path(path, "task ids").read_text(encoding="utf-8-sig").splitlines()
     return tuple(line.strip() for line in lines if line.strip())
 
 

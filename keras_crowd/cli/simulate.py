@@ -158,12 +158,16 @@ def _source_arrays(dataset, true_labels_path, features_path, num_items, fashion_
         bundled = inputs.load_bundled(dataset)
         return (bundled.x[:num_items], bundled.y_train[:num_items],
                 tuple(bundled.crowd.class_names), dataset)
-    truth = inputs.read_true_labels(true_labels_path, class_names)[:num_items]
+    truth = inputs.read_true_labels(true_labels_path, class_names)
     features = None
     if features_path is not None:
-        features = inputs.read_features(features_path)[:num_items]
+        # Compared before --num-items keeps the first rows: files of other
+        # items must not pass because their first rows are as many.
+        features = inputs.read_features(features_path)
         if len(features) != len(truth):
             raise ValueError(f"{len(features)} feature rows but {len(truth)} true labels.")
+        features = features[:num_items]
+    truth = truth[:num_items]
     names = class_names or tuple(range(int(truth.max()) + 1))
     return features, truth, names, pathlib.Path(true_labels_path).stem
 

@@ -179,48 +179,62 @@ def _integer_like(labels):
 _KINDS_WITH_ONE_TEXT_PER_VALUE = frozenset("iubUS")
 
 
-def _match_each_label(values, vocabulary):
-    """Indices of the label `values` among the class names (-1 where none matches).
+def _match_each_value(values, vocabulary):
+    """Indices of `values` among the ids of `vocabulary` (-1 where none matches).
 
-    A label matches a name equal to it, or else a name with the same text
-    (the integer label ``1`` matches the name ``"1"``, as the command line
-    gives class names as strings).
+    A value matches an id equal to it, or else an id with the same text
+    (the integer label ``1`` matches the class name ``"1"``, as the command
+    line gives class names as strings; the task ``"0"`` of a CSV file
+    matches the task id ``0`` of an integer array).
     """
     indices = vocabulary.find(values)
     texts = tuple(str(name) for name in vocabulary)
     if (indices < 0).any() and len(set(texts)) == len(texts):
         unmatched = indices < 0
-        indices[unmatched] = Vocabulary(texts, kind="class").find(
+        indices[unmatched] = Vocabulary(texts, kind=vocabulary.kind).find(
             [str(v) for v in values[unmatched]])
     return indices
 
 
-def _match_class_names(values, vocabulary):
-    """Indices of the label `values` among the class names (-1 where none matches).
+def _match_names(values, vocabulary):
+    """Indices of `values` among the ids of `vocabulary` (-1 where none matches).
 
-    Same result as `_match_each_label`. For integer (or boolean, or string)
-    arrays each distinct label is matched once and the result is spread back
-    over all labels: millions of integer labels of a few classes cost a few
+    Same result as `_match_each_value`. For integer (or boolean, or string)
+    arrays each distinct value is matched once and the result is spread back
+    over all values: millions of integer labels of a few classes cost a few
     look-ups and texts, not millions.
 
     Args:
-        values: 1-D numpy array of labels.
-        vocabulary: The class names, a `Vocabulary`.
+        values: 1-D numpy array of labels or ids.
+        vocabulary: The class names (or task or worker ids), a `Vocabulary`.
 
     Returns:
-        An int64 array of class indices, -1 for a label that matches no name.
+        An int64 array of indices, -1 for a value that matches no id.
     """
     if values.dtype.kind not in _KINDS_WITH_ONE_TEXT_PER_VALUE:
-        return _match_each_label(values, vocabulary)
+        return _match_each_value(values, vocabulary)
     codes, distinct = pd.factorize(values)
-    return _match_each_label(np.asarray(distinct), vocabulary)[codes]
+    return _match_each_value(np.asarray(distinct), vocabulary)[codes]
+
+
+def _encode_ids(values, vocabulary):
+    """Indices of task or worker ids in the given `vocabulary`, equal or of the same text.
+
+    Raises:
+        UnknownIdError: an id matches none of `vocabulary`.
+    """
+    values = values.to_numpy()
+    indices = _match_names(values, vocabulary)
+    if (indices < 0).any():
+        vocabulary.encode(values[indices < 0])  # raises, naming the unknown ids
+    return indices
 
 
 def _encode_with_class_names(labels, vocabulary):
     """Class indices of `labels` given the K class names (see `encode_class_labels`)."""
     integer_labels = _integer_like(labels)
     values = labels.to_numpy().astype(np.int64) if integer_labels else labels.to_numpy()
-    indices = _match_class_names(values, vocabulary)
+    indices = _match_names(values, vocabulary)
     if (indices >= 0).all():
         return indices
     if integer_labels and not any(is_integer_token(name) for name in vocabulary):
@@ -330,7 +344,9 @@ def encode_triples(tasks, workers, labels, *, class_names=None, num_classes=None
         class_names: optional K class names (see `encode_class_labels`).
         num_classes: optional K.
         task_ids: optional task ids, in the row order wanted (e.g. the order of
-            the feature matrix). Tasks in `task_ids` without labels are empty
+            the feature matrix). A task is the id equal to it, or else the id
+            with the same text (the task ``"0"`` of a CSV file is the id ``0``).
+            Tasks in `task_ids` without labels are empty
             tasks; a task not in `task_ids` raises `UnknownIdError`. Default:
             the distinct tasks, sorted (see `ordered_unique`).
         annotator_ids: optional annotator ids, in the column order wanted;
@@ -352,8 +368,8 @@ def encode_triples(tasks, workers, labels, *, class_names=None, num_classes=None
                        else _as_vocabulary(task_ids, "task"))
     annotator_vocabulary = (Vocabulary.from_values(workers, "annotator") if annotator_ids is None
                             else _as_vocabulary(annotator_ids, "annotator"))
-    task_index = task_vocabulary.encode(tasks)
-    annotator_index = annotator_vocabulary.encode(workers)
+    task_index = _encode_ids(tasks, task_vocabulary)
+    annotator_index = _encode_ids(workers, annotator_vocabulary)
     class_index, class_vocabulary = encode_class_labels(labels, class_names, num_classes,
                                                         integer_labels)
     keep = validation.duplicate_keep_mask(

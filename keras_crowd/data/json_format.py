@@ -15,7 +15,7 @@ import pandas as pd
 from keras_crowd.data import errors
 from keras_crowd.data.encoded import EncodedCrowdLabels
 from keras_crowd.data.encoded import encode_triples
-from keras_crowd.data.vocabulary import ordered_unique
+from keras_crowd.data.vocabulary import Vocabulary
 from keras_crowd.utils.atomic_files import atomic_path
 
 
@@ -120,7 +120,7 @@ def from_json(data, *, class_names=None, num_classes=None, task_ids=None, annota
         labels = _positions_to_names(labels, class_names)
     if task_ids is None:
         # Sorted like every other reader, but keeping tasks that have no label.
-        task_ids = ordered_unique(all_tasks)
+        task_ids = Vocabulary.from_values(all_tasks, "task")
     return encode_triples(
         pd.Series(tasks, dtype=object), pd.Series(workers, dtype=object),
         pd.Series(labels, dtype=object), class_names=class_names, num_classes=num_classes,

@@ -90,7 +90,9 @@ def from_long(data, *, class_names=None, num_classes=None, task_ids=None, annota
         num_classes: optional K. With it, integer labels are class indices
             ``0..K-1`` (useful when the top classes are never used).
         task_ids: optional task ids in the wanted row order (e.g. the feature
-            matrix's order). Default: distinct tasks, sorted.
+            matrix's order); a task is the id equal to it or, else, of the
+            same text (the CSV task ``"0"`` is the id ``0``). Default:
+            distinct tasks, sorted.
         annotator_ids: optional annotator ids in the wanted column order.
             Default: distinct workers, sorted.
         duplicates: ``"error"`` (default), ``"first"`` or ``"last"``: what to do

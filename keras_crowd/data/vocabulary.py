@@ -88,6 +88,31 @@ def ordered_unique(values):
         return tuple(unique)
 
 
+def _check_no_look_alikes(tokens, kind):
+    """Refuses distinct ids that read alike: the same text but for spaces or type.
+
+    ``"cat"`` and ``"cat "`` (a CSV written as ``t1, w1, cat``, a cell typed
+    with a trailing space), or the number ``1`` and the text ``"1"`` (JSON
+    labels written by two scripts), would be two classes, or two workers,
+    that are one.
+
+    Raises:
+        CrowdDataError: naming two such ids.
+    """
+    if not any(isinstance(token, str) for token in tokens):
+        return  # distinct numbers never read alike
+    texts = pd.Series([str(token) for token in tokens], dtype=object).str.strip()
+    repeated = texts.duplicated(keep=False).to_numpy()
+    if repeated.any():
+        first, second = (tokens[i] for i in np.flatnonzero(
+            repeated & (texts == texts[repeated].iloc[0]).to_numpy())[:2])
+        raise errors.CrowdDataError(
+            f"The {kind} ids {first!r} and {second!r} differ only by spaces around them or "
+            f"by their type (number or text), so they would be two {kind} ids, not one; "
+            "write them alike."
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class Vocabulary(Sequence):
     """An ordered set of ids, with `encode` (id -> index) and `decode`.
@@ -139,7 +164,9 @@ class Vocabulary(Sequence):
             raise errors.CrowdDataError(
                 f"A {kind} id is missing (NaN/None) at row {missing[0]}."
             )
-        return cls(ordered_unique(values), kind=kind)
+        tokens = ordered_unique(values)
+        _check_no_look_alikes(tokens, kind)
+        return cls(tokens, kind=kind)
 
     @classmethod
     def range(cls, size, kind="id"):
