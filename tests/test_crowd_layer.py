@@ -84,6 +84,15 @@ def test_bad_arguments_are_refused():
         CrowdLayer(3).build((None, 1))
 
 
+def test_inputs_that_are_not_batch_by_k_are_refused():
+    # A (batch, 5, K) input used to give a symbolic (None, M, K) output and,
+    # called on a tensor, an einsum "Expected input 1 to have rank 2" error.
+    with pytest.raises(ValueError, match=r"\(batch, K\).*\(None, 5, 4\)"):
+        CrowdLayer(M)(keras.Input((5, K)))
+    with pytest.raises(ValueError, match=r"\(batch, K\)"):
+        CrowdLayer(M)(np.full((2, 5, K), 1.0 / K, "float32"))
+
+
 @pytest.mark.parametrize("bad", [2.5, True, 0, -3])
 def test_fractional_or_boolean_num_annotators_is_refused(bad):
     # int() used to train 2 annotators for 2.5 and 1 for True, in the layer

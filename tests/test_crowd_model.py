@@ -147,6 +147,25 @@ def test_logits_backbone_is_detected_or_accepted():
     np.testing.assert_allclose(model.predict(x[:4], verbose=0).sum(1), 1.0, atol=1e-5)
 
 
+def test_softmax_backbone_with_from_logits_is_refused():
+    # A second softmax over probabilities squashed them towards uniform and
+    # trained on that, silently.
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M, from_logits=True)
+    model.compile()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="already probabilities"):
+        model.fit(x, labels, batch_size=32, epochs=1, verbose=0)
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).batch(32)
+    with pytest.raises(ValueError, match="already probabilities"):
+        model.fit(dataset, epochs=1, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    unchecked = CrowdModel(_sequential(), M, from_logits=True, check_probabilities=False)
+    unchecked.compile()
+    unchecked.fit(x, labels, batch_size=32, epochs=1, verbose=0)
+
+
 def test_backbone_with_wrong_output_rank_is_refused():
     backbone = keras.Sequential([keras.Input((4, D)), keras.layers.Dense(K, activation="softmax")])
     with pytest.raises(ValueError, match=r"\(batch, K\)"):
@@ -201,6 +220,17 @@ def test_compile_refuses_loss_and_metrics():
         model.compile(loss="mse")
     with pytest.raises(ValueError, match="metrics"):
         model.compile(metrics=["accuracy"])
+
+
+def test_compile_refuses_weighted_metrics_and_loss_weights():
+    # Keras would accept both, then fail in fit with "Cannot get result()
+    # since the metric has not yet been built" (weighted_metrics) or ignore
+    # them silently (loss_weights).
+    model = CrowdModel(_sequential(), M)
+    with pytest.raises(ValueError, match="weighted_metrics"):
+        model.compile(weighted_metrics=["accuracy"])
+    with pytest.raises(ValueError, match="loss_weights"):
+        model.compile(loss_weights=[2.0])
 
 
 @pytest.mark.parametrize("kind", ["sequential", "subclassed"])
@@ -610,3 +640,119 @@ def test_logits_backbone_gets_a_float32_softmax_under_mixed_precision():
     reference = np.exp(logits - logits.max(1, keepdims=True))
     reference /= reference.sum(1, keepdims=True)
     np.testing.assert_allclose(probabilities, reference, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [K, -1, 1.5])
+def test_bad_true_labels_in_a_tf_data_validation_set_fail_loudly(bad):
+    # As in numpy validation data: a true label K, -1 or 1.5 was counted as a
+    # wrong prediction, lowering val_accuracy silently.
+    x, labels, truth = _crowd()
+    truth = truth.astype("float32")
+    truth[5] = bad
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    validation = tf.data.Dataset.from_tensor_slices((x, truth)).batch(32)
+    message = "True labels must be integers" if bad == 1.5 else r"True labels must be in \[0, K\)"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        model.evaluate(validation, verbose=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        model.fit(x, labels, epochs=1, verbose=0, validation_data=validation)
+
+
+def test_labels_of_another_rank_in_tf_data_are_refused_before_training():
+    # After a first fit, Keras retraces the train step with relaxed shapes:
+    # labels of another rank used to fail inside it with "Cannot take the
+    # length of shape with unknown rank".
+    x, labels, truth = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    model.fit(x, labels, epochs=1, verbose=0)
+    before = model.get_weights()
+    true_labels = tf.data.Dataset.from_tensor_slices((x, truth)).batch(32)
+    with pytest.raises(ValueError, match="True labels are only accepted as validation data"):
+        model.fit(true_labels, epochs=1, verbose=0)
+    column_labels = tf.data.Dataset.from_tensor_slices((x, labels[..., None])).batch(32)
+    with pytest.raises(ValueError, match=r"shape \(batch, M\).*\(None, 7, 1\)"):
+        model.fit(column_labels, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"shape \(batch, M\).*\(None, 7, 1\)"):
+        model.evaluate(column_labels, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+class _Batches(keras.utils.PyDataset):
+    """Batches of 32 rows of `(x, labels)`."""
+
+    def __init__(self, x, labels, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.labels = x, labels
+
+    def __len__(self):
+        return len(self.x) // 32
+
+    def __getitem__(self, index):
+        rows = slice(32 * index, 32 * (index + 1))
+        return self.x[rows], self.labels[rows]
+
+
+def _generator(x, labels):
+    for start in range(0, len(x), 32):
+        yield x[start:start + 32], labels[start:start + 32]
+
+
+@pytest.mark.parametrize("source", [_Batches, _generator])
+def test_labels_of_a_py_dataset_or_generator_are_checked(source):
+    # They went unchecked: a label K read another annotator's probability
+    # (dense product path) and a label -5 was taken as missing, silently.
+    x, labels, truth = _crowd()
+    model = CrowdModel(SubclassedNet(), M)  # K is known only once built
+    model.compile()
+    for bad, message in ((K, "only 3 classes"), (-5, "found -5")):
+        corrupted = labels.copy()
+        corrupted[0, 2] = bad
+        with pytest.raises(ValueError, match=message):
+            model.fit(source(x, corrupted), epochs=1, verbose=0)
+        with pytest.raises(ValueError, match=message):
+            model.evaluate(source(x, corrupted), verbose=0)
+    bad_truth = np.where(np.arange(N) == 0, K, truth)
+    with pytest.raises(ValueError, match="only 3 classes"):
+        model.evaluate(source(x, bad_truth), verbose=0)
+    # In a later batch: training stops there, as for a tf.data pipeline.
+    corrupted = labels.copy()
+    corrupted[100, 2] = K
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match="only 3 classes"):
+        model.fit(source(x, corrupted), epochs=1, verbose=0)
+
+
+def test_a_py_dataset_or_generator_trains_like_arrays():
+    x, labels, _ = _crowd()
+    histories = []
+    for source in (_Batches, _generator, None):
+        keras.utils.set_random_seed(0)
+        model = CrowdModel(_sequential(), M)
+        model.compile()
+        data = (x, labels) if source is None else (source(x, labels), None)
+        histories.append(model.fit(*data, batch_size=32, epochs=1, shuffle=False,
+                                   verbose=0).history["loss"])
+    np.testing.assert_allclose(histories[0], histories[2], rtol=1e-6)
+    np.testing.assert_allclose(histories[1], histories[2], rtol=1e-6)
+
+
+def test_true_labels_out_of_range_are_not_told_that_minus_one_is_missing():
+    # The message offered "-1 for missing", which true labels refuse.
+    x, labels, truth = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    with pytest.raises(ValueError, match=r"valid labels are 0\.\.2\)") as error:
+        model.evaluate(x, np.where(truth == 1, K, truth), verbose=0)
+    assert "-1" not in str(error.value)
+
+
+def test_class_weight_is_refused_by_name():
+    # Keras turned it into sample weights (reading the (N, M) labels as
+    # one-hot rows), refused with a message about sample weights only.
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    with pytest.raises(ValueError, match="class_weight"):
+        model.fit(x, labels, epochs=1, verbose=0, class_weight={0: 1.0, 1: 2.0, 2: 1.0})

@@ -56,7 +56,7 @@ class CrowdLayer(keras.layers.Layer):
 
     def build(self, input_shape):
         num_classes = input_shape[-1]
-        if num_classes is None or int(num_classes) < 2:
+        if len(input_shape) != 2 or num_classes is None or int(num_classes) < 2:
             raise ValueError(
                 "CrowdLayer needs inputs of shape (batch, K) with a known "
                 f"number of classes K >= 2; got input shape {input_shape}."

@@ -1,5 +1,9 @@
 """`CrowdModel`: train any probabilistic classifier from crowd labels."""
 
+import functools
+import inspect
+import itertools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -22,6 +26,10 @@ _PROBABILITY_TOLERANCE = 1e-2
 _PROBABILITY_CHECK_ROWS = 256
 
 
+_TRUE_LABELS_IN_FIT_MESSAGE = (
+    "fit() needs crowd labels of shape (N, M); got a 1-D array. "
+    "True labels are only accepted as validation data."
+)
 _SAMPLE_WEIGHT_MESSAGE = (
     "CrowdModel does not take sample weights with crowd labels: mark missing "
     "labels with -1 instead."
@@ -117,7 +125,8 @@ class CrowdModel(keras.Model):
             applied (and exported).
         check_probabilities: Before training, run the backbone on a few
             rows (or the first batch of a dataset) and fail with a clear
-            message if its outputs are not probabilities.
+            message if its outputs are not probabilities (with
+            `from_logits=True`: if they already are).
         regularization_warmup_steps: Ramp the regularizer's weight linearly
             from 0 to its full strength over this many optimizer steps (0:
             full strength from the first step). Letting the coupled
@@ -279,11 +288,11 @@ class CrowdModel(keras.Model):
 
     def _feature_sample(self, x):
         """A few rows of the features `x`, or `None` if they cannot be had
-        without training on them (a generator, a `PyDataset`, ...).
+        without training on them (a generator: see `_prepare_inputs`).
 
-        The first rows of an array-like, the first batch of a
-        `tf.data.Dataset`, or for a dataset from `epoch_dataset(...,
-        num_classes=K)` the first rows of its features.
+        The first rows of an array-like, of the first batch of a
+        `tf.data.Dataset` or a `keras.utils.PyDataset`, or for a dataset
+        from `epoch_dataset(..., num_classes=K)` of its features.
         """
         validated = label_validation.validated_dataset_info(x)
         if validated is not None:
@@ -295,6 +304,10 @@ class CrowdModel(keras.Model):
             if element is None:
                 return None
             return element[0] if isinstance(element, tuple) else element
+        if isinstance(x, keras.utils.PyDataset):
+            if x.num_batches == 0:
+                return None
+            return _batch_features(x[0], _PROBABILITY_CHECK_ROWS)
         if _is_array_like(x):
             return _first_rows(x, _PROBABILITY_CHECK_ROWS)
         return None
@@ -316,7 +329,8 @@ class CrowdModel(keras.Model):
             self(tree.map_structure(lambda leaf: leaf[:1], sample), training=False)
 
     def _check_backbone_outputs(self, sample):
-        """Fail before training if the backbone's outputs are not probabilities.
+        """Fail before training if the backbone's outputs are not probabilities
+        (or, with `from_logits`, if they are).
 
         Runs the model once on a small sample of the features
         (`_feature_sample`), so that no per-step cost is paid for the check.
@@ -325,10 +339,20 @@ class CrowdModel(keras.Model):
         if not self.check_probabilities or sample is None:
             return
         with self.distribute_strategy.scope():
-            outputs = self(sample, training=False)
-        probabilities = keras.ops.convert_to_numpy(self._as_probabilities(outputs))
-        row_error = float(np.max(np.abs(probabilities.sum(axis=-1) - 1.0), initial=0.0))
-        if row_error > _PROBABILITY_TOLERANCE or float(np.min(probabilities, initial=0.0)) < 0:
+            outputs = self.backbone(sample, training=False)
+        outputs = keras.ops.convert_to_numpy(self._as_probabilities(outputs))
+        row_error = float(np.max(np.abs(outputs.sum(axis=-1) - 1.0), initial=0.0))
+        are_probabilities = (
+            row_error <= _PROBABILITY_TOLERANCE and float(np.min(outputs, initial=0.0)) >= 0
+        )
+        if self.from_logits and are_probabilities:
+            raise ValueError(
+                "from_logits=True, but the backbone's outputs are already "
+                "probabilities (non-negative rows summing to 1): a second softmax "
+                "would flatten them. Pass from_logits=False, or end the backbone "
+                "without its softmax."
+            )
+        if not self.from_logits and not are_probabilities:
             raise ValueError(
                 "The backbone's outputs are not probabilities (rows must be "
                 "non-negative and sum to 1; the largest row-sum error is "
@@ -367,52 +391,76 @@ class CrowdModel(keras.Model):
             and validated.num_classes == self.num_classes
         )
 
-    def _with_label_checks(self, dataset):
-        """`dataset` whose crowd labels are range-checked as they stream.
+    def _with_label_checks(self, dataset, true_labels_allowed=False):
+        """`dataset` whose labels are range-checked as they stream.
 
         The check runs in the input pipeline, in parallel with and ahead of
         training (deterministic order, prefetched), not in the train step,
-        and fails at the first bad batch. A dataset whose labels were
-        validated as arrays when it was built (`epoch_dataset(...,
+        and fails at the first bad batch. Labels of a rank that is neither
+        crowd labels nor (when `true_labels_allowed`, for validation) 1-D
+        true labels are refused when the pipeline is built. A dataset whose
+        labels were validated as arrays when it was built (`epoch_dataset(...,
         num_classes=K)`) is returned unchanged.
         """
         if self._labels_already_validated(dataset):
             return dataset
 
         def check(*element):
-            if len(element) >= 2:
-                _refuse_label_tuple(element[1])
-            if len(element) < 2 or not (
-                isinstance(element[1], dict) or len(element[1].shape) == 2
-            ):
+            if len(element) < 2:
                 return element
-            labels, annotator_ids = self._split_labels(element[1])
-            with tf.control_dependencies(self._range_checks(labels, annotator_ids)):
+            _refuse_label_tuple(element[1])
+            if isinstance(element[1], dict) or element[1].shape.rank == 2:
+                checks = self._range_checks(*self._split_labels(element[1]))
+            elif element[1].shape.rank == 1 and true_labels_allowed:
+                checks = self._range_checks(element[1], None, true_labels=True)
+            elif element[1].shape.rank == 1:
+                raise ValueError(_TRUE_LABELS_IN_FIT_MESSAGE)
+            else:
+                raise ValueError(
+                    "Crowd labels must have shape (batch, M) with "
+                    f"M={self.num_annotators} annotators"
+                    + (" (or (batch,) true labels)" if true_labels_allowed else "")
+                    + f"; the dataset yields labels of shape {element[1].shape}."
+                )
+            with tf.control_dependencies(checks):
                 return tuple(tree.map_structure(tf.identity, element))
 
         return dataset.map(
             check, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
         ).prefetch(tf.data.AUTOTUNE)
 
-    def _range_checks(self, labels, annotator_ids):
-        """Assertions that a batch holds valid crowd labels (and annotator ids).
+    def _range_checks(self, labels, annotator_ids, true_labels=False):
+        """Assertions that a batch holds valid crowd labels (and annotator
+        ids), or with `true_labels` valid 1-D true class indices.
 
         Float labels must first be whole numbers: a cast alone would turn
         -0.5 into class 0 and 1.5 into class 1.
         """
+        label_requirement = (
+            "True labels must be integers" if true_labels
+            else "Crowd labels must be integers (-1 for missing)"
+        )
         checks = [
-            _integer_values_check(values, what)
-            for values, what in ((labels, "Crowd labels"), (annotator_ids, "Annotator ids"))
+            _integer_values_check(values, requirement)
+            for values, requirement in (
+                (labels, label_requirement),
+                (annotator_ids, "Annotator ids must be integers (-1 for missing)"),
+            )
             if values is not None and values.dtype.is_floating
         ]
         with tf.control_dependencies(checks):
-            return checks + self._value_range_checks(labels, annotator_ids)
+            return checks + self._value_range_checks(labels, annotator_ids, true_labels)
 
-    def _value_range_checks(self, labels, annotator_ids):
+    def _value_range_checks(self, labels, annotator_ids, true_labels=False):
         labels = ops.cast(labels, "int32")
-        in_range = ops.logical_and(ops.min(labels) >= -1, ops.max(labels) < self.num_classes)
+        lowest = 0 if true_labels else -1
+        in_range = ops.logical_and(ops.min(labels) >= lowest, ops.max(labels) < self.num_classes)
+        requirement = (
+            "True labels must be in" if true_labels
+            else "Crowd labels must be -1 (missing) or in"
+        )
         message = [
-            f"Crowd labels must be -1 (missing) or in [0, K) with K={self.num_classes}; "
+            f"{requirement} [0, K) with K={self.num_classes}; "
             "got labels from",
             ops.min(labels),
             "to",
@@ -510,7 +558,8 @@ class CrowdModel(keras.Model):
         Every batch counts by its number of observed labels, so that the
         logged `crowd_loss` is the mean over all the observed labels seen
         (the objective's definition), whatever the batch size, and
-        `loss = crowd_loss + regularization` holds for the logged means. A
+        `loss = crowd_loss + regularization` (plus the backbone's own
+        losses: `add_loss`, kernel regularizers) holds for the logged means. A
         batch without labels adds nothing to them.
         """
         weight = objective["observed_count"]
@@ -564,10 +613,13 @@ class CrowdModel(keras.Model):
             metrics: Must be `None`; the crowd loss, the regularization and
                 (on true-label validation data) the accuracy are logged.
             **kwargs: Other `keras.Model.compile` arguments, such as
-                `steps_per_execution` or `jit_compile`.
+                `steps_per_execution` or `jit_compile`; not
+                `weighted_metrics` or `loss_weights`, which have no loss or
+                metrics to apply to.
 
         Raises:
-            ValueError: `loss` or `metrics` given; or `jit_compile=True` on
+            ValueError: `loss`, `metrics`, `weighted_metrics` or
+                `loss_weights` given; or `jit_compile=True` on
                 a machine without GPUs with GeoCrowdNet-F or -W, whose
                 log-determinant XLA cannot compile on CPU.
         """
@@ -576,11 +628,16 @@ class CrowdModel(keras.Model):
                 "CrowdModel computes its own loss (coupled cross-entropy on "
                 "observed crowd labels); call compile() without `loss`."
             )
-        if metrics is not None:
+        if metrics is not None or kwargs.get("weighted_metrics") is not None:
             raise ValueError(
                 "CrowdModel logs crowd_loss, regularization and (with true "
                 "validation labels) accuracy itself; call compile() without "
-                "`metrics`."
+                "`metrics` or `weighted_metrics`."
+            )
+        if kwargs.get("loss_weights") is not None:
+            raise ValueError(
+                "CrowdModel has a single built-in loss to weight; call compile() "
+                "without `loss_weights` (the regularizer has its own strength)."
             )
         self._check_xla_support(kwargs.get("jit_compile"))
         super().compile(optimizer=optimizer, **kwargs)
@@ -612,25 +669,7 @@ class CrowdModel(keras.Model):
         Anything array-like is checked (numpy arrays, tensors, lists, pandas
         DataFrames, ...), on a numpy view; what Keras receives is unchanged.
         """
-        _refuse_label_tuple(y)
-        if not _is_array_like(y):
-            return
-        # Several inputs (a list of arrays) get their rows counted by Keras.
-        x = _as_checkable(x) if _is_array_like(x) else None
-        y = _as_checkable(y)
-        if _holds_crowd_labels(y):
-            num_items = label_validation.validate_crowd_labels(
-                y, self.num_annotators, self.num_classes
-            )
-        elif true_labels_allowed:
-            num_items = label_validation.validate_true_labels(y, self.num_classes)
-        else:
-            raise ValueError(
-                "fit() needs crowd labels of shape (N, M); got a 1-D array. "
-                "True labels are only accepted as validation data."
-            )
-        if x is not None:
-            label_validation.validate_features(x, num_items)
+        _validate_arrays(x, y, self.num_annotators, self.num_classes, true_labels_allowed)
 
     def _prepare_inputs(self, x, y, true_labels_allowed, sample_needed=False):
         """Build the model if needed and check `x` and `y`.
@@ -647,19 +686,39 @@ class CrowdModel(keras.Model):
             `sample_needed` (for `_check_backbone_outputs`), else only if
             the model is not built yet.
         """
+        first_batch = None
+        if inspect.isgenerator(x):
+            x, first_batch = _peek(x)
         features, labels = x, y
         source = label_validation.source_arrays(x)
         if source is not None:
             features, labels = source.features, source.labels
         sample = None
         if sample_needed or not self.built:
-            sample = self._feature_sample(features)
+            sample = (
+                _batch_features(first_batch, _PROBABILITY_CHECK_ROWS)
+                if inspect.isgenerator(x) else self._feature_sample(features)
+            )
         # K (needed by the label checks) is known only once the model is built.
         self._build_from_sample(sample)
         self._validate_inputs(features, labels, true_labels_allowed)
+        return self._with_batch_checks(x, true_labels_allowed), sample
+
+    def _with_batch_checks(self, x, true_labels_allowed):
+        """`x` whose labels are checked batch by batch as they are read, if
+        it is a `tf.data.Dataset`, a `keras.utils.PyDataset` or a generator
+        (in-memory arrays are checked whole by `_validate_inputs`)."""
         if isinstance(x, tf.data.Dataset):
-            x = self._with_label_checks(x)
-        return x, sample
+            return self._with_label_checks(x, true_labels_allowed)
+        check = functools.partial(
+            _validate_batch, num_annotators=self.num_annotators,
+            num_classes=self.num_classes, true_labels_allowed=true_labels_allowed,
+        )
+        if isinstance(x, keras.utils.PyDataset):
+            return _LabelCheckedPyDataset(x, check)
+        if inspect.isgenerator(x):
+            return _label_checked_batches(x, check)
+        return x
 
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         """`keras.Model.fit`, with crowd labels checked before training.
@@ -671,10 +730,19 @@ class CrowdModel(keras.Model):
         of a `tf.data.Dataset` are checked batch by batch as they stream
         (integers, -1 or in `[0, K)`), unless the dataset was built (and
         validated) by `keras_crowd.training.epoch_dataset(...,
-        num_classes=K)`; those of a dataset from
+        num_classes=K)`, and so are the batches of a
+        `keras.utils.PyDataset` or a generator (as numpy arrays, as they
+        are read); those of a dataset from
         `keras_crowd.distribute.distribute_crowd_dataset` are checked on the
-        arrays it was built from. See `keras.Model.fit` for the arguments.
+        arrays it was built from. See `keras.Model.fit` for the arguments;
+        `sample_weight` and `class_weight` are refused: the loss weighs every
+        observed crowd label alike.
         """
+        if kwargs.get("class_weight") is not None:
+            raise ValueError(
+                "CrowdModel does not take class_weight: crowd labels have no single "
+                "class per item to weight. Mark missing labels with -1 instead."
+            )
         x, feature_sample = self._prepare_inputs(
             x, y, true_labels_allowed=False, sample_needed=self.check_probabilities
         )
@@ -685,8 +753,7 @@ class CrowdModel(keras.Model):
             if len(validation_data) > 2 and validation_data[2] is not None:
                 _refuse_sample_weight(validation_data[1], validation_data[2])
         self._check_backbone_outputs(feature_sample)
-        if isinstance(validation_data, tf.data.Dataset):
-            validation_data = self._with_label_checks(validation_data)
+        validation_data = self._with_batch_checks(validation_data, true_labels_allowed=True)
         self._build_optimizer()
         # The test function may have been traced for the other label layout
         # (true labels vs crowd labels); Keras relaxes shapes on retracing,
@@ -841,6 +908,88 @@ class CrowdModel(keras.Model):
         return model
 
 
+def _validate_arrays(x, y, num_annotators, num_classes, true_labels_allowed):
+    """Check array-like features `x` and labels `y` against the model's M
+    and K (`CrowdModel._validate_inputs`); anything else is left to Keras."""
+    _refuse_label_tuple(y)
+    if not _is_array_like(y):
+        return
+    # Several inputs (a list of arrays) get their rows counted by Keras.
+    x = _as_checkable(x) if _is_array_like(x) else None
+    y = _as_checkable(y)
+    if _holds_crowd_labels(y):
+        num_items = label_validation.validate_crowd_labels(y, num_annotators, num_classes)
+    elif true_labels_allowed:
+        num_items = label_validation.validate_true_labels(y, num_classes)
+    else:
+        raise ValueError(_TRUE_LABELS_IN_FIT_MESSAGE)
+    if x is not None:
+        label_validation.validate_features(x, num_items)
+
+
+def _validate_batch(batch, num_annotators, num_classes, true_labels_allowed):
+    """`_validate_arrays` on one `(x, y)` or `(x, y, sample_weight)` batch
+    of a `PyDataset` or a generator."""
+    x, y, _ = keras.utils.unpack_x_y_sample_weight(batch)
+    if y is not None:
+        _validate_arrays(x, y, num_annotators, num_classes, true_labels_allowed)
+
+
+def _peek(batches):
+    """`(batches, first)`: a generator that still yields every batch of the
+    generator `batches`, and its first batch (`None` if there is none)."""
+    first = next(batches, None)
+    if first is None:
+        return batches, None
+    return (batch for batch in itertools.chain([first], batches)), first
+
+
+def _batch_features(batch, rows):
+    """The first `rows` rows of the features of a `PyDataset` or generator
+    batch, or `None`."""
+    if batch is None:
+        return None
+    features = keras.utils.unpack_x_y_sample_weight(batch)[0]
+    return _first_rows(features, rows) if _is_array_like(features) else None
+
+
+def _label_checked_batches(batches, check):
+    """The generator `batches`, each batch passed to `check` first."""
+    for batch in batches:
+        check(batch)
+        yield batch
+
+
+class _LabelCheckedPyDataset(keras.utils.PyDataset):
+    """A `keras.utils.PyDataset` whose batches are passed to `check` as they
+    are read (in its workers), with the wrapped dataset's workers, queue
+    size and epoch hooks."""
+
+    def __init__(self, py_dataset, check):
+        super().__init__(
+            workers=py_dataset.workers,
+            use_multiprocessing=py_dataset.use_multiprocessing,
+            max_queue_size=py_dataset.max_queue_size,
+        )
+        self.py_dataset = py_dataset
+        self.check = check
+
+    @property
+    def num_batches(self):
+        return self.py_dataset.num_batches
+
+    def __getitem__(self, index):
+        batch = self.py_dataset[index]
+        self.check(batch)
+        return batch
+
+    def on_epoch_begin(self):
+        self.py_dataset.on_epoch_begin()
+
+    def on_epoch_end(self):
+        self.py_dataset.on_epoch_end()
+
+
 def _common_confusion_layer(common_confusion, num_annotators):
     """The `CommonConfusion` layer for `CrowdModel(common_confusion=...)`, or `None`."""
     if common_confusion is None or common_confusion is False:
@@ -879,15 +1028,16 @@ def _accuracy_counts(true_labels, probabilities, sample_weight):
             distribution.global_sum(ops.sum(weights)))
 
 
-def _integer_values_check(values, what):
-    """An assertion that the float tensor `values` holds only whole numbers."""
+def _integer_values_check(values, requirement):
+    """An assertion that the float tensor `values` holds only whole numbers,
+    failing with `requirement` (e.g. "Crowd labels must be integers")."""
     whole = tf.logical_and(
         tf.math.is_finite(values), tf.equal(values, tf.math.round(values))
     )
     first_bad = tf.boolean_mask(tf.reshape(values, [-1]), ~tf.reshape(whole, [-1]))[:1]
     return tf.debugging.Assert(
         tf.reduce_all(whole),
-        [f"{what} must be integers (-1 for missing) and finite; found the value",
+        [f"{requirement} and finite; found the value",
          first_bad],
     )
 

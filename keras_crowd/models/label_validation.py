@@ -32,7 +32,9 @@ def _integer_labels(values, what):
     return values.astype("int64")
 
 
-def _check_label_range(labels, num_classes, what):
+def _check_label_range(labels, num_classes, what, missing_allowed=True):
+    """Refuse labels outside `[0, K)`, other than -1 (missing) when
+    `missing_allowed` (crowd labels; true labels have no missing marker)."""
     if labels.size == 0:
         return
     low, high = int(labels.min()), int(labels.max())
@@ -44,8 +46,9 @@ def _check_label_range(labels, num_classes, what):
     if num_classes is not None and high >= num_classes:
         raise ValueError(
             f"{what} contain the class {high}, but the classifier has only "
-            f"{num_classes} classes (valid labels are 0..{num_classes - 1}, "
-            "and -1 for missing)."
+            f"{num_classes} classes (valid labels are 0..{num_classes - 1}"
+            + (", and -1 for missing" if missing_allowed else "")
+            + ")."
         )
 
 
@@ -111,7 +114,7 @@ def validate_true_labels(labels, num_classes):
         raise ValueError(f"True labels must be 1-D; got shape {labels.shape}.")
     if labels.size and labels.min() < 0:
         raise ValueError("True labels must be class indices >= 0.")
-    _check_label_range(labels, num_classes, "True labels")
+    _check_label_range(labels, num_classes, "True labels", missing_allowed=False)
     return labels.shape[0]
 
 
