@@ -28,7 +28,9 @@ DEFAULT_MIN_EIGENVALUE_RATIO = 1e-5
 
 def default_max_penalty(num_classes):
     """The default bound on `-log det` of a `(K, K)` Gram matrix:
-    `max(100, 10 * K)`, a tensor."""
+    `max(100, 10 * K)` (a float for a Python int K, else a tensor)."""
+    if isinstance(num_classes, int):
+        return max(DEFAULT_MAX_PENALTY, DEFAULT_MAX_PENALTY_PER_CLASS * num_classes)
     return ops.maximum(
         DEFAULT_MAX_PENALTY, DEFAULT_MAX_PENALTY_PER_CLASS * ops.cast(num_classes, "float32")
     )
@@ -70,20 +72,24 @@ def guarded_log_det(
     >>> log_det, ok = guarded_log_det(ops.matmul(ops.transpose(f), f))
     """
     gram = ops.cast(gram, "float32")
-    num_classes = ops.shape(gram)[-1]
+    # Static K when known: the default bound is then a constant of the graph.
+    num_classes = gram.shape[-1] if gram.shape[-1] is not None else ops.shape(gram)[-1]
     if max_penalty is None:
         max_penalty = default_max_penalty(num_classes)
     eye = ops.eye(num_classes, dtype="float32")
-    finite = ops.all(ops.isfinite(ops.stop_gradient(gram)))
-    eigenvalues, _ = ops.eigh(ops.where(finite, ops.stop_gradient(gram), eye))
+    ridge_eye = ridge * eye
+    probe_gram = ops.stop_gradient(gram)
+    finite = ops.all(ops.isfinite(probe_gram))
+    probe_gram = ops.where(finite, probe_gram, eye)
+    # The rank check reads the matrix without the ridge, which would lift
+    # the zero eigenvalues of a batch smaller than K.
+    eigenvalues, _ = ops.eigh(probe_gram)
     well_conditioned = eigenvalues[0] >= min_eigenvalue_ratio * eigenvalues[-1]
-    gram = gram + ridge * eye
-    probe_gram = ops.where(finite, ops.stop_gradient(gram), eye)
-    sign, probe = ops.slogdet(probe_gram)
+    sign, probe = ops.slogdet(probe_gram + ridge_eye)
     is_valid = ops.logical_and(finite, well_conditioned)
     is_valid = ops.logical_and(is_valid, sign > 0)
     is_valid = ops.logical_and(is_valid, -probe <= max_penalty)
-    safe_gram = ops.where(is_valid, gram, eye)
+    safe_gram = ops.where(is_valid, gram + ridge_eye, eye)
     _, log_det = ops.slogdet(safe_gram)
     log_det = ops.where(is_valid, log_det, ops.zeros_like(log_det))
     return log_det, ops.cast(is_valid, "float32")
