@@ -45,6 +45,7 @@ from keras_crowd.benchmarking.timing import EpochTimes  # noqa: E402
 from keras_crowd.training import epoch_dataset  # noqa: E402
 from keras_crowd.training import train_crowd_classifier  # noqa: E402
 from keras_crowd.utils.arguments import positive_integer_option  # noqa: E402
+from keras_crowd.utils.retracing_warnings import retracing_expected  # noqa: E402
 
 PROBLEMS = {
     "labelme": (datasets.labelme, backbones.labelme_classifier, 100),
@@ -210,9 +211,11 @@ def main(argv=None):
     repeats, epochs, run_epochs, run_repeats = (1, 1, 2, 1) if args.quick else (9, 5, 100, 3)
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} cores, "
           f"threads: {args.threads or 'default'}")
-    for name in PROBLEMS:
-        epoch_ratios(name, repeats, epochs)
-        whole_run_options(name, run_epochs, run_repeats)
+    # It builds and fits one new model after another, on purpose.
+    with retracing_expected():
+        for name in PROBLEMS:
+            epoch_ratios(name, repeats, epochs)
+            whole_run_options(name, run_epochs, run_repeats)
 
 
 if __name__ == "__main__":
