@@ -225,3 +225,30 @@ def test_dawid_skene_refuses_bad_options(options, message):
     and tol=nan never stopped early, all without a word."""
     with pytest.raises(ValueError, match=message):
         aggregation.DawidSkene(**options)
+
+
+def test_tuple_ids_and_class_names_stay_single_ids():
+    """Tuple task ids or class names (``("img", 1)``) are ids: fit_predict used to
+    fail in pandas with "Names should be list-like for a MultiIndex"."""
+    frame = pd.DataFrame({"task": [("img", 1), ("img", 1), ("img", 2)],
+                          "worker": ["a", "b", "a"],
+                          "label": [("x", 0), ("y", 0), ("y", 0)]})
+    labels = aggregation.MajorityVote().fit_predict(frame)
+    assert labels.index.nlevels == 1 and labels.index.name == "task"
+    assert labels.to_dict() == {("img", 1): ("x", 0), ("img", 2): ("y", 0)}
+    probas = aggregation.DawidSkene().fit_predict_proba(frame)
+    assert probas.columns.nlevels == 1 and list(probas.columns) == [("x", 0), ("y", 0)]
+    assert list(probas.index) == [("img", 1), ("img", 2)]
+
+
+@pytest.mark.filterwarnings("ignore::keras_crowd.data.EmptyTaskWarning")
+@pytest.mark.parametrize("crowd", [
+    pd.DataFrame({"task": [], "worker": [], "label": []}),
+    np.full((3, 2), -1),
+])
+@pytest.mark.parametrize("method", [aggregation.MajorityVote, aggregation.DawidSkene])
+def test_aggregators_refuse_data_without_any_label(crowd, method):
+    """An empty DataFrame (e.g. over-filtered) used to "fit": majority vote
+    invented a class 0, Dawid-Skene gave priors_ [nan] with numpy warnings."""
+    with pytest.raises(data.CrowdDataError, match="no crowd label"):
+        method().fit(crowd)

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from keras_crowd.data import errors
 from keras_crowd.data import validation
 from keras_crowd.data.convert import encode_crowd_labels
 
@@ -47,6 +48,24 @@ class Aggregator:
     id with the user's class names when `data` is a DataFrame (like
     crowd-kit), and the numpy arrays otherwise. `named_labels()` and
     `named_probas()` give the pandas form at any time.
+
+    Differences from crowd-kit (whose fitted `labels_`, `probas_` and
+    `priors_` are pandas objects keyed by task / label):
+    - the fitted attributes here are numpy arrays in index space (see above):
+      use `fit_predict`, `fit_predict_proba`, `named_labels()` or
+      `named_probas()` for the pandas form;
+    - `fit_predict` / `fit_predict_proba` of anything but a DataFrame (a
+      dense array, a dict, a path) return numpy arrays of class indices /
+      posteriors, rows in `encoding_.task_ids` order;
+    - a worker who labelled the same task twice is an error by default
+      (crowd-kit counts both labels): see `duplicates`;
+    - `fit` takes only `data` (no per-call options such as crowd-kit's
+      `skills` or `true_labels`).
+
+    Memory: the labels are held as a dense (N, M) int32 array (N tasks, M
+    workers), so memory grows with N * M, not with the number of labels:
+    fitting 500,000 labels over 100,000 tasks and 5,000 workers took about
+    15 s and peaked at 4.6 GB (whole process, measured).
 
     Subclasses implement `_fit_dense(crowd_labels, num_classes)` and set
     `probas_`.
@@ -96,8 +115,17 @@ class Aggregator:
                                    **kwargs)
 
     def fit(self, data):
-        """Fits the aggregator. Returns `self`."""
+        """Fits the aggregator. Returns `self`.
+
+        Raises:
+            CrowdDataError: `data` holds no observed label at all (e.g. an
+                empty DataFrame): there is nothing to aggregate.
+        """
         crowd = self.encode(data)
+        if crowd.num_labels == 0:
+            raise errors.CrowdDataError(
+                f"{type(self).__name__}.fit got no crowd label ({crowd.num_items} tasks, "
+                "every label missing): there is nothing to aggregate.")
         self.encoding_ = crowd
         self._fit_dense(np.asarray(crowd.crowd_labels), crowd.num_classes)
         return self
@@ -152,11 +180,12 @@ class Aggregator:
         {'a': 10, 'b': 20}
         """
         crowd = self.encoding_
-        index = pd.Index(list(crowd.task_ids), name="task")
+        # tupleize_cols=False: tuple ids (``("img", 1)``) are ids, not MultiIndex levels.
+        index = pd.Index(list(crowd.task_ids), name="task", tupleize_cols=False)
         if np.ndim(values) == 1:  # class names stay as they are (no numpy conversion)
             return pd.Series(values, index=index, name="agg_label")
-        return pd.DataFrame(values, index=index,
-                            columns=pd.Index(list(crowd.class_names), name="label"))
+        return pd.DataFrame(values, index=index, columns=pd.Index(
+            list(crowd.class_names), name="label", tupleize_cols=False))
 
     def __repr__(self):
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))

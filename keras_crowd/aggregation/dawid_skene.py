@@ -93,6 +93,14 @@ class DawidSkene(Aggregator):
         n_iter_: the number of EM iterations run.
         encoding_: the fitted `EncodedCrowdLabels` (ids, class names).
 
+    Where crowd-kit's `DawidSkene` has `errors_` (a DataFrame indexed by
+    ``(worker, label)``, one column per true label), this class has
+    `confusion_matrices_`, the same quantity as an (M, K, K) array in
+    ``encoding_.annotator_ids`` / ``encoding_.class_names`` order; crowd-kit's
+    `loss_history_` is `log_likelihood_history_` here (per observed label,
+    with the smoothing prior). `fit` takes no `true_labels` or
+    `initial_error`. See `Aggregator` for the other differences.
+
     Args:
         n_iter: maximum number of EM iterations.
         tol: stop when the log-likelihood per label improves by less.

@@ -39,6 +39,11 @@ class MajorityVote(Aggregator):
     `probas_` holds the vote fractions (ties share the mass), which is also
     what crowd-kit's `MajorityVote.fit_predict_proba` returns.
 
+    Unlike crowd-kit's `MajorityVote`, votes are never weighted: there is no
+    `skills` argument to `fit`, no `default_skill` / `on_missing_skill`, and
+    no `skills_` attribute. `vote_counts_` is the (N, K) int array of votes.
+    See `Aggregator` for the other differences (numpy attributes).
+
     Args:
         num_classes: optional K.
         class_names: optional K class names, in index order (this order
