@@ -1096,3 +1096,72 @@ def test_simulate_compares_features_and_true_labels_before_num_items(tiny_truth,
                     tiny_truth / "x.npy", "--num-items", 20, "-M", 3,
                     "--output", tmp_path / "sim.csv")
     assert "40 feature rows but 30 true labels" in assert_one_line_error(result)
+
+
+# ------------------------------------------------- a user's crowd of named classes
+PET_NAMES = ("owl", "cat", "dog")  # the user's order; sorted, the classes are cat, dog, owl
+
+
+@pytest.fixture(scope="module")
+def named_run(tmp_path_factory):
+    """A tiny `train` on a long CSV whose labels are class names, exported as "pets"."""
+    root = tmp_path_factory.mktemp("named")
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 120)
+    x = np.eye(3)[truth] * 3 + rng.normal(size=(120, 3))
+    np.savetxt(root / "x.csv", x[:90], delimiter=",", header="a,b,c", comments="")
+    np.savetxt(root / "x_test.csv", x[90:], delimiter=",", header="a,b,c", comments="")
+    (root / "y_test.txt").write_text("\n".join(PET_NAMES[y] for y in truth[90:]) + "\n")
+    (root / "y.txt").write_text("\n".join(PET_NAMES[y] for y in truth[:90]) + "\n")
+    np.save(root / "y.npy", truth[:90])  # indices in the user's order, not the sorted one
+    pd.DataFrame({"task": np.repeat(np.arange(90), 2), "worker": ["u", "v"] * 90,
+                  "label": [PET_NAMES[y] for y in np.repeat(truth[:90], 2)]}).to_csv(
+                      root / "crowd.csv", index=False)
+    result = invoke("train", "--features", root / "x.csv", "--labels", root / "crowd.csv",
+                    "--test-features", root / "x_test.csv", "--test-labels",
+                    root / "y_test.txt", "--epochs", 1, "--ensemble-size", 1, "--lambda", 0,
+                    "--no-baseline", "--no-plots", "--verbose", 0, "--name", "pets",
+                    "--output-dir", root / "run", "--export-dir", root / "models")
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_evaluate_reads_the_class_names_of_its_run(named_run, tmp_path):
+    root = named_run
+    report = json.loads((root / "run" / "report.json").read_text())
+    assert report["dataset"]["class_names"] == sorted(PET_NAMES)
+    args = ("evaluate", root / "run", "--features", root / "x_test.csv",
+            "--true-labels", root / "y_test.txt")
+    result = invoke(*args, "--json", tmp_path / "e.json")
+    assert result.exit_code == 0, result.output
+    evaluation = json.loads((tmp_path / "e.json").read_text())
+    assert evaluation["accuracy"] == pytest.approx(report["result"]["test_accuracy"])
+    assert list(evaluation["per_class_accuracy"]) == sorted(PET_NAMES)
+    # Names in another order than the model's would score other classes.
+    error = assert_one_line_error(invoke(*args, "--class-names", ",".join(PET_NAMES)))
+    assert "cat,dog,owl" in error and "not the classes" in error
+
+
+def test_aggregate_matches_true_label_names_to_the_crowd_classes(named_run, tmp_path):
+    root = named_run
+    result = invoke("aggregate", root / "crowd.csv", "--true-labels", root / "y.txt",
+                    "--output", tmp_path / "mv.csv")
+    assert result.exit_code == 0, result.output
+    assert "1.0000" in result.output  # both annotators always give the true class
+
+
+def test_true_label_indices_of_sorted_class_names_are_warned_about(named_run, tmp_path):
+    root = named_run
+    result = invoke("aggregate", root / "crowd.csv", "--true-labels", root / "y.npy",
+                    "--output", tmp_path / "mv.csv")
+    assert result.exit_code == 0, result.output
+    assert "sorted: 0=cat, 1=dog, 2=owl" in result.output
+    quiet = invoke("aggregate", root / "crowd.csv", "--true-labels", root / "y.npy",
+                   "--class-names", ",".join(PET_NAMES), "--output", tmp_path / "mv.csv")
+    assert "sorted" not in quiet.output and "1.0000" in quiet.output
+
+
+def test_export_defaults_to_the_name_train_exported_under(named_run, tmp_path):
+    result = invoke("export", named_run / "run", "--export-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pets" / "1" / "saved_model.pb").is_file()

@@ -82,7 +82,7 @@ def warn_about_empty_tasks(crowd, method):
               help="Task id of each item, one per line: the row order of --true-labels "
                    "and of the output (long/JSON labels whose task ids are not row "
                    "numbers).")
-@common.class_names_option()
+@common.class_names_option(common.LABEL_CLASS_NAMES_HELP)
 @common.num_classes_option()
 @common.duplicates_option()
 @common.cli_errors
@@ -99,7 +99,8 @@ def aggregate_command(labels, method, output, probabilities, iterations, true_la
     if task_ids is not None:
         ids = inputs.read_task_ids(task_ids)
     if true_labels is not None:
-        truth = inputs.read_true_labels(true_labels, class_names, row_ids=ids)
+        # Encoded once the crowd labels are read: names are matched to their classes.
+        truth = inputs.read_true_label_values(true_labels, row_ids=ids)
         if ids is not None and len(ids) != len(truth):
             raise ValueError(f"--task-ids lists {len(ids)} ids for {len(truth)} true labels."
                              + inputs.count_hint(len(ids), len(truth),
@@ -110,6 +111,11 @@ def aggregate_command(labels, method, output, probabilities, iterations, true_la
                                      duplicates=duplicates,
                                      rows_role="task ids" if truth is None else "true labels")
     if truth is not None:
+        if class_names is None:
+            inputs.warn_about_indices_of_sorted_names(truth, crowd.class_names)
+        # Class indices stay indices (checked against K below); names are the crowd's.
+        names = class_names or (None if truth.indices is not None else crowd.class_names)
+        truth = inputs.encode_true_labels(truth, names)
         inputs.check_labels_within_classes(truth, crowd.num_classes, "A true label")
     warn_about_empty_tasks(crowd, method)
     aggregator = _aggregator(method, num_classes, iterations).fit(crowd)

@@ -22,6 +22,9 @@ from keras_crowd.utils.atomic_files import write_text_atomic
 
 BUNDLED_DATASET_NAMES = ("labelme", "music")
 CLASS_NAMES_HELP = "Comma-separated class names, in index order (fixes K and the order)."
+# For commands that read crowd labels written as names.
+LABEL_CLASS_NAMES_HELP = (CLASS_NAMES_HELP[:-1]
+                          + " [default: the names in the labels, sorted].")
 
 
 def one_line(message):
@@ -205,10 +208,10 @@ def dataset_option(names=BUNDLED_DATASET_NAMES, help_text="A bundled dataset."):
     return click.option("--dataset", type=click.Choice(names), default=None, help=help_text)
 
 
-def class_names_option():
+def class_names_option(help_text=CLASS_NAMES_HELP):
     """``--class-names a,b,c``, parsed into a tuple."""
     return click.option(
-        "--class-names", default=None, metavar="NAMES", help=CLASS_NAMES_HELP,
+        "--class-names", default=None, metavar="NAMES", help=help_text,
         callback=lambda ctx, param, value: parse_class_names(value),
     )
 

@@ -19,6 +19,24 @@ def per_class_accuracy(predicted, true_labels, class_names):
     return result
 
 
+def model_class_names(model, class_names):
+    """The class names of `model`'s outputs: those its run saved, else `class_names`.
+
+    Raises:
+        click.UsageError: `class_names` are not the names, in the order, the
+            model was trained with (its indices would be read as other classes).
+    """
+    saved = models.saved_class_names(model)
+    if saved is None:
+        return class_names
+    if class_names is not None and tuple(map(str, class_names)) != tuple(map(str, saved)):
+        raise click.UsageError(
+            f"--class-names {','.join(map(str, class_names))} are not the classes of {model}, "
+            f"in its order: {','.join(map(str, saved))} (its {models.RUN_METADATA_FILE}); "
+            "leave --class-names out to use them.")
+    return saved
+
+
 @click.command(
     "evaluate",
     short_help="Accuracy of a saved or exported classifier.",
@@ -35,7 +53,9 @@ def per_class_accuracy(predicted, true_labels, class_names):
               help="Features to evaluate on (.npy/.npz/.csv).")
 @click.option("--true-labels", default=None, metavar="FILE",
               help="Their true labels (.npy, or one per line).")
-@common.class_names_option()
+@common.class_names_option(
+    help_text="Comma-separated class names, in the model's index order, for true labels "
+              "written as names [default: those a .keras model's run saved].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True)
 @click.option("--json", "json_path", default=None, metavar="FILE",
               help="Also write the results as JSON.")
@@ -46,6 +66,11 @@ def evaluate_command(model, dataset, features, true_labels, class_names, batch_s
 
     MODEL is an exported SavedModel folder (<base>/<version>), a .keras
     model saved by `keras-crowd train`, or its run folder.
+
+    True labels may be class names: a .keras model or run folder knows its
+    classes (crowd_metadata.json); an exported SavedModel does not, so give
+    it --class-names in the model's order (report.json's
+    dataset.class_names: without --class-names, train sorts the names).
     """
     dataset = common.check_source(dataset, (features, true_labels),
                                   ("--features", "--true-labels"))
@@ -56,6 +81,7 @@ def evaluate_command(model, dataset, features, true_labels, class_names, batch_s
         if features is None or true_labels is None:
             raise click.UsageError("Give --features and --true-labels together.")
         x = inputs.read_features(features)
+        class_names = model_class_names(model, class_names)
         truth = inputs.read_true_labels(true_labels, class_names)
         if len(x) != len(truth):
             raise ValueError(f"{len(x)} feature rows but {len(truth)} true labels."

@@ -10,10 +10,13 @@ from keras_crowd.cli import saved_models
 
 
 def default_model_name(model_path):
-    """The run's dataset name, else the run folder's (for model.keras), else the file stem."""
+    """The name `train` exported the run under (its --name, by default the dataset's),
+    else the run folder's (for model.keras), else the file stem."""
     path = models.keras_model_path(model_path)
     metadata = models.run_metadata(path)
-    if metadata.get("dataset"):
+    if metadata.get("model_name"):
+        return str(metadata["model_name"])
+    if metadata.get("dataset"):  # runs saved before the name was kept
         return str(metadata["dataset"])
     return path.parent.name if path.name == models.RUN_MODEL_FILE else path.stem
 
@@ -31,7 +34,8 @@ def default_model_name(model_path):
 @click.option("--export-dir", default="saved_models", show_default=True, metavar="DIR",
               help="Base folder of TF Serving exports.")
 @click.option("--name", default=None,
-              help="Model name (TF Serving's model_name) [default: the run's dataset].")
+              help="Model name (TF Serving's model_name) [default: the run's: train's "
+                   "--name, else its dataset].")
 @click.option("--version", type=click.IntRange(min=1), default=None,
               help="Version folder [default: the next free integer].")
 @common.overwrite_option()

@@ -558,33 +558,71 @@ def read_true_labels(path, class_names=None, role="true labels", row_ids=None):
     Returns:
         `(N,)` int64 class indices.
     """
+    return encode_true_labels(read_true_label_values(path, role, row_ids), class_names)
+
+
+@dataclasses.dataclass
+class TrueLabelValues:
+    """The labels of a true-labels file as written, before they become class indices.
+
+    Attributes:
+        values: The labels as read (numbers or text).
+        indices: `(N,)` int64 class indices when every label is an integer, else None.
+        numeric: Whether the file is a numeric array (its labels are class
+            indices, never names).
+        path: The file, for error messages.
+        role: What the file holds, for error messages.
+    """
+
+    values: np.ndarray
+    indices: np.ndarray | None
+    numeric: bool
+    path: str
+    role: str
+
+    def __len__(self):
+        return len(self.values)
+
+
+def read_true_label_values(path, role="true labels", row_ids=None):
+    """Reads a true-labels file (as `read_true_labels`) without encoding its labels:
+    their count is known before the class names are (`encode_true_labels`)."""
     text, _ = split_npz_key(path)
     suffix = pathlib.Path(text).suffix.lower()
     if suffix in (".npy", ".npz"):
         values = np.asarray(_load_array(path, role, TRUE_LABEL_KEYS)).reshape(-1)
         indices = None if values.dtype.kind in "USO" else _whole_number_indices(
             values, text, role)
+        numeric = indices is not None
     else:
         values = _text_labels(_path(text, role), text, role, row_ids)
-        indices = None
+        indices, numeric = None, False
     if values.size == 0:
         raise ValueError(f"The {role} file {text!r} holds no label.")
-    if indices is not None:
+    if not numeric and all(_INTEGER.match(str(v).strip()) for v in values):
+        indices = np.array([int(str(v)) for v in values], dtype=np.int64)
+    return TrueLabelValues(values, indices, numeric, text, role)
+
+
+def encode_true_labels(labels, class_names=None):
+    """`(N,)` int64 class indices of `TrueLabelValues`, by `read_true_labels`'s rules."""
+    text, role, indices = labels.path, labels.role, labels.indices
+    if labels.numeric:
         # A numeric array holds class indices, as dense crowd label arrays do.
         if indices.min() < 0 or (class_names is not None and indices.max() >= len(class_names)):
             raise ValueError(f"The {role} in {text!r} hold a class index out of range.")
         return indices
-    if all(_INTEGER.match(str(v).strip()) for v in values):
-        indices = np.array([int(str(v)) for v in values], dtype=np.int64)
     if class_names is not None:
         # The crowd labels' rule: a label is the class of that name (1 is
         # class "1"); integers are positions only if no class name is one.
-        labels = indices if indices is not None else [str(v).strip() for v in values]
+        values = indices if indices is not None else [str(v).strip() for v in labels.values]
         try:
-            encoded, _ = crowd_data.encode_class_labels(labels, class_names)
+            encoded, _ = crowd_data.encode_class_labels(values, class_names)
         except ValueError as error:
-            raise ValueError(f"The {role} in {text!r} do not match the classes: {error}") \
-                from None
+            raise ValueError(
+                f"The {role} in {text!r} do not match the classes: {error} Correct the "
+                "spelling, or, for a class that no crowd label gives, pass --class-names "
+                "with every class.") from None
         return np.asarray(encoded, dtype=np.int64)
     if indices is None:
         raise ValueError(
@@ -593,6 +631,28 @@ def read_true_labels(path, class_names=None, role="true labels", row_ids=None):
     if indices.min() < 0:
         raise ValueError(f"The {role} in {text!r} hold a class index out of range.")
     return indices
+
+
+def warn_about_indices_of_sorted_names(labels, class_names):
+    """Warns when true labels are class indices but the classes are names nobody ordered.
+
+    Without ``--class-names``, the classes of crowd labels written as names
+    are those names sorted; true labels given as indices (a ``.npy`` of
+    ints, say) then index that sorted list, which need not be the user's
+    own order (their accuracy would be silently wrong).
+
+    Args:
+        labels: The `TrueLabelValues` read.
+        class_names: The crowd labels' class names (inferred, not given).
+    """
+    if labels.indices is None or all(_INTEGER.match(str(name)) for name in class_names):
+        return
+    listed = ", ".join(f"{index}={name}" for index, name in enumerate(class_names))
+    common.warn(
+        f"The {labels.role} in {labels.path!r} are class indices, read as positions in the "
+        f"crowd labels' class names, sorted: {listed}. If your indices follow another "
+        "order, pass --class-names in that order, or write the true labels as names."
+    )
 
 
 def _is_long_csv(path):
@@ -847,7 +907,10 @@ def load_crowd_data(dataset=None, features=None, labels=None, test_features=None
                      paths={"features": str(features), "labels": str(labels)})
     if test_features is not None:
         data.x_test = read_features(test_features, role="test features")
-        data.y_test = read_true_labels(test_labels, crowd.class_names, role="test labels")
+        y_test = read_true_label_values(test_labels, role="test labels")
+        if class_names is None:
+            warn_about_indices_of_sorted_names(y_test, crowd.class_names)
+        data.y_test = encode_true_labels(y_test, crowd.class_names)
         if len(data.x_test) != len(data.y_test):
             raise ValueError(
                 f"{len(data.x_test)} test feature rows but {len(data.y_test)} test labels."

@@ -71,6 +71,21 @@ def run_metadata(model_path):
     return json.loads(metadata.read_text(encoding="utf-8"))
 
 
+def saved_class_names(path):
+    """The class names `keras-crowd train` saved beside a ``.keras`` model or run folder.
+
+    Returns:
+        A tuple of names, or None for an exported SavedModel (which holds no
+        names) or a model without ``crowd_metadata.json``.
+    """
+    path = pathlib.Path(path)
+    model_file = path / RUN_MODEL_FILE if path.is_dir() else path
+    if model_file.suffix != ".keras" or not model_file.is_file():
+        return None  # `load_classifier` says what `path` is not
+    names = run_metadata(model_file).get("class_names")
+    return tuple(names) if names else None
+
+
 def is_saved_model(path):
     """True for a SavedModel folder (it holds ``saved_model.pb``)."""
     return (pathlib.Path(path) / "saved_model.pb").is_file()

@@ -284,7 +284,7 @@ def _class_prior(result, data):
     return result.classifier.predict(data.x, batch_size=1024, verbose=0).mean(axis=0)
 
 
-def _save_run_files(output_dir, result, data, settings, class_prior):
+def _save_run_files(output_dir, result, data, settings, class_prior, model_name):
     """Saves the model, its metadata, the matrices and the history."""
     model = result.model if result.model is not None else result.classifier
     model_path = output_dir / MODEL_FILE
@@ -305,6 +305,8 @@ def _save_run_files(output_dir, result, data, settings, class_prior):
         files["members"] = [str(output_dir / name) for name in member_files]
     common.write_json({
         "dataset": data.name,
+        # `export` exports under this name again by default.
+        "model_name": model_name,
         "method": settings["method"],
         "class_names": list(data.crowd.class_names),
         "annotator_ids": list(data.crowd.annotator_ids),
@@ -448,7 +450,7 @@ def _summary_rows(report):
 @click.option("--task-ids", default=None, metavar="FILE",
               help="Task id of each feature row, one per line (long/JSON labels whose task "
                    "ids are not row numbers).")
-@common.class_names_option()
+@common.class_names_option(common.LABEL_CLASS_NAMES_HELP)
 @common.num_classes_option()
 @common.duplicates_option()
 @click.option("--method", type=click.Choice(TRAIN_METHODS), default=DEFAULT_METHOD,
@@ -610,7 +612,7 @@ def train_command(dataset, features, labels, test_features, test_labels, task_id
 
     tic = time.perf_counter()
     class_prior = _class_prior(result, data)
-    artifacts = _save_run_files(output_dir, result, data, settings, class_prior)
+    artifacts = _save_run_files(output_dir, result, data, settings, class_prior, name)
     artifacts["export"] = saved_models.export_model(
         result.model if result.model is not None else result.classifier, export_path,
         overwrite=overwrite)
