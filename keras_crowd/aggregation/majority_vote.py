@@ -22,9 +22,14 @@ def majority_vote_probas(crowd_labels, num_classes):
     >>> majority_vote_probas([[0, 1, 1], [2, -1, -1]], 3).round(3).tolist()
     [[0.333, 0.667, 0.0], [0.0, 0.0, 1.0]]
     """
-    counts = dense.vote_counts(crowd_labels, num_classes).astype(np.float64)
+    return _vote_fractions(dense.vote_counts(crowd_labels, num_classes))
+
+
+def _vote_fractions(vote_counts):
+    """(N, K) integer vote counts as fractions; a row without votes uniform."""
+    counts = vote_counts.astype(np.float64)
     totals = counts.sum(axis=1, keepdims=True)
-    uniform = np.full_like(counts, 1.0 / num_classes)
+    uniform = np.full_like(counts, 1.0 / counts.shape[1])
     return np.divide(counts, totals, out=uniform, where=totals > 0)
 
 
@@ -59,8 +64,9 @@ class MajorityVote(Aggregator):
     """
 
     def _fit_dense(self, crowd_labels, num_classes):
-        self.probas_ = majority_vote_probas(crowd_labels, num_classes)
+        # Counted once: the fractions come from the same integer counts.
         self.vote_counts_ = dense.vote_counts(crowd_labels, num_classes)
+        self.probas_ = _vote_fractions(self.vote_counts_)
 
     @property
     def labels_(self):
