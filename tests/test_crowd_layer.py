@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_crowd import CrowdLayer
 from keras_crowd import CrowdModel
@@ -103,6 +104,16 @@ def test_fractional_or_boolean_num_annotators_is_refused(bad):
     with pytest.raises(ValueError, match="positive integer"):
         CrowdModel(backbone, bad)
     assert CrowdLayer(np.int64(3)).num_annotators == 3 == CrowdLayer(3.0).num_annotators
+
+
+def test_num_annotators_read_from_an_npz_file_or_a_tensor_is_accepted(tmp_path):
+    # np.load gives a 0-d array: it was refused as "not a positive integer"
+    # (`got array(5)`), and so was a scalar tensor.
+    np.savez(tmp_path / "meta.npz", num_annotators=M)
+    read = np.load(tmp_path / "meta.npz")["num_annotators"]
+    assert CrowdLayer(read).num_annotators == M == CrowdLayer(tf.constant(M)).num_annotators
+    with pytest.raises(ValueError, match="positive integer"):
+        CrowdLayer(np.array(2.5))
 
 
 @pytest.mark.parametrize("dense_path", ["product", "gather"])

@@ -724,6 +724,29 @@ def test_labels_of_a_py_dataset_or_generator_are_checked(source):
         model.fit(source(x, corrupted), epochs=1, verbose=0)
 
 
+class _TestBatchCounter(keras.callbacks.Callback):
+    def on_test_begin(self, logs=None):
+        self.batches = 0
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+
+def test_a_validation_generator_is_evaluated_whole():
+    # fit's validation calls evaluate, which took the first batch out of the
+    # generator (to build the model): that batch was never evaluated, and
+    # val_accuracy was another set's.
+    x, labels, truth = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    counter = _TestBatchCounter()
+    history = model.fit(x, labels, batch_size=32, epochs=1, verbose=0,
+                        validation_data=_generator(x, truth), callbacks=[counter])
+    assert counter.batches == len(x) // 32
+    expected = model.evaluate(x, truth, batch_size=32, verbose=0, return_dict=True)
+    assert history.history["val_accuracy"][0] == pytest.approx(expected["accuracy"])
+
+
 def test_a_py_dataset_or_generator_trains_like_arrays():
     x, labels, _ = _crowd()
     histories = []

@@ -323,6 +323,18 @@ def test_oracle_takes_one_hot_true_labels():
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
+def test_oracle_takes_a_column_of_true_labels():
+    # An (N, 1) column of class indices (Keras's sparse-label layout) trained
+    # before the true labels were checked; the check then read it as one-hot
+    # rows of one class and refused it.
+    x, crowd, truth = _small_crowd()
+    results = [train_crowd_classifier(x, crowd, 3, _small_classifier, method="oracle",
+                                      epochs=2, batch_size=30, true_labels=labels)
+               for labels in (truth, truth[:, None])]
+    for a, b in zip(*(r.classifier.get_weights() for r in results)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
 @pytest.mark.parametrize("batch_size", [0, 2.5, 30.5, None])
 def test_batch_size_must_be_a_positive_integer(batch_size):
     """A float used to fail in CrowdModel ("regularization_warmup_steps ...

@@ -332,8 +332,9 @@ class CrowdModel(keras.Model):
         """Fail before training if the backbone's outputs are not probabilities
         (or, with `from_logits`, if they are).
 
-        Runs the model once on a small sample of the features
-        (`_feature_sample`), so that no per-step cost is paid for the check.
+        Runs the backbone once (without the softmax `from_logits` adds) on a
+        small sample of the features (`_feature_sample`), so that no
+        per-step cost is paid for the check.
         It runs in the model's distribution strategy scope.
         """
         if not self.check_probabilities or sample is None:
@@ -794,10 +795,14 @@ class CrowdModel(keras.Model):
         Inputs are checked as in `fit`. Sample weights are accepted only
         with 1-D true labels.
         """
+        if kwargs.get("_use_cached_eval_dataset", False):
+            # Called by fit's validation: `fit` checked (and wrapped) the
+            # validation data, and Keras reads its cached iterator, not `x`.
+            # Reading `x` again would take a batch from a generator.
+            return super().evaluate(x, y, **kwargs)
         x, _ = self._prepare_inputs(x, y, true_labels_allowed=True)
-        if not kwargs.get("_use_cached_eval_dataset", False):
-            # Called by the user, not by fit's validation: see `fit`.
-            self.test_function = None
+        # Called by the user: see `fit`.
+        self.test_function = None
         return super().evaluate(x, y, **kwargs)
 
     # ----------------------------------------------------------- inspection

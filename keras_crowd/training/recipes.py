@@ -189,13 +189,16 @@ def _one_hot_true_labels(true_labels, num_classes):
     """`(N, K)` float32 targets from true labels, checked.
 
     Args:
-        true_labels: `(N,)` integer class indices in `[0, K)`, or `(N, K)`
-            non-negative, finite one-hot (or soft) rows.
+        true_labels: `(N,)` (or, as Keras's sparse labels, `(N, 1)`) integer
+            class indices in `[0, K)`, or `(N, K)` non-negative, finite
+            one-hot (or soft) rows.
         num_classes: K.
 
     Raises:
         ValueError: If the labels are neither.
     """
+    if np.ndim(true_labels) == 2 and np.shape(true_labels)[1] == 1:
+        true_labels = np.asarray(true_labels)[:, 0]  # K >= 2: not one-hot rows
     if np.ndim(true_labels) == 2:
         _validate_target_matrix(true_labels, num_classes)
         return np.asarray(true_labels, dtype="float32")
@@ -311,8 +314,8 @@ def train_crowd_classifier(
         seed: Seed of the split, the initial weights and the batches
             (an integer); `None` draws one, which the result does not
             record, so the run cannot be repeated.
-        true_labels: Only for `method="oracle"`: `(N,)` integer labels in
-            `[0, K)` or `(N, K)` one-hot (or soft) labels.
+        true_labels: Only for `method="oracle"`: `(N,)` (or `(N, 1)`)
+            integer labels in `[0, K)` or `(N, K)` one-hot (or soft) labels.
         strategy: Optional `tf.distribute.Strategy` to build and train under.
         callbacks: Extra Keras callbacks (a list, one callback or `None`),
             given to every fit.

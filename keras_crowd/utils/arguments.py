@@ -21,14 +21,17 @@ def positive_integer(name, value):
         `int(value)`.
 
     Raises:
-        ValueError: `value` is not a number (e.g. `None`), is a bool,
-            fractional, or below 1.
+        ValueError: `value` is not a number (e.g. `None`; a 0-d array or
+            tensor counts as its number), is a bool, fractional, or below 1.
 
     Example:
 
     >>> positive_integer("num_annotators", 3.0)
     3
     """
+    if not isinstance(value, numbers.Real) and hasattr(value, "__array__") \
+            and np.ndim(value) == 0:
+        value = np.asarray(value).item()  # a 0-d array or tensor, e.g. read from an .npz
     if (isinstance(value, bool) or not isinstance(value, numbers.Real)
             or not 1 <= value < math.inf or int(value) != value):
         raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
