@@ -55,13 +55,18 @@ def music_run(tmp_path_factory):
     return root, result.output
 
 
+def _separable_items(num_items):
+    """`(truth, x)`: 3 classes and 3 features that separate them well (seed 0)."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, num_items)
+    return truth, np.eye(3)[truth] * 3 + rng.normal(size=(num_items, 3))
+
+
 @pytest.fixture(scope="module")
 def user_files(tmp_path_factory):
     """Small separable features, true labels, and a simulated crowd (long CSV)."""
     root = tmp_path_factory.mktemp("files")
-    rng = np.random.default_rng(0)
-    truth = rng.integers(0, 3, 300)
-    x = np.eye(3)[truth] * 3 + rng.normal(size=(300, 3))
+    truth, x = _separable_items(300)
     np.savetxt(root / "x.csv", x[:240], delimiter=",", header="a,b,c", comments="")
     np.save(root / "x_test.npy", x[240:].astype("float32"))
     np.save(root / "y.npy", truth[:240])
@@ -1106,9 +1111,7 @@ PET_NAMES = ("owl", "cat", "dog")  # the user's order; sorted, the classes are c
 def named_run(tmp_path_factory):
     """A tiny `train` on a long CSV whose labels are class names, exported as "pets"."""
     root = tmp_path_factory.mktemp("named")
-    rng = np.random.default_rng(0)
-    truth = rng.integers(0, 3, 120)
-    x = np.eye(3)[truth] * 3 + rng.normal(size=(120, 3))
+    truth, x = _separable_items(120)
     np.savetxt(root / "x.csv", x[:90], delimiter=",", header="a,b,c", comments="")
     np.savetxt(root / "x_test.csv", x[90:], delimiter=",", header="a,b,c", comments="")
     (root / "y_test.txt").write_text("\n".join(PET_NAMES[y] for y in truth[90:]) + "\n")

@@ -129,18 +129,23 @@ def test_no_nan_with_tiny_batches_and_huge_lambda():
         assert all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
+def _assert_backbone_refused(model, x, labels, array_message, dataset_message):
+    """`fit` on arrays and on a `tf.data` dataset raises, weights untouched."""
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=array_message):
+        model.fit(x, labels, batch_size=32, epochs=1, verbose=0)
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).batch(32)
+    with pytest.raises(ValueError, match=dataset_message):
+        model.fit(dataset, epochs=1, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_logits_backbone_is_detected_or_accepted():
     x, labels, _ = _crowd()
     model = CrowdModel(_sequential(activation=None), M)
     model.compile()
-    before = model.get_weights()
-    with pytest.raises(ValueError, match="from_logits=True"):
-        model.fit(x, labels, batch_size=32, epochs=1, verbose=0)
-    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).batch(32)
-    with pytest.raises(ValueError, match="not probabilities"):
-        model.fit(dataset, epochs=1, verbose=0)
-    for a, b in zip(before, model.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    _assert_backbone_refused(model, x, labels, "from_logits=True", "not probabilities")
     model = CrowdModel(_sequential(activation=None), M, from_logits=True)
     model.compile()
     model.fit(x, labels, batch_size=32, epochs=1, verbose=0)
@@ -153,14 +158,8 @@ def test_softmax_backbone_with_from_logits_is_refused():
     x, labels, _ = _crowd()
     model = CrowdModel(_sequential(), M, from_logits=True)
     model.compile()
-    before = model.get_weights()
-    with pytest.raises(ValueError, match="already probabilities"):
-        model.fit(x, labels, batch_size=32, epochs=1, verbose=0)
-    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).batch(32)
-    with pytest.raises(ValueError, match="already probabilities"):
-        model.fit(dataset, epochs=1, verbose=0)
-    for a, b in zip(before, model.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    _assert_backbone_refused(model, x, labels, "already probabilities",
+                             "already probabilities")
     unchecked = CrowdModel(_sequential(), M, from_logits=True, check_probabilities=False)
     unchecked.compile()
     unchecked.fit(x, labels, batch_size=32, epochs=1, verbose=0)
