@@ -156,6 +156,11 @@ def test_bad_log_det_arguments_are_refused(kind):
     with pytest.raises(ValueError, match="max_penalty"):
         kind(0.1, max_penalty=float("nan"))
     assert kind(0.1, ridge=0.0, max_penalty=float("inf")).ridge == 0.0
+    # Not numbers at all: the error names the argument (it was float()'s
+    # "could not convert string to float", or a TypeError for None).
+    for name, bad in [("ridge", "abc"), ("ridge", None), ("max_penalty", "high")]:
+        with pytest.raises(ValueError, match=f"`{name}` must be a number"):
+            kind(0.1, **{name: bad})
 
 
 def test_dirichlet_prior_refuses_infinite_pseudo_counts():

@@ -8,6 +8,14 @@ from keras_crowd.regularizers.log_det import DEFAULT_RIDGE
 from keras_crowd.regularizers.log_det import guarded_log_det
 
 
+def _as_float(name, value):
+    """`float(value)`, or a `ValueError` naming the argument (`"abc"`, `None`)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a number; got {value!r}.") from None
+
+
 class _LogDetRegularizer(CrowdRegularizer):
     """Shared arguments of the two log-det criteria."""
 
@@ -19,8 +27,8 @@ class _LogDetRegularizer(CrowdRegularizer):
 
     def __init__(self, strength, ridge=DEFAULT_RIDGE, max_penalty=None):
         super().__init__(strength)
-        ridge = float(ridge)
-        max_penalty = None if max_penalty is None else float(max_penalty)
+        ridge = _as_float("ridge", ridge)
+        max_penalty = None if max_penalty is None else _as_float("max_penalty", max_penalty)
         # A NaN or infinite ridge, or a NaN `max_penalty`, would make the
         # guard drop the term at every step: training would silently be
         # plain CCEM. A negative ridge is not a ridge.
