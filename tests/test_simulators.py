@@ -114,6 +114,21 @@ def test_simulators_refuse_bad_true_labels_and_options(true_labels, options, mes
                                        seed=0, **options)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("num_annotators", [0, 2.5])
+def test_simulators_refuse_a_number_of_annotators_that_is_not_positive(kind, num_annotators):
+    with pytest.raises(ValueError, match="`num_annotators` must be a positive integer"):
+        simulators.simulate_annotators([0, 1, 2, 1], kind, num_annotators=num_annotators,
+                                       seed=0)
+
+
+def test_separable_uniform_gives_the_number_of_annotators_asked():
+    # Annotator 0 (the expert) is always made: 0 annotators used to give 1.
+    assert simulators.separable_uniform_confusions(1, 3, seed=0).shape == (1, 3, 3)
+    with pytest.raises(ValueError, match="`num_annotators` must be a positive integer"):
+        simulators.separable_uniform_confusions(0, 3, seed=0)
+
+
 def test_machine_annotators_check_labels_and_feature_rows():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, size=60)

@@ -10,6 +10,7 @@ simulation).
 import numpy as np
 
 from keras_crowd.utils.arguments import confusion_matrix_stack
+from keras_crowd.utils.arguments import positive_integer
 
 
 def check_confusion_matrices(confusion_matrices, atol=1e-6):
@@ -70,6 +71,8 @@ def separable_uniform_confusions(num_annotators, num_classes, expert_accuracy=0.
     ((3, 4, 4), 0.95)
     """
     rng = np.random.default_rng(seed)
+    # Annotator 0 is always made: without this check 0 annotators gave 1.
+    num_annotators = positive_integer("num_annotators", num_annotators)
     _check_probability("expert_accuracy", expert_accuracy)
     matrices = [_spread_columns(np.full(num_classes, expert_accuracy), rng, 1.0)]
     matrices += [_near_uniform(num_classes, rng, uniform_concentration)

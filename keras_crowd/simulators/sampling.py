@@ -8,6 +8,7 @@ from keras_crowd.simulators.confusion_matrices import CONFUSION_GENERATORS
 from keras_crowd.simulators.confusion_matrices import check_confusion_matrices
 from keras_crowd.simulators.observation import observation_mask
 from keras_crowd.simulators.simulated_crowd import SimulatedCrowd
+from keras_crowd.utils.arguments import positive_integer
 
 
 def _sample_categorical_numpy(probabilities, rng):
@@ -141,6 +142,7 @@ def simulate_annotators(true_labels, kind, num_annotators, num_classes=None,
     if kind not in CONFUSION_GENERATORS:
         raise ValueError(f"Unknown annotator kind {kind!r}; use one of "
                          f"{sorted(CONFUSION_GENERATORS)}.")
+    num_annotators = positive_integer("num_annotators", num_annotators)
     rng = np.random.default_rng(seed)
     true_labels, num_classes = checked_true_labels(true_labels, num_classes)
     matrices = CONFUSION_GENERATORS[kind](num_annotators, num_classes, seed=rng,
