@@ -202,3 +202,11 @@ def test_generator_options_are_checked():
         simulators.symmetric_flip_confusions(3, 3, flip_rate=[0.1, 0.2])
     rates = simulators.symmetric_flip_confusions(3, 3, flip_rate=[0.1, 0.2, 0.3])
     np.testing.assert_allclose(rates[:, 0, 0], [0.9, 0.8, 0.7])
+
+
+@pytest.mark.parametrize("fraction", [2.0, -1.0])
+def test_hammer_fraction_outside_zero_one_is_refused(fraction):
+    """2.0 was reported as a wrong num_hammers (an argument not given);
+    -1.0 silently gave one hammer."""
+    with pytest.raises(ValueError, match="hammer_fraction must be in"):
+        simulators.hammer_spammer_confusions(5, 3, hammer_fraction=fraction, seed=0)

@@ -146,6 +146,7 @@ def hammer_spammer_confusions(num_annotators, num_classes, num_hammers=None,
     """
     rng = np.random.default_rng(seed)
     if num_hammers is None:
+        _check_probability("hammer_fraction", hammer_fraction)
         num_hammers = max(1, int(round(hammer_fraction * num_annotators)))
     if not 0 <= num_hammers <= num_annotators:
         raise ValueError(f"num_hammers must be in [0, {num_annotators}]; got {num_hammers}.")
