@@ -650,6 +650,15 @@ def test_blank_line_of_a_dense_csv_is_a_row_of_missing_labels(tmp_path):
         inputs.read_true_labels(write(tmp_path / "y.txt", "label\n0\n\n1\n"))
 
 
+def _tiny_run_folder(folder):
+    """`folder` as a run folder holding an untrained 2-feature, 3-class model.keras,
+    for the tests of `evaluate`'s data errors (it loads the model first)."""
+    inputs_ = keras.Input((2,))
+    classifier = keras.Model(inputs_, keras.layers.Dense(3, activation="softmax")(inputs_))
+    classifier.save(folder / models.RUN_MODEL_FILE)
+    return folder
+
+
 @pytest.mark.parametrize("content, reason", [
     ("", "is empty"),
     (b"\xff\xfe\x00", "not UTF-8"),
@@ -657,8 +666,8 @@ def test_blank_line_of_a_dense_csv_is_a_row_of_missing_labels(tmp_path):
 ])
 def test_unreadable_csv_errors_name_the_file(tmp_path, content, reason):
     path = write(tmp_path / "bad.csv", content, "wb" if isinstance(content, bytes) else "w")
-    for args in (["aggregate", path], ["evaluate", tmp_path, "--features", path,
-                                       "--true-labels", path],
+    for args in (["aggregate", path], ["evaluate", _tiny_run_folder(tmp_path), "--features",
+                                       path, "--true-labels", path],
                  ["aggregate", tmp_path / "ok.npy", "--true-labels", path]):
         np.save(tmp_path / "ok.npy", np.zeros((2, 2), "int64"))
         error = assert_one_line_error(invoke(*args))
@@ -669,16 +678,16 @@ def test_evaluate_points_at_a_header_row_of_true_labels(tmp_path):
     # pd.Series(y).to_csv(index=False) writes the header "0", which is a label.
     np.save(tmp_path / "x.npy", np.zeros((3, 2), "float32"))
     pd.Series([1, 0, 2]).to_csv(tmp_path / "y.csv", index=False)
-    error = assert_one_line_error(invoke("evaluate", tmp_path, "--features", tmp_path / "x.npy",
-                                         "--true-labels", tmp_path / "y.csv"))
+    error = assert_one_line_error(invoke("evaluate", _tiny_run_folder(tmp_path), "--features",
+                                         tmp_path / "x.npy", "--true-labels", tmp_path / "y.csv"))
     assert "3 feature rows but 4 true labels" in error and "header row" in error, error
 
 
 def test_no_header_row_hint_when_no_file_is_a_csv(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((3, 2), "float32"))
     np.save(tmp_path / "y.npy", np.array([1, 0, 2, 1]))
-    error = assert_one_line_error(invoke("evaluate", tmp_path, "--features", tmp_path / "x.npy",
-                                         "--true-labels", tmp_path / "y.npy"))
+    error = assert_one_line_error(invoke("evaluate", _tiny_run_folder(tmp_path), "--features",
+                                         tmp_path / "x.npy", "--true-labels", tmp_path / "y.npy"))
     assert "3 feature rows but 4 true labels" in error and "header row" not in error, error
 
 
@@ -1143,6 +1152,28 @@ def test_evaluate_reads_the_class_names_of_its_run(named_run, tmp_path):
     # Names in another order than the model's would score other classes.
     error = assert_one_line_error(invoke(*args, "--class-names", ",".join(PET_NAMES)))
     assert "cat,dog,owl" in error and "not the classes" in error
+
+
+def test_evaluate_checks_the_model_before_the_true_label_names(named_run, tmp_path):
+    root = named_run
+    names = ("--features", root / "x_test.csv", "--true-labels", root / "y_test.txt")
+    # Names without --class-names are refused for a SavedModel, but the
+    # error to fix first is the model path's (it said "pass --class-names").
+    base = assert_one_line_error(invoke("evaluate", root / "models" / "pets", *names))
+    assert "TF Serving model folder" in base, base
+    missing = assert_one_line_error(invoke("evaluate", tmp_path / "nowhere", *names))
+    assert "does not exist" in missing, missing
+
+
+def test_evaluate_refuses_class_names_of_another_count_than_the_model(named_run, tmp_path):
+    root = named_run
+    # A SavedModel holds no names: a fourth name was read as a class of the
+    # 3-class model and reported with a NaN accuracy.
+    result = invoke("evaluate", root / "models" / "pets" / "1", "--features",
+                    root / "x_test.csv", "--true-labels", root / "y_test.txt",
+                    "--class-names", "cat,dog,owl,eel")
+    error = assert_one_line_error(result)
+    assert "gives 4 classes" in error and "has 3" in error, error
 
 
 def test_aggregate_matches_true_label_names_to_the_crowd_classes(named_run, tmp_path):

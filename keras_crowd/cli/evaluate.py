@@ -74,6 +74,9 @@ def evaluate_command(model, dataset, features, true_labels, class_names, batch_s
     """
     dataset = common.check_source(dataset, (features, true_labels),
                                   ("--features", "--true-labels"))
+    # First: an error about MODEL (missing, a TF Serving base folder) is the
+    # one to fix, not one about the true labels read for it.
+    classifier = models.load_classifier(model)
     if dataset is not None:
         data = inputs.load_bundled(dataset)
         x, truth, names = data.x_test, data.y_test, tuple(data.crowd.class_names)
@@ -87,9 +90,12 @@ def evaluate_command(model, dataset, features, true_labels, class_names, batch_s
             raise ValueError(f"{len(x)} feature rows but {len(truth)} true labels."
                              + inputs.count_hint(len(truth), len(x), (features, true_labels)))
         names = None
-    classifier = models.load_classifier(model)
     probabilities = classifier.predict(x, batch_size=batch_size)
     num_classes = probabilities.shape[1]
+    if names is None and class_names is not None and len(class_names) != num_classes:
+        raise click.UsageError(
+            f"--class-names gives {len(class_names)} classes but {model} has {num_classes}; "
+            "give every class, in the model's order.")
     if truth.max() >= num_classes:
         raise ValueError(
             f"A true label is {int(truth.max())} but the model has {num_classes} classes.")
