@@ -78,6 +78,7 @@ import tensorflow as tf  # noqa: E402
 from keras_crowd import backbones  # noqa: E402
 from keras_crowd import datasets  # noqa: E402
 from keras_crowd import serving  # noqa: E402
+from keras_crowd.cli.saved_models import next_free_version  # noqa: E402
 from keras_crowd.serving import grpc_format  # noqa: E402
 from keras_crowd.training import train_crowd_classifier  # noqa: E402
 from keras_crowd.utils.arguments import positive_integer_option  # noqa: E402
@@ -132,8 +133,8 @@ def train_and_export(export_dir, epochs):
     result = train_crowd_classifier(
         data.x_train, data.crowd_labels, data.num_classes,
         lambda: backbones.music_classifier(seed=0), method="geocrowdnet-w", epochs=epochs)
-    versions = [int(p.name) for p in (export_dir / MODEL_NAME).glob("*") if p.name.isdigit()]
-    path = export_dir / MODEL_NAME / str(max(versions, default=0) + 1)
+    # The next version folder, as `keras-crowd export` numbers them.
+    path = export_dir / MODEL_NAME / str(next_free_version(export_dir / MODEL_NAME))
     result.model.export_classifier(str(path))
     return result.classifier, data.x_test[:NUM_INSTANCES], path
 
