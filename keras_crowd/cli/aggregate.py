@@ -81,7 +81,7 @@ def warn_about_empty_tasks(crowd, method):
 @click.option("--task-ids", default=None, metavar="FILE",
               help="Task id of each item, one per line: the row order of --true-labels "
                    "and of the output (long/JSON labels whose task ids are not row "
-                   "numbers).")
+                   "numbers; integer ids are 0-based rows, so ids 1..N need it).")
 @common.class_names_option(common.LABEL_CLASS_NAMES_HELP)
 @common.num_classes_option()
 @common.duplicates_option()

@@ -55,9 +55,10 @@ labels of a single class unless ``--num-classes`` or ``--class-names`` gives
 the classes.
 
 Long and JSON labels are matched to feature rows by task id: task ids that
-are integers are row numbers (two ids of one number, such as ``1`` and
-``01``, are an error), other ids need ``--task-ids FILE`` (the id of each
-feature row, one per line). Features, dense labels and true labels are
+are integers are 0-based row numbers (two ids of one number, such as ``1``
+and ``01``, are an error; ids numbered from 1 need ``--task-ids``, or they
+name the next row: row 0 is then reported as a task without labels), other
+ids need ``--task-ids FILE`` (the id of each feature row, one per line). Features, dense labels and true labels are
 matched by row, never by a column: a CSV column of item ids (``task``,
 ``item``, ``id``, ``index``, ...) is an error, not data.
 

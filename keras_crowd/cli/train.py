@@ -449,7 +449,8 @@ def _summary_rows(report):
               help="Optional true test labels (.npy, or one per line).")
 @click.option("--task-ids", default=None, metavar="FILE",
               help="Task id of each feature row, one per line (long/JSON labels whose task "
-                   "ids are not row numbers).")
+                   "ids are not row numbers; integer ids are 0-based rows, so ids 1..N "
+                   "need it).")
 @common.class_names_option(common.LABEL_CLASS_NAMES_HELP)
 @common.num_classes_option()
 @common.duplicates_option()
