@@ -163,11 +163,13 @@ def test_bad_log_det_arguments_are_refused(kind):
             kind(0.1, **{name: bad})
 
 
-def test_dirichlet_prior_refuses_infinite_pseudo_counts():
-    # An infinite pseudo-count gave a NaN penalty.
-    for arguments in [dict(diagonal=float("inf")), dict(off_diagonal=float("inf"))]:
-        with pytest.raises(ValueError, match="pseudo-counts"):
-            regularizers.DirichletPrior(1.0, **arguments)
+def test_dirichlet_prior_refuses_bad_pseudo_counts():
+    # An infinite pseudo-count gave a NaN penalty; a string or None gave a
+    # bare TypeError from the comparison, naming neither argument.
+    for name in ["diagonal", "off_diagonal"]:
+        for bad in [float("inf"), float("nan"), -1.0, "2", None, True]:
+            with pytest.raises(ValueError, match=f"pseudo-count `{name}` must be a finite"):
+                regularizers.DirichletPrior(1.0, **{name: bad})
 
 
 def test_dirichlet_prior_is_the_negative_log_prior():
@@ -180,7 +182,7 @@ def test_dirichlet_prior_is_the_negative_log_prior():
     assert np.all(np.isfinite(grad_a))
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(prior))
     assert clone.get_config() == prior.get_config()
-    with pytest.raises(ValueError, match="pseudo-counts"):
+    with pytest.raises(ValueError, match="pseudo-count `diagonal`"):
         regularizers.DirichletPrior(1.0, diagonal=-1.0)
 
 

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_crowd.regularizers.base import CrowdRegularizer
+from keras_crowd.regularizers.base import checked_strength
 
 
 @keras.saving.register_keras_serializable(package="keras_crowd")
@@ -36,13 +37,10 @@ class DirichletPrior(CrowdRegularizer):
 
     def __init__(self, strength, diagonal=2.0, off_diagonal=0.2):
         super().__init__(strength)
-        if not (0 <= diagonal < float("inf") and 0 <= off_diagonal < float("inf")):
-            raise ValueError(
-                "Dirichlet pseudo-counts must be finite and >= 0; got "
-                f"diagonal={diagonal!r}, off_diagonal={off_diagonal!r}."
-            )
-        self.diagonal = float(diagonal)
-        self.off_diagonal = float(off_diagonal)
+        self.diagonal = checked_strength(diagonal, "Dirichlet pseudo-count `diagonal`")
+        self.off_diagonal = checked_strength(
+            off_diagonal, "Dirichlet pseudo-count `off_diagonal`"
+        )
 
     def call(self, probabilities, confusion_matrices):
         confusion_matrices = ops.cast(confusion_matrices, "float32")
