@@ -58,6 +58,19 @@ def test_unknown_method_or_selection(labelme):
         train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, warmup_epochs=-1)
 
 
+@pytest.mark.parametrize("name, bad", [
+    ("warmup_epochs", 2.5),  # was truncated to 2 warm-up epochs
+    ("warmup_epochs", "20"),  # was a bare TypeError from the comparison
+    ("warmup_epochs", None),
+    ("ensemble_size", 0),
+    ("ensemble_size", 2.5),
+    ("ensemble_size", True),
+])
+def test_counts_must_be_whole_numbers(labelme, name, bad):
+    with pytest.raises(ValueError, match=f"`{name}` must be a"):
+        train_crowd_classifier(labelme.x_train, labelme.crowd_labels, 8, None, **{name: bad})
+
+
 def test_item_holdout_trains_on_the_other_items(labelme):
     result = train_crowd_classifier(
         labelme.x_train, labelme.crowd_labels, labelme.num_classes,

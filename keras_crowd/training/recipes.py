@@ -37,6 +37,7 @@ from keras_crowd.selection import choose_strength
 from keras_crowd.selection import split_heldout_items
 from keras_crowd.selection import split_observed_labels
 from keras_crowd.training.input_pipeline import epoch_dataset
+from keras_crowd.utils.arguments import non_negative_integer
 from keras_crowd.utils.arguments import positive_integer
 from keras_crowd.utils.optimizer_build import build_optimizer_before_fit
 from keras_crowd.utils.retracing_warnings import retracing_expected
@@ -362,11 +363,9 @@ def train_crowd_classifier(
         raise ValueError(f"Unknown selection {selection!r}; choose one of {SELECTIONS}.")
     if holdout not in HOLDOUTS:
         raise ValueError(f"Unknown holdout {holdout!r}; choose one of {HOLDOUTS}.")
-    if not warmup_epochs >= 0:
-        raise ValueError(f"warmup_epochs must be >= 0; got {warmup_epochs!r}.")
-    if isinstance(ensemble_size, bool) or not isinstance(ensemble_size, (int, np.integer)) \
-            or ensemble_size < 1:
-        raise ValueError(f"ensemble_size must be a positive integer; got {ensemble_size!r}.")
+    # Fractional warm-up epochs used to be truncated silently (2.5 -> 2).
+    warmup_epochs = non_negative_integer("warmup_epochs", warmup_epochs)
+    ensemble_size = positive_integer("ensemble_size", ensemble_size)
     if seed is None:
         # One draw for every member and candidate fit, which offset it.
         seed = int(np.random.default_rng().integers(2**31 - 1 - MEMBER_SEED_STRIDE * 100))

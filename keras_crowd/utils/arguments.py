@@ -29,12 +29,41 @@ def positive_integer(name, value):
     >>> positive_integer("num_annotators", 3.0)
     3
     """
+    return _whole_number(name, value, minimum=1, description="a positive integer")
+
+
+def non_negative_integer(name, value):
+    """`value` as an int, refusing anything but a whole number >= 0.
+
+    The same checks as `positive_integer`, with 0 allowed (a count of
+    warm-up epochs, a seed).
+
+    Args:
+        name: The argument's name, for the error message.
+        value: The value given.
+
+    Returns:
+        `int(value)`.
+
+    Raises:
+        ValueError: `value` is not a number, is a bool, fractional, or
+            negative.
+
+    Example:
+
+    >>> non_negative_integer("warmup_epochs", 0)
+    0
+    """
+    return _whole_number(name, value, minimum=0, description="a non-negative integer")
+
+
+def _whole_number(name, value, minimum, description):
     if not isinstance(value, numbers.Real) and hasattr(value, "__array__") \
             and np.ndim(value) == 0:
         value = np.asarray(value).item()  # a 0-d array or tensor, e.g. read from an .npz
     if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not 1 <= value < math.inf or int(value) != value):
-        raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
+            or not minimum <= value < math.inf or int(value) != value):
+        raise ValueError(f"`{name}` must be {description}; got {value!r}.")
     return int(value)
 
 
