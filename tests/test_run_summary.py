@@ -93,3 +93,16 @@ def test_best_is_the_highest_accuracy_and_the_lowest_loss(monitor, mode, best):
 def test_refuses_an_unknown_mode():
     with pytest.raises(ValueError, match="mode must be one of"):
         RunSummary(mode="lowest")
+
+
+def test_describe_after_the_fit_reports_the_fits_duration(monkeypatch):
+    """`describe()` is the line of the fit that ended last: its time is that
+    fit's, not the time since it started (which grew after the fit)."""
+    from keras_crowd.callbacks import run_summary
+
+    clock = iter([100.0, 103.0])
+    monkeypatch.setattr(run_summary.time, "perf_counter", lambda: next(clock))
+    summary = RunSummary(print_fn=lambda line: None)  # __init__ reads 100.0
+    summary.on_train_end()                              # the fit ends at 103.0
+    monkeypatch.setattr(run_summary.time, "perf_counter", lambda: 500.0)
+    assert summary.describe().endswith(", 3.0 s")

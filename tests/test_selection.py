@@ -298,3 +298,126 @@ def test_callback_refuses_features_and_labels_of_other_items():
         HeldOutCrowdLikelihood(x, heldout, confusion_matrices=confusion)
     with pytest.raises(ValueError, match="no observed label"):
         HeldOutCrowdLikelihood(x, np.full((10, 3), np.nan))
+
+
+def _small_crowd_model(num_annotators, seed=0, **kwargs):
+    keras.utils.set_random_seed(seed)
+    backbone = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="softmax")])
+    model = CrowdModel(backbone, num_annotators, **kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(3e-2))
+    return model
+
+
+def test_patience_counts_from_the_first_epoch_of_the_fit():
+    """From initial_epoch=5 (a continued or resumed fit), a run that diverges
+    stops after `patience` of its own epochs, not after its first one."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(64, 5)).astype("float32")
+    train, heldout = split_observed_labels(_labels(n=64, seed=6), 0.3, seed=0)
+    model = _small_crowd_model(train.shape[1], check_probabilities=False)
+    model.set_weights([w * np.nan if w.ndim == 2 else w for w in model.get_weights()])
+    selector = HeldOutCrowdLikelihood(x, heldout, patience=2, restore_best_weights=False)
+    with pytest.warns(RuntimeWarning, match="no epoch had a finite held-out"):
+        history = model.fit(x, train, batch_size=32, epochs=10, initial_epoch=5, verbose=0,
+                            callbacks=[selector])
+    assert history.epoch == [5, 6]
+
+
+def test_a_fit_from_a_later_epoch_warns_that_earlier_epochs_cannot_be_restored():
+    """A fit resumed by BackupAndRestore (or given initial_epoch) restores the best
+    of its own epochs only; the user is told so instead of silently getting
+    another epoch than an uninterrupted run would keep."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(64, 5)).astype("float32")
+    train, heldout = split_observed_labels(_labels(n=64, seed=6), 0.3, seed=0)
+    model = _small_crowd_model(train.shape[1])
+    with pytest.warns(UserWarning, match="starts at epoch 4.*cannot be restored"):
+        model.fit(x, train, epochs=4, initial_epoch=3, verbose=0,
+                  callbacks=[HeldOutCrowdLikelihood(x, heldout)])
+
+
+@pytest.mark.parametrize("columns, label, message", [
+    (13, 0, "columns for 13 annotators"),   # one annotator more than the model's 12
+    (11, 0, "columns for 11 annotators"),   # one fewer: labels would be misattributed
+    (12, 4, "label 4, outside the 4 classes of the model's"),
+])
+def test_callback_refuses_heldout_labels_the_model_cannot_score(columns, label, message):
+    """Checked when training begins, not after the first epoch (an IndexError),
+    and never silently scored against other annotators' matrices."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(64, 5)).astype("float32")
+    train, heldout = split_observed_labels(_labels(n=64, seed=6), 0.3, seed=0)
+    heldout = np.pad(heldout, ((0, 0), (0, 1)), constant_values=-1)[:, :columns]
+    heldout[0, columns - 1] = label
+    model = _small_crowd_model(train.shape[1])
+    epochs = []
+    counter = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epochs.append(epoch))
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, train, epochs=2, verbose=0,
+                  callbacks=[HeldOutCrowdLikelihood(x, heldout), counter])
+    assert epochs == []
+
+
+def test_callback_refuses_a_classifier_of_other_classes_than_the_noise_model():
+    x = np.zeros((10, 2), "float32")
+    heldout = np.full((10, 3), -1)
+    heldout[0, 0] = 1
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, activation="softmax")])
+    model.compile(loss="categorical_crossentropy")
+    selector = HeldOutCrowdLikelihood(x, heldout, confusion_matrices=np.tile(np.eye(2), (3, 1, 1)))
+    with pytest.raises(ValueError, match=r"probabilities must be \(10, 2\).*got shape \(10, 4\)"):
+        model.fit(x, np.eye(4)[np.zeros(10, int)], epochs=1, verbose=0, callbacks=[selector])
+
+
+def test_heldout_nll_refuses_arguments_that_do_not_fit_together():
+    """Probabilities of every item with the labels of the held-out items only
+    (split_heldout_items) were scored against the wrong rows without a word."""
+    rng = np.random.default_rng(2)
+    probabilities = rng.dirichlet(np.ones(3), size=8)
+    confusion = np.tile(np.eye(3), (4, 1, 1))
+    heldout = np.full((5, 4), -1)
+    heldout[0, 1], heldout[3, 2] = 2, 0
+    with pytest.raises(ValueError, match=r"probabilities must be \(5, 3\).*\(8, 3\)"):
+        heldout_crowd_nll(probabilities, confusion, heldout)
+    with pytest.raises(ValueError, match="columns for 4 annotators"):
+        heldout_label_nlls(probabilities[:5], confusion[:3], heldout)
+    with pytest.raises(ValueError, match=r"probabilities must be \(5, 3\)"):
+        heldout_crowd_nll(probabilities[:5, :2], confusion, heldout)
+    heldout[4, 0] = -2
+    with pytest.raises(ValueError, match="negative"):
+        heldout_crowd_nll(probabilities[:5], confusion, heldout)
+    # No held-out item at all (split_heldout_items hid none): no label, nan.
+    assert np.isnan(heldout_crowd_nll(np.zeros((0, 3)), confusion, np.zeros((0, 4), int)))
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(batch_size=0), "batch_size"),
+    (dict(batch_size=None), "batch_size"),
+    (dict(patience="3"), "patience"),
+    (dict(patience=1.5), "patience"),
+    (dict(patience=0), "patience"),
+])
+def test_callback_refuses_bad_settings_before_training(arguments, message):
+    """They used to fail (or, for a fractional patience, be rounded) only at
+    the end of the first epoch or at the first one without improvement."""
+    x = np.zeros((10, 2), "float32")
+    heldout = np.full((10, 3), -1)
+    heldout[0, 0] = 1
+    with pytest.raises(ValueError, match=message):
+        HeldOutCrowdLikelihood(x, heldout, **arguments)
+
+
+def test_callback_takes_features_as_a_list_and_refuses_a_dataset():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(64, 5)).astype("float32")
+    train, heldout = split_observed_labels(_labels(n=64, seed=6), 0.3, seed=0)
+    model = _small_crowd_model(train.shape[1])
+    from_list = HeldOutCrowdLikelihood(x.tolist(), heldout, restore_best_weights=False)
+    from_array = HeldOutCrowdLikelihood(x, heldout, restore_best_weights=False)
+    model.fit(x, train, epochs=2, verbose=0, callbacks=[from_list, from_array])
+    np.testing.assert_allclose(from_list.scores, from_array.scores, rtol=1e-6)
+    with pytest.raises(ValueError, match="not a tf.data.Dataset"):
+        HeldOutCrowdLikelihood(tf.data.Dataset.from_tensor_slices(x).batch(8), heldout)

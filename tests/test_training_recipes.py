@@ -456,3 +456,28 @@ def test_features_as_a_list_of_rows_train_like_the_array(holdout):
                                       epochs=1, batch_size=30, holdout=holdout)
                for features in (x, x.tolist())]
     assert results[1].heldout_nll == pytest.approx(results[0].heldout_nll)
+
+
+@pytest.mark.parametrize("options, fits", [(dict(ensemble_size=2, method="ccem"), 2),
+                                           (dict(strength="auto", method="trace"), 4)])
+def test_a_backup_shared_by_several_fits_is_refused(tmp_path, options, fits):
+    """After a crash in the second member, a rerun's first member loaded that
+    member's backup and trained only its remaining epochs (measured: 2 of 5,
+    from the other member's weights), silently."""
+    from keras_crowd.callbacks import AtomicBackupAndRestore
+
+    x, crowd, _ = _small_crowd()
+    counter = _CountFits()
+    with pytest.raises(ValueError, match=f"runs {fits} fits"):
+        train_crowd_classifier(x, crowd, 3, _small_classifier, epochs=1, batch_size=30,
+                               callbacks=[counter, AtomicBackupAndRestore(tmp_path)], **options)
+    assert counter.fits == 0
+
+
+def test_a_backup_of_a_single_fit_resumes_it(tmp_path):
+    from keras_crowd.callbacks import AtomicBackupAndRestore
+
+    x, crowd, _ = _small_crowd()
+    result = train_crowd_classifier(x, crowd, 3, _small_classifier, method="ccem", epochs=2,
+                                    batch_size=30, callbacks=[AtomicBackupAndRestore(tmp_path)])
+    assert result.epochs_run == 2

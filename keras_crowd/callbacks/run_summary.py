@@ -59,6 +59,7 @@ class RunSummary(keras.callbacks.Callback):
 
     def _reset(self):
         self._started = time.perf_counter()
+        self._seconds = None
         self._epochs = 0
         self._best, self._best_epoch, self._last_loss = self._sign * math.inf, None, None
 
@@ -75,12 +76,15 @@ class RunSummary(keras.callbacks.Callback):
             self._best, self._best_epoch = float(score), epoch + 1
 
     def on_train_end(self, logs=None):
+        self._seconds = time.perf_counter() - self._started
         self.fits_ended += 1
         self.print_fn(self.describe())
 
     def describe(self):
-        """The line for the `fit` that ended last."""
-        seconds = time.perf_counter() - self._started
+        """The line for the `fit` that ended last (while one runs: so far)."""
+        seconds = self._seconds
+        if seconds is None:
+            seconds = time.perf_counter() - self._started
         if self._best_epoch is not None:
             score = f"best {self.monitor} {self._best:.4f} at epoch {self._best_epoch}"
         elif self._last_loss is not None:

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from keras_crowd.data import validation
 from keras_crowd.data.dense import observed_triples
+from keras_crowd.utils.arguments import positive_integer
 
 MISSING = -1
 
@@ -154,8 +155,44 @@ def heldout_label_nlls(probabilities, confusion_matrices, heldout_labels):
     Example:
 
     >>> nlls = heldout_label_nlls(f.predict(x), model.confusion_matrices, heldout)
+
+    Raises:
+        ValueError: If the three do not fit together: `probabilities` of
+            other rows than `heldout_labels` (e.g. of every item, where the
+            held-out labels are those of `split_heldout_items`' items),
+            matrices of another number of annotators or classes, or labels
+            out of range.
     """
+    heldout_labels = validation.check_crowd_labels(heldout_labels, empty_tasks="ignore")
+    probabilities = np.asarray(probabilities)
+    confusion_matrices = np.asarray(confusion_matrices)
+    _check_noise_model(confusion_matrices.shape, heldout_labels)
+    _check_probabilities(probabilities.shape, heldout_labels, confusion_matrices.shape[1])
     return _observed_nlls(probabilities, confusion_matrices, observed_triples(heldout_labels))
+
+
+def _check_noise_model(shape, heldout_labels, name="confusion_matrices"):
+    """Refuse `(M, K, K)` matrices of other annotators than the columns of
+    `heldout_labels`, or of fewer classes than its labels need."""
+    num_annotators = heldout_labels.shape[1]
+    if len(shape) != 3 or shape[0] != num_annotators or shape[1] != shape[2]:
+        raise ValueError(
+            f"heldout_labels has columns for {num_annotators} annotators, so {name} must be "
+            f"(M, K, K) with M = {num_annotators}; got shape {tuple(shape)}.")
+    if heldout_labels.max(initial=MISSING) >= shape[1]:
+        raise ValueError(
+            f"heldout_labels holds label {heldout_labels.max()}, outside the {shape[1]} "
+            f"classes of {name}.")
+
+
+def _check_probabilities(shape, heldout_labels, num_classes):
+    """Refuse probabilities other than one `(K,)` row per row of `heldout_labels`."""
+    expected = (heldout_labels.shape[0], num_classes)
+    if tuple(shape) != expected:
+        raise ValueError(
+            f"The probabilities must be {expected}: one row per row of heldout_labels (the "
+            f"same items) and one column per class of the confusion matrices; got shape "
+            f"{tuple(shape)}.")
 
 
 def _observed_nlls(probabilities, confusion_matrices, triples, common=None):
@@ -205,11 +242,16 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
             e.g. a Dawid-Skene estimate. Leave `None` for a `CrowdModel`,
             whose own current confusion matrices are used (with its common
             confusion and gates, if it has them).
-        patience: Stop after this many epochs without improvement
-            (`None`: never stop early). Epochs with a NaN score are never
-            an improvement, so a run that diverges from the start stops
-            after `patience` epochs.
+        patience: Stop after this many epochs without improvement (a
+            positive integer; `None`: never stop early). Epochs with a NaN
+            score are never an improvement, so a run that diverges from the
+            start of `fit` (also one from `initial_epoch > 0`) stops after
+            `patience` epochs.
         restore_best_weights: Restore the best epoch's weights at the end.
+            The best epoch is one of this `fit`'s: a `fit` that starts at
+            `initial_epoch > 0`, such as one resumed by `BackupAndRestore`
+            after a crash, cannot restore the weights of an earlier epoch,
+            even a better one (a warning says so).
         batch_size: Batch size of the prediction pass over `x` (a numpy
             array).
 
@@ -240,30 +282,27 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         batch_size=1024,
     ):
         super().__init__()
-        self.x = x
+        if isinstance(x, tf.data.Dataset):
+            raise ValueError(
+                "x must be the features of the held-out items (an array, one row per row of "
+                "heldout_labels), not a tf.data.Dataset: the callback batches it itself.")
+        # A list of rows is one array (as in `fit`), not several model inputs.
+        self.x = np.asarray(x) if isinstance(x, list) else x
         self.heldout_labels = validation.check_crowd_labels(heldout_labels, empty_tasks="ignore")
         if not np.any(self.heldout_labels != MISSING):
             raise ValueError("heldout_labels holds no observed label to score.")
-        num_items, num_annotators = self.heldout_labels.shape
+        num_items = self.heldout_labels.shape[0]
         if len(x) != num_items:
             raise ValueError(
                 f"x has {len(x)} rows for the {num_items} rows of heldout_labels: both must "
                 "describe the same items (with `split_heldout_items`, pass x[hidden] and "
                 "crowd_labels[hidden]).")
         if confusion_matrices is not None:
-            shape = np.shape(confusion_matrices)
-            if len(shape) != 3 or shape[0] != num_annotators:
-                raise ValueError(
-                    f"confusion_matrices must be (M, K, K) for the {num_annotators} annotators "
-                    f"of heldout_labels; got shape {shape}.")
-            if self.heldout_labels.max() >= shape[1]:
-                raise ValueError(
-                    f"heldout_labels holds label {self.heldout_labels.max()}, outside the "
-                    f"{shape[1]} classes of confusion_matrices.")
+            _check_noise_model(np.shape(confusion_matrices), self.heldout_labels)
         self.fixed_confusion_matrices = confusion_matrices
-        self.patience = patience
+        self.patience = None if patience is None else positive_integer("patience", patience)
         self.restore_best_weights = restore_best_weights
-        self.batch_size = batch_size
+        self.batch_size = positive_integer("batch_size", batch_size)
         self.best_epoch = None
         self.best_score = np.inf
         self.best_label_nlls = None
@@ -331,6 +370,14 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         self._last_label_nlls = None
         self.scores = []
         self._predict_function = None
+        crowd_layer = getattr(self.model, "crowd_layer", None)
+        if (self.fixed_confusion_matrices is None and crowd_layer is not None
+                and getattr(crowd_layer, "built", False)):
+            # Before any epoch is spent: labels of other annotators or classes
+            # than the model's would fail (or be misattributed) when scored.
+            num_classes = crowd_layer.num_classes
+            _check_noise_model((crowd_layer.num_annotators, num_classes, num_classes),
+                               self.heldout_labels, name="the model's confusion matrices")
 
     def _confusion_matrices(self):
         if self.fixed_confusion_matrices is not None:
@@ -347,8 +394,19 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
         probabilities, confusion_matrices, common = self._predict()
         if confusion_matrices is None:
             confusion_matrices = self._confusion_matrices()
+        _check_probabilities(probabilities.shape, self.heldout_labels,
+                             np.shape(confusion_matrices)[1])
         nlls = _observed_nlls(probabilities, confusion_matrices, self._triples, common)
         score = float(np.mean(nlls))
+        if not self.scores and epoch > 0 and self.restore_best_weights:
+            warnings.warn(
+                f"HeldOutCrowdLikelihood: this fit starts at epoch {epoch + 1} "
+                "(initial_epoch, or a run resumed by BackupAndRestore): the weights restored "
+                "at its end are those of its best epoch; earlier epochs were not scored by "
+                "this callback and their weights cannot be restored, even if better.",
+                UserWarning,
+                stacklevel=2,
+            )
         self.scores.append(score)
         if logs is not None:
             logs["heldout_crowd_nll"] = score
@@ -360,7 +418,7 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
         elif self.patience is not None and _epochs_without_improvement(
-            epoch, self.best_epoch
+            epoch, self.best_epoch, first_epoch=epoch + 1 - len(self.scores)
         ) >= self.patience:
             self.model.stop_training = True
 
@@ -383,11 +441,13 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
-def _epochs_without_improvement(epoch, best_epoch):
-    """Epochs since the best one (or since the start, if none was finite).
+def _epochs_without_improvement(epoch, best_epoch, first_epoch):
+    """Epochs since the best one (or since the start of `fit`, if none was finite).
 
     Args:
         epoch: 0-based index of the epoch that just ended.
         best_epoch: 1-based index of the best epoch so far, or `None`.
+        first_epoch: 0-based index of the first epoch of this `fit`
+            (its `initial_epoch`).
     """
-    return epoch + 1 - (best_epoch or 0)
+    return epoch + 1 - (first_epoch if best_epoch is None else best_epoch)

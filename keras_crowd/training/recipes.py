@@ -319,7 +319,9 @@ def train_crowd_classifier(
             integer labels in `[0, K)` or `(N, K)` one-hot (or soft) labels.
         strategy: Optional `tf.distribute.Strategy` to build and train under.
         callbacks: Extra Keras callbacks (a list, one callback or `None`),
-            given to every fit.
+            given to every fit. A `keras.callbacks.BackupAndRestore` needs
+            a single fit (a fixed `strength` and `ensemble_size=1`): the
+            fits would share its backup.
         verbose: Keras `fit` verbosity.
         validation_data: Optional `(x, true_labels)`, with `(N,)` integer
             labels in `[0, K)` (DL-MV, DL-DS and oracle also take `(N, K)`
@@ -383,6 +385,7 @@ def train_crowd_classifier(
     if method not in CROWD_METHODS:
         validation_data = _one_hot_validation_data(validation_data, num_classes)
     strength = _checked_strength(method, strength, selection == "heldout" and method != "oracle")
+    _check_backups(callbacks, _num_fits(method, strength, ensemble_size))
     build_classifier = _classifier_builder(backbone_fn)
     fit_options = dict(
         num_annotators=crowd_labels.shape[1], num_classes=num_classes, epochs=epochs,
@@ -453,6 +456,28 @@ def _checked_crowd_arrays(x, crowd_labels):
             "one row per item."
         )
     return x, crowd_labels
+
+
+def _num_fits(method, strength, ensemble_size):
+    """The fits one call runs: one per lambda of the grid with `"auto"`,
+    then one per other ensemble member."""
+    candidates = len(STRENGTH_GRIDS[method]) if strength == "auto" else 1
+    return candidates + int(ensemble_size) - 1
+
+
+def _check_backups(callbacks, num_fits):
+    """Refuse a `BackupAndRestore` shared by several fits: after a crash,
+    the first fit would load the backup of the one that was interrupted
+    (another lambda's or member's model) and resume at its epoch."""
+    backups = [c for c in callbacks if isinstance(c, keras.callbacks.BackupAndRestore)]
+    if backups and num_fits > 1:
+        raise ValueError(
+            f"callbacks holds {type(backups[0]).__name__}, but this call runs {num_fits} "
+            "fits (strength='auto' trains one per lambda, ensemble_size one per member) "
+            "that would share its one backup: after a restart the first fit would resume "
+            "from the weights and epoch of the fit that was interrupted. Use it with a "
+            "fixed strength and ensemble_size=1."
+        )
 
 
 def _check_confusion_initializer(confusion_initializer):
