@@ -23,6 +23,7 @@ setup(
     install_requires=[
         "tensorflow-cpu>=2.16",
         "keras>=3.0",
+        "ml-dtypes",  # installed with keras; finfo of bfloat16
         "numpy>=1.24,<2.4",
         "pandas>=1.5",
         "click>=8.0",

@@ -62,10 +62,28 @@ def test_layer_gates_are_bounded_and_agree_across_layouts():
     (dict(num_annotators=0), "num_annotators"),
     (dict(num_annotators=3, embedding_dim=2.5), "embedding_dim"),
     (dict(num_annotators=3, gate_scale=0), "gate_scale"),
+    # inf trained on NaN gates (inf * 0) for all-zero inputs; None was a
+    # TypeError that did not name the argument.
+    (dict(num_annotators=3, gate_scale=float("inf")), "gate_scale"),
+    (dict(num_annotators=3, gate_scale=None), "gate_scale"),
 ])
 def test_layer_arguments_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
         CommonConfusion(**kwargs)
+
+
+@pytest.mark.parametrize("inputs, message", [
+    # "TypeError: 'int' object is not subscriptable"
+    (lambda x, p: x, r"list \[features, probabilities\]"),
+    # accepted, with (batch, K, K) or (K,) common label probabilities
+    (lambda x, p: [x, p[:, :, None] * p[:, None, :]], r"probabilities of shape \(batch, K\)"),
+    (lambda x, p: [x, p[0]], r"probabilities of shape \(batch, K\)"),
+])
+def test_layer_inputs_of_another_structure_or_rank_are_refused(inputs, message):
+    x = np.zeros((4, D), "float32")
+    probabilities = np.full((4, K), 1.0 / K, "float32")
+    with pytest.raises(ValueError, match=message):
+        CommonConfusion(3)(inputs(x, probabilities))
 
 
 def test_model_argument_is_checked():

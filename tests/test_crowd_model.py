@@ -778,3 +778,75 @@ def test_class_weight_is_refused_by_name():
     model.compile()
     with pytest.raises(ValueError, match="class_weight"):
         model.fit(x, labels, epochs=1, verbose=0, class_weight={0: 1.0, 1: 2.0, 2: 1.0})
+
+
+def test_bfloat16_softmax_backbone_is_accepted_and_logits_still_refused():
+    # A genuine bfloat16 softmax over 1000 near-uniform classes has rows
+    # summing to 1 only within 0.019 here: it was refused as "not
+    # probabilities ... End it with a softmax".
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(0)
+        x, labels, _ = _crowd()
+        small = keras.initializers.RandomNormal(stddev=0.01, seed=0)
+        softmax = keras.Sequential([keras.Input((D,)), keras.layers.Dense(
+            1000, activation="softmax", kernel_initializer=small)])
+        rows = keras.ops.convert_to_numpy(keras.ops.cast(softmax(x), "float32")).sum(1)
+        assert np.abs(rows - 1.0).max() > 1e-2
+        model = CrowdModel(softmax, M)
+        model.compile()
+        history = model.fit(x, labels, batch_size=64, epochs=1, verbose=0)
+        logits = CrowdModel(keras.Sequential([keras.Input((D,)), keras.layers.Dense(1000)]), M)
+        logits.compile()
+        with pytest.raises(ValueError, match="from_logits=True"):
+            logits.fit(x, labels, batch_size=64, epochs=1, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda x, y: (x, np.where(y == 1, K, y)), "only 3 classes"),
+        (lambda x, y: (x, np.where(y == 1, -5, y)), "found -5"),
+        (lambda x, y: (x, y.astype("float32") + 0.5), "must be integers"),
+        (lambda x, y: (x, y[:, :-1]), "num_annotators=7"),
+        (lambda x, y: (np.where(x > 1.5, np.nan, x), y), "NaN or inf"),
+    ],
+    ids=["class_K", "below_missing", "fractional", "too_few_columns", "nan_features"],
+)
+@pytest.mark.parametrize("method", ["train_on_batch", "test_on_batch"])
+def test_bad_batches_are_refused_by_train_and_test_on_batch(mutate, message, method):
+    # They trained (or scored) silently: class K read another annotator's
+    # confusion row, -5 counted as missing, 2.5 as class 2; after a first
+    # batch, too few columns failed inside the graph (BroadcastGradientArgs).
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    getattr(model, method)(x[:64], labels[:64])
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=message):
+        getattr(model, method)(*mutate(x, labels))
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="class_weight"):
+        model.train_on_batch(x, labels, class_weight={0: 1.0, 1: 1.0, 2: 1.0})
+
+
+def test_test_on_batch_takes_true_and_crowd_labels_in_turn():
+    # After a batch of true labels, a batch of crowd labels failed with
+    # "Cannot take the length of shape with unknown rank".
+    x, labels, truth = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    accuracy = model.test_on_batch(x, truth, return_dict=True)["accuracy"]
+    crowd_loss = model.test_on_batch(x, labels, return_dict=True)["crowd_loss"]
+    model.evaluate(x, truth, verbose=0)
+    assert model.test_on_batch(x, labels, return_dict=True)["crowd_loss"] == crowd_loss
+    assert model.test_on_batch(x, truth, return_dict=True)["accuracy"] == accuracy
+    np.testing.assert_allclose(accuracy, (model.predict(x, verbose=0).argmax(1) == truth).mean())
+    np.testing.assert_allclose(
+        crowd_loss, model.evaluate(x, labels, batch_size=N, verbose=0, return_dict=True)["crowd_loss"],
+        rtol=1e-6)

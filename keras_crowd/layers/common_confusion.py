@@ -1,5 +1,8 @@
 """Confusions that annotators share, gated per item and annotator (CoNAL)."""
 
+import math
+import numbers
+
 import keras
 from keras import ops
 
@@ -67,8 +70,12 @@ class CommonConfusion(keras.layers.Layer):
         self.num_annotators = positive_integer("num_annotators", num_annotators)
         self.embedding_dim = positive_integer("embedding_dim", embedding_dim)
         self.hidden_units = positive_integer("hidden_units", hidden_units)
-        if not gate_scale > 0:
-            raise ValueError(f"`gate_scale` must be positive; got {gate_scale!r}.")
+        # An infinite scale gives NaN gates (inf * 0) on items whose
+        # embedding is 0, e.g. all-zero inputs at initialisation.
+        if isinstance(gate_scale, bool) or not isinstance(gate_scale, numbers.Real) \
+                or not 0 < gate_scale < math.inf:
+            raise ValueError(
+                f"`gate_scale` must be a finite positive number; got {gate_scale!r}.")
         self.gate_scale = float(gate_scale)
         self.num_classes = None
         # Float32 even under mixed precision: raw inputs (pixel values, counts)
@@ -79,9 +86,16 @@ class CommonConfusion(keras.layers.Layer):
                                                  name="item_embedding")
 
     def build(self, input_shape):
+        if len(input_shape) != 2 or not all(
+            isinstance(shape, (list, tuple)) for shape in input_shape
+        ):
+            raise ValueError(
+                "CommonConfusion is called on a list [features, probabilities]; got "
+                f"inputs of shape {input_shape}."
+            )
         features_shape, probabilities_shape = input_shape
         num_classes = probabilities_shape[-1]
-        if num_classes is None or int(num_classes) < 2:
+        if len(probabilities_shape) != 2 or num_classes is None or int(num_classes) < 2:
             raise ValueError(
                 "CommonConfusion needs probabilities of shape (batch, K) with a known "
                 f"K >= 2; got shape {probabilities_shape}."

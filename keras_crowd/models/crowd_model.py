@@ -5,6 +5,7 @@ import inspect
 import itertools
 
 import keras
+import ml_dtypes
 import numpy as np
 import tensorflow as tf
 from keras import ops
@@ -22,6 +23,10 @@ from keras_crowd.utils.optimizer_build import build_optimizer_before_fit
 
 # Rows of a probability output may sum to 1 only up to float error.
 _PROBABILITY_TOLERANCE = 1e-2
+# ... and, for a low-precision output, up to this many of its machine
+# epsilons: a bfloat16 softmax (epsilon 2^-7) over near-uniform rows was
+# measured off by 0.022 (K = 30000), float16 by 0.002.
+_PROBABILITY_TOLERANCE_EPSILONS = 8
 # Rows of the features run through the backbone to check its outputs.
 _PROBABILITY_CHECK_ROWS = 256
 
@@ -29,6 +34,10 @@ _PROBABILITY_CHECK_ROWS = 256
 _TRUE_LABELS_IN_FIT_MESSAGE = (
     "fit() needs crowd labels of shape (N, M); got a 1-D array. "
     "True labels are only accepted as validation data."
+)
+_CLASS_WEIGHT_MESSAGE = (
+    "CrowdModel does not take class_weight: crowd labels have no single "
+    "class per item to weight. Mark missing labels with -1 instead."
 )
 _SAMPLE_WEIGHT_MESSAGE = (
     "CrowdModel does not take sample weights with crowd labels: mark missing "
@@ -205,6 +214,9 @@ class CrowdModel(keras.Model):
         # own accuracies under a strategy (`_accuracy_counts`).
         self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
         self._input_spec_for_export = None
+        # Whether the test function was last traced for crowd labels (`True`)
+        # or 1-D true labels (`False`); read by `test_on_batch`.
+        self._test_traced_for_crowd_labels = None
         # Set by `build`, which sees only shapes: the first call then records
         # the dtype of its inputs (e.g. int32 token ids) in the export spec.
         self._input_dtype_pending = False
@@ -341,10 +353,11 @@ class CrowdModel(keras.Model):
             return
         with self.distribute_strategy.scope():
             outputs = self.backbone(sample, training=False)
+        tolerance = _row_sum_tolerance(outputs.dtype)
         outputs = keras.ops.convert_to_numpy(self._as_probabilities(outputs))
         row_error = float(np.max(np.abs(outputs.sum(axis=-1) - 1.0), initial=0.0))
         are_probabilities = (
-            row_error <= _PROBABILITY_TOLERANCE and float(np.min(outputs, initial=0.0)) >= 0
+            row_error <= tolerance and float(np.min(outputs, initial=0.0)) >= 0
         )
         if self.from_logits and are_probabilities:
             raise ValueError(
@@ -594,6 +607,7 @@ class CrowdModel(keras.Model):
         probabilities = self._as_probabilities(self(x, training=False))
         if y is None:
             return {}
+        self._test_traced_for_crowd_labels = _holds_crowd_labels(y)
         if not _holds_crowd_labels(y):
             correct, count = _accuracy_counts(y, probabilities, sample_weight)
             self.accuracy_tracker.update_state(
@@ -740,10 +754,7 @@ class CrowdModel(keras.Model):
         observed crowd label alike.
         """
         if kwargs.get("class_weight") is not None:
-            raise ValueError(
-                "CrowdModel does not take class_weight: crowd labels have no single "
-                "class per item to weight. Mark missing labels with -1 instead."
-            )
+            raise ValueError(_CLASS_WEIGHT_MESSAGE)
         x, feature_sample = self._prepare_inputs(
             x, y, true_labels_allowed=False, sample_needed=self.check_probabilities
         )
@@ -804,6 +815,32 @@ class CrowdModel(keras.Model):
         # Called by the user: see `fit`.
         self.test_function = None
         return super().evaluate(x, y, **kwargs)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """`keras.Model.train_on_batch`, with the batch checked as in `fit`.
+
+        In-memory crowd labels must be -1 or in `[0, K)`, with M columns
+        (or the padded-pair dict); `sample_weight` and `class_weight` are
+        refused.
+        """
+        if class_weight is not None:
+            raise ValueError(_CLASS_WEIGHT_MESSAGE)
+        x, _ = self._prepare_inputs(x, y, true_labels_allowed=False)
+        return super().train_on_batch(x, y, sample_weight=sample_weight,
+                                      return_dict=return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """`keras.Model.test_on_batch` on crowd labels or 1-D true labels,
+        checked as in `evaluate`."""
+        x, _ = self._prepare_inputs(x, y, true_labels_allowed=True)
+        if y is not None and self._test_traced_for_crowd_labels not in (
+            None, _holds_crowd_labels(y)
+        ):
+            # Traced for the other label layout: see `fit`.
+            self.test_function = None
+        return super().test_on_batch(x, y, sample_weight=sample_weight,
+                                     return_dict=return_dict)
 
     # ----------------------------------------------------------- inspection
     @property
@@ -1070,6 +1107,25 @@ def _first_rows(value, rows):
     if isinstance(value, tf.Tensor):
         return value[:rows]
     return np.asarray(value)[:rows]
+
+
+def _row_sum_tolerance(dtype):
+    """How far from 1 the rows of probabilities of `dtype` may sum.
+
+    `_PROBABILITY_TOLERANCE`, or more for a dtype as coarse as bfloat16
+    (mixed precision), whose genuine softmax rows sum to 1 only within a few
+    of its epsilons.
+
+    Example:
+
+    >>> _row_sum_tolerance("bfloat16")
+    0.0625
+    """
+    dtype = keras.backend.standardize_dtype(dtype)
+    if "float" not in dtype:
+        return _PROBABILITY_TOLERANCE
+    epsilon = float(ml_dtypes.finfo(dtype).eps)
+    return max(_PROBABILITY_TOLERANCE, _PROBABILITY_TOLERANCE_EPSILONS * epsilon)
 
 
 def _has_symbolic_io(model):
