@@ -229,7 +229,9 @@ class HeldOutCrowdLikelihood(keras.callbacks.Callback):
 
     At the end of each epoch it logs `heldout_crowd_nll` (lower is better).
     With `restore_best_weights=True` the model ends training with the
-    weights of its best epoch, and `patience` stops training early.
+    weights of its best epoch, and `patience` stops training early. Put it
+    before any callback that reads `heldout_crowd_nll` (`EarlyStopping`,
+    `ModelCheckpoint`, ...): callbacks run in list order.
 
     Args:
         x: Features of the items that carry the held-out labels, one row per
