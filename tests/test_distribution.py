@@ -111,14 +111,20 @@ def test_per_replica_log_det_would_be_caught(monkeypatch, strategies):
     assert gap > 1e-4
 
 
-def test_activity_regularizer_matches_one_device(strategies):
+@pytest.mark.parametrize("batch_size, num_items", [(BATCH, N), (63, N), (3, 31)])
+def test_activity_regularizer_matches_one_device(batch_size, num_items, strategies):
     """A backbone's `add_loss` losses (an activity regularizer, computed on
-    each replica's own items) count for every replica.
+    each replica's own items, and a weight penalty) count for every replica.
 
     The replicas of a MirroredStrategy step run in turn and share the
     layers' loss lists; reading them after the loss's cross-replica sums
     gave every replica the last replica's activity loss (the first half's
     gradient was lost: 0.05 off in the weights after 2 epochs).
+
+    Keras divides an activity loss by the replica's own batch size: divided
+    by the number of replicas, it was exact only for halves of equal size
+    (global batches of 63, and of 3 split 2 + 1, left the weights 5e-4 and
+    8e-2 away from one device's).
     """
 
     def model():
@@ -126,7 +132,8 @@ def test_activity_regularizer_matches_one_device(strategies):
         backbone = keras.Sequential([
             keras.Input((D,)),
             keras.layers.Dense(8, activation="tanh",
-                               activity_regularizer=keras.regularizers.L2(0.01)),
+                               activity_regularizer=keras.regularizers.L2(0.01),
+                               kernel_regularizer=keras.regularizers.L2(0.01)),
             keras.layers.Dense(K, activation="softmax"),
         ])
         crowd_model = CrowdModel(backbone, num_annotators=M,
@@ -135,16 +142,18 @@ def test_activity_regularizer_matches_one_device(strategies):
         return crowd_model
 
     x, labels = uneven_crowd()
+    x, labels = x[:num_items], labels[:num_items]
     initial = model().get_weights()
     trained, losses = [], []
     for strategy in strategies:
         with strategy.scope():
             crowd_model = model()
         crowd_model.set_weights(initial)
-        history = crowd_model.fit(x, labels, batch_size=BATCH, epochs=2, shuffle=False,
+        history = crowd_model.fit(x, labels, batch_size=batch_size, epochs=2, shuffle=False,
                                   verbose=0)
         trained.append(crowd_model.get_weights())
-        losses.append(history.history["loss"])
+        losses.append(history.history["loss"] + crowd_model.evaluate(
+            x, labels, batch_size=batch_size, verbose=0))
     single, mirrored = trained
     assert max(np.abs(a - b).max() for a, b in zip(single, initial)) > 1e-2
     for w_single, w_mirrored in zip(single, mirrored):
@@ -262,3 +271,33 @@ def test_batch_normalized_backbone_matches_one_device(strategies):
         values = [value.numpy() for value in variable.value.values]  # a MirroredVariable
         assert len(values) == 2
         np.testing.assert_allclose(values[1], values[0], atol=1e-6)
+
+
+def test_several_steps_per_execution_under_replicas_is_refused_clearly(strategies):
+    """Keras 3.15 fails on the first step with "You must feed a value for
+    placeholder tensor" when a multi-replica fit (or a CrowdModel evaluate,
+    whose step sums over replicas) runs several steps per call; that is
+    refused with a message naming `steps_per_execution`, and `predict`,
+    which works, is left alone."""
+    from keras_crowd.training import train_crowd_classifier
+
+    _, mirrored_strategy = strategies
+    x, labels = uneven_crowd()
+    with mirrored_strategy.scope():
+        model = _make_model(None)
+        model.compile(optimizer=keras.optimizers.Adam(0.05), steps_per_execution=2)
+    for run in (lambda: model.fit(x, labels, batch_size=BATCH, epochs=1, verbose=0),
+                lambda: model.evaluate(x, labels, batch_size=BATCH, verbose=0)):
+        with pytest.raises(ValueError, match="steps_per_execution=2 .* 2 replicas"):
+            run()
+    assert model.predict(x, batch_size=BATCH, verbose=0).shape == (N, K)
+
+    def backbone(seed):
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.Input((D,)), keras.layers.Dense(K, activation="softmax")])
+
+    for method in ("ccem", "dl-mv"):  # a CrowdModel, and a plain Keras classifier
+        with pytest.raises(ValueError, match="steps_per_execution=2 .* 2 replicas"):
+            train_crowd_classifier(x, labels, K, backbone, method=method, epochs=1,
+                                   batch_size=BATCH, strategy=mirrored_strategy,
+                                   steps_per_execution=2, selection="last")

@@ -293,6 +293,54 @@ def test_two_workers_other_regularizers_padded_pairs(tmp_path, name):
     _check_cluster_matches(tmp_path, expected, results)
 
 
+RECIPE_WORKER = (
+    "import json, sys\n"
+    "from keras_crowd.distribute import make_strategy\n"
+    "strategy = make_strategy('multiworker')\n"
+    "import numpy as np\n"
+    "from keras_crowd.backbones import mlp_classifier\n"
+    "from keras_crowd.training import train_crowd_classifier\n"
+    "data = np.load(sys.argv[sys.argv.index('--data') + 1])\n"
+    "result = train_crowd_classifier(\n"
+    "    data['x'], data['labels'], int(data['num_classes']),\n"
+    "    lambda seed: mlp_classifier(data['x'].shape[1], int(data['num_classes']),\n"
+    "                                hidden_units=8, dropout=0, seed=seed),\n"
+    "    method='geocrowdnet-f', strength=0.05, epochs=3, batch_size=64,\n"
+    "    learning_rate=0.05, seed=1, strategy=strategy)\n"
+    "probabilities = result.classifier.predict(data['x'], verbose=0)\n"
+    "print(json.dumps({'loss': result.history['loss'], 'heldout_nll': result.heldout_nll,\n"
+    "                  'selected_epoch': result.selected_epoch,\n"
+    "                  'probabilities': probabilities.tolist()}))\n"
+)
+
+
+@pytest.mark.slow
+def test_training_recipe_on_two_workers_matches_one_process(tmp_path):
+    """`train_crowd_classifier(..., strategy=...)` (what `keras-crowd train
+    --strategy multiworker` runs): its shuffled `epoch_dataset` batches,
+    held-out selection and a last partial batch (250 items, batches of 64)
+    give the one-process run on 2 worker processes."""
+    from keras_crowd.backbones import mlp_classifier
+    from keras_crowd.training import train_crowd_classifier
+
+    x, labels = uneven_crowd()
+    x, labels = x[:250], labels[:250]
+    np.savez(tmp_path / "crowd.npz", x=x, labels=labels, num_classes=K)
+    expected = train_crowd_classifier(
+        x, labels, K, lambda seed: mlp_classifier(D, K, hidden_units=8, dropout=0, seed=seed),
+        method="geocrowdnet-f", strength=0.05, epochs=3, batch_size=64, learning_rate=0.05,
+        seed=1,
+    )
+    results = _run_cluster(tmp_path, tmp_path / "init.keras", tmp_path / "crowd.npz",
+                           tmp_path / "final.weights.h5", entry=["-c", RECIPE_WORKER])
+    for result in results:
+        np.testing.assert_allclose(result["loss"], expected.history["loss"], rtol=1e-5)
+        np.testing.assert_allclose(result["heldout_nll"], expected.heldout_nll, rtol=1e-5)
+        assert result["selected_epoch"] == expected.selected_epoch
+        np.testing.assert_allclose(result["probabilities"],
+                                   expected.classifier.predict(x, verbose=0), atol=1e-5)
+
+
 PLAIN_MWMS_WORKER = (
     "import sys, tensorflow as tf\n"
     "from keras_crowd.distribute import multiworker, worker\n"

@@ -526,9 +526,7 @@ class CrowdModel(keras.Model):
         # collective, and share the layers' lists of `add_loss` losses, so
         # afterwards every replica would read the last replica's activity
         # regularization (and train on it with the wrong tape).
-        layer_losses = ops.zeros((), "float32")
-        if self.losses:
-            layer_losses = ops.cast(ops.sum(ops.stack(self.losses)), "float32")
+        layer_losses = self._replica_layer_losses(probabilities)
         local_sum = ops.sum(cross_entropy)
         observed_count = distribution.global_sum(ops.sum(observed_mask))
         denominator = ops.maximum(observed_count, 1.0)
@@ -546,14 +544,31 @@ class CrowdModel(keras.Model):
         if self._regularizer_list:
             regularization = regularization * self.regularization_scale()
         replicas = float(distribution.num_replicas())
-        replica_loss = local_sum / denominator + (regularization + layer_losses) / replicas
+        replica_loss = local_sum / denominator + regularization / replicas + layer_losses
         return {
             "replica_loss": replica_loss,
             "crowd_loss": crowd_loss,
             "regularization": regularization,
-            "loss": crowd_loss + regularization + layer_losses,
+            "loss": crowd_loss + regularization + distribution.global_sum(layer_losses),
             "observed_count": observed_count,
         }
+
+    def _replica_layer_losses(self, probabilities):
+        """This replica's share of the backbone's own losses (`add_loss`:
+        activity and weight regularizers), for its batch `probabilities`.
+
+        Keras divides an activity regularizer by the replica's own batch
+        size, and a weight penalty is the same on every replica: weighted
+        by the replica's share of the global batch, both sum over the
+        replicas to their one-device value, however unevenly the batch is
+        split (a division by the number of replicas did so only for
+        shares of equal size). 1 on one device.
+        """
+        if not self.losses:
+            return ops.zeros((), "float32")
+        losses = ops.cast(ops.sum(ops.stack(self.losses)), "float32")
+        items = ops.cast(ops.shape(probabilities)[0], "float32")
+        return losses * ops.divide_no_nan(items, distribution.global_sum(items))
 
     def regularization_scale(self):
         """The factor in [0, 1] on the regularizer at the current step.
@@ -630,7 +645,10 @@ class CrowdModel(keras.Model):
             **kwargs: Other `keras.Model.compile` arguments, such as
                 `steps_per_execution` or `jit_compile`; not
                 `weighted_metrics` or `loss_weights`, which have no loss or
-                metrics to apply to.
+                metrics to apply to. Under a strategy with several replicas
+                `fit` and `evaluate` refuse `steps_per_execution` > 1, with
+                which Keras 3.15 fails
+                (`keras_crowd.utils.distribution.check_steps_per_execution`).
 
         Raises:
             ValueError: `loss`, `metrics`, `weighted_metrics` or
@@ -755,6 +773,8 @@ class CrowdModel(keras.Model):
         """
         if kwargs.get("class_weight") is not None:
             raise ValueError(_CLASS_WEIGHT_MESSAGE)
+        distribution.check_steps_per_execution(self.steps_per_execution,
+                                               self.distribute_strategy)
         x, feature_sample = self._prepare_inputs(
             x, y, true_labels_allowed=False, sample_needed=self.check_probabilities
         )
@@ -811,6 +831,8 @@ class CrowdModel(keras.Model):
             # validation data, and Keras reads its cached iterator, not `x`.
             # Reading `x` again would take a batch from a generator.
             return super().evaluate(x, y, **kwargs)
+        distribution.check_steps_per_execution(self.steps_per_execution,
+                                               self.distribute_strategy)
         x, _ = self._prepare_inputs(x, y, true_labels_allowed=True)
         # Called by the user: see `fit`.
         self.test_function = None

@@ -37,6 +37,7 @@ from keras_crowd.selection import choose_strength
 from keras_crowd.selection import split_heldout_items
 from keras_crowd.selection import split_observed_labels
 from keras_crowd.training.input_pipeline import epoch_dataset
+from keras_crowd.utils import distribution
 from keras_crowd.utils.arguments import non_negative_integer
 from keras_crowd.utils.arguments import positive_integer
 from keras_crowd.utils.optimizer_build import build_optimizer_before_fit
@@ -332,7 +333,7 @@ def train_crowd_classifier(
             epoch. `None` (default): one whole epoch per call, the fastest
             on small data (`keras_crowd.training.input_pipeline`); 1 under
             a strategy with several replicas, where Keras 3.15 fails with
-            larger values.
+            larger values (a `ValueError` refuses them there).
         num_standard_errors: Tolerance of `strength="auto"`.
         ensemble_size: Train this many classifiers and average their
             probabilities (`keras_crowd.models.ClassifierEnsemble`). Member
@@ -714,6 +715,7 @@ def _steps_per_execution(steps_per_execution, steps_per_epoch, strategy):
             "steps_per_execution must be None (one epoch per call) or a positive integer "
             f"dividing the {steps_per_epoch} batches of an epoch; got {steps_per_execution!r}."
         )
+    distribution.check_steps_per_execution(int(steps_per_execution), strategy)
     return int(steps_per_execution)
 
 

@@ -63,3 +63,29 @@ def gather_global_batch(value):
     if context is None:
         return value
     return context.all_gather(value, axis=0)
+
+
+def check_steps_per_execution(steps_per_execution, strategy):
+    """Refuse several steps per compiled call under several replicas.
+
+    There Keras 3.15 on TensorFlow 2.21 fails at the first call of
+    `fit` (and of `CrowdModel.evaluate`, whose step sums over replicas)
+    with "You must feed a value for placeholder tensor"
+    (keras-team/keras#19246); measured with MirroredStrategy on two CPUs
+    and with MultiWorkerMirroredStrategy on two workers.
+
+    Args:
+        steps_per_execution: The model's (or the recipe's) batches per call.
+        strategy: The `tf.distribute.Strategy` it trains under, or `None`.
+
+    Raises:
+        ValueError: `steps_per_execution > 1` under several replicas.
+    """
+    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
+    if steps_per_execution > 1 and replicas > 1:
+        raise ValueError(
+            f"steps_per_execution={steps_per_execution} cannot be used under a "
+            f"tf.distribute strategy with {replicas} replicas: Keras 3.15 fails there "
+            "(\"You must feed a value for placeholder tensor\", keras-team/keras#19246). "
+            "Compile with steps_per_execution=1 (the default)."
+        )
