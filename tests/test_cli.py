@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import shlex
 import shutil
 import subprocess
 
@@ -331,6 +332,33 @@ def test_aggregate_writes_task_label_csv(user_files, tmp_path, method):
     truth = np.load(user_files / "y.npy")
     accuracy = float(np.mean(frame.sort_values("task")["label"].to_numpy() == truth))
     assert f"{accuracy:.4f}" in result.output and accuracy > 0.8
+
+
+def test_aggregated_csv_with_probabilities_reads_back_as_true_labels(user_files, tmp_path):
+    # Its last column is a probability: the labels are the column headed "label".
+    output = tmp_path / "agg.csv"
+    assert invoke("aggregate", user_files / "crowd.csv", "--probabilities",
+                  "--output", output).exit_code == 0
+    result = invoke("aggregate", user_files / "crowd.csv", "--true-labels", output,
+                    "--output", tmp_path / "again.csv")
+    assert result.exit_code == 0, result.output
+    assert "accuracy              1.0000" in result.output
+
+
+def test_class_names_holding_a_comma_are_quoted_as_in_csv(tmp_path):
+    names = ("cat", "bird, small", "café")
+    pd.DataFrame({"task": [0, 0, 1, 1], "worker": ["u", "v"] * 2,
+                  "label": ["bird, small", "bird, small", "café", "cat"]}).to_csv(
+                      tmp_path / "crowd.csv", index=False, encoding="utf-8")
+    result = invoke("aggregate", tmp_path / "crowd.csv", "--probabilities",
+                    "--class-names", 'cat, "bird, small",café', "--output", tmp_path / "mv.csv")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "mv.csv", encoding="utf-8")
+    assert list(frame.columns) == ["task", "label"] + [f"proba_{n}" for n in names]
+    assert list(frame["label"]) == ["bird, small", "cat"]  # the tie goes to index 0
+    for bad in ("", "a,,b", 'a,"a"'):
+        result = invoke("aggregate", tmp_path / "crowd.csv", "--class-names", bad)
+        assert "'--class-names'" in assert_one_line_error(result)
 
 
 # ------------------------------------------------------ evaluate / export / report
@@ -1104,6 +1132,37 @@ def test_true_labels_with_ids_out_of_row_order_are_an_error(tmp_path):
     assert result.exit_code == 0 and "1.0000" in result.output, result.output
 
 
+@pytest.mark.parametrize("names", [("owl", "big cat", "café"), ("1", "2", "3")])
+def test_simulate_writes_the_classes_it_was_given_by_name(tmp_path, names):
+    truth = np.random.default_rng(0).integers(0, 3, 60)
+    (tmp_path / "y.txt").write_text("\n".join(names[y] for y in truth) + "\n",
+                                    encoding="utf-8")
+    result = invoke("simulate", "--true-labels", tmp_path / "y.txt", "--class-names",
+                    ",".join(names), "-M", 4, "--labels-per-item", 2, "--output",
+                    tmp_path / "crowd.csv", "--true-labels-out", tmp_path / "y_out.npy")
+    assert result.exit_code == 0, result.output
+    crowd = pd.read_csv(tmp_path / "crowd.csv", dtype=str, encoding="utf-8")
+    assert set(crowd["label"]) <= set(names)
+    assert list(np.load(tmp_path / "y_out.npy")) == [names[y] for y in truth]
+    # Indices would be read as positions in whatever order --class-names
+    # takes later (or, for integer names, as unknown classes).
+    for order in (names, names[::-1]):
+        for truth_file in ("y.txt", "y_out.npy"):
+            result = invoke("aggregate", tmp_path / "crowd.csv", "--true-labels",
+                            tmp_path / truth_file, "--class-names", ",".join(order),
+                            "--output", tmp_path / "mv.csv")
+            assert result.exit_code == 0, result.output
+            mv = pd.read_csv(tmp_path / "mv.csv", dtype=str, encoding="utf-8")
+            accuracy = np.mean(mv["label"].to_numpy() == np.array(names)[truth])
+            assert accuracy > 0.6 and f"{accuracy:.4f}" in result.output
+    # A dense matrix holds indices; the true labels written beside it do too.
+    result = invoke("simulate", "--true-labels", tmp_path / "y.txt", "--class-names",
+                    ",".join(names), "-M", 4, "--output", tmp_path / "crowd.npy",
+                    "--true-labels-out", tmp_path / "y_dense.npy")
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.load(tmp_path / "y_dense.npy"), truth)
+
+
 def test_simulate_compares_features_and_true_labels_before_num_items(tiny_truth, tmp_path):
     np.save(tmp_path / "y_short.npy", np.load(tiny_truth / "y.npy")[:30])
     result = invoke("simulate", "--true-labels", tmp_path / "y_short.npy", "--features",
@@ -1176,6 +1235,17 @@ def test_evaluate_refuses_class_names_of_another_count_than_the_model(named_run,
     assert "gives 4 classes" in error and "has 3" in error, error
 
 
+def test_report_refuses_class_names_in_another_order_than_the_run(named_run, tmp_path):
+    args = ("report", named_run / "run", "--individual", 0, "--output-dir", tmp_path)
+    # The user's order would head the matrices' rows and columns with other classes.
+    error = assert_one_line_error(invoke(*args, "--class-names", ",".join(PET_NAMES)))
+    assert "cat,dog,owl" in error and "not the classes" in error, error
+    result = invoke(*args, "--class-names", ",".join(sorted(PET_NAMES)))
+    assert result.exit_code == 0, result.output
+    header = (tmp_path / "confusion_matrices.txt").read_text().splitlines()[3].split()
+    assert header == sorted(PET_NAMES)
+
+
 def test_aggregate_matches_true_label_names_to_the_crowd_classes(named_run, tmp_path):
     root = named_run
     result = invoke("aggregate", root / "crowd.csv", "--true-labels", root / "y.txt",
@@ -1195,7 +1265,39 @@ def test_true_label_indices_of_sorted_class_names_are_warned_about(named_run, tm
     assert "sorted" not in quiet.output and "1.0000" in quiet.output
 
 
+def test_evaluate_warns_about_true_label_indices_of_its_runs_sorted_names(named_run):
+    args = ("evaluate", named_run / "run", "--features", named_run / "x.csv")
+    # y.npy indexes the user's order (owl, cat, dog): read in the run's, it scores ~0.
+    result = invoke(*args, "--true-labels", named_run / "y.npy")
+    assert result.exit_code == 0, result.output
+    assert "sorted: 0=cat, 1=dog, 2=owl" in result.output
+    quiet = invoke(*args, "--true-labels", named_run / "y.txt")
+    assert quiet.exit_code == 0 and "sorted" not in quiet.output, quiet.output
+
+
+@pytest.mark.parametrize("model", ["run", "run/model.keras", "models/pets/1"])
+def test_evaluate_names_features_of_another_width_than_the_model(named_run, tmp_path, model):
+    x_test = np.loadtxt(named_run / "x_test.csv", delimiter=",", skiprows=1)
+    np.save(tmp_path / "x2.npy", x_test[:, :2].astype("float32"))
+    result = invoke("evaluate", named_run / model, "--features", tmp_path / "x2.npy",
+                    "--true-labels", named_run / "y_test.txt", "--class-names", "cat,dog,owl")
+    error = assert_one_line_error(result)
+    assert "expects inputs of shape (N, 3); got (30, 2)" in error, error
+
+
 def test_export_defaults_to_the_name_train_exported_under(named_run, tmp_path):
     result = invoke("export", named_run / "run", "--export-dir", tmp_path)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "pets" / "1" / "saved_model.pb").is_file()
+
+
+def test_export_prints_a_serving_command_quoted_for_the_shell(named_run, tmp_path):
+    result = invoke("export", named_run / "run", "--export-dir", tmp_path / "my models",
+                    "--name", "my pets")
+    assert result.exit_code == 0, result.output
+    command = next(line for line in result.output.splitlines() if line.startswith("Serve it:"))
+    words = shlex.split(command.removeprefix("Serve it:"))
+    mount = words[words.index("--mount") + 1]
+    assert mount == (f"type=bind,source={(tmp_path / 'my models' / 'my pets').resolve()},"
+                     "target=/models/my pets")
+    assert words[words.index("-e") + 1] == "MODEL_NAME=my pets"

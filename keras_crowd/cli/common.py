@@ -9,7 +9,9 @@
   output.
 """
 
+import csv
 import functools
+import io
 import json
 import math
 import pathlib
@@ -113,16 +115,28 @@ def examples_epilog(*lines):
 
 
 def parse_class_names(text):
-    """``"cat,dog"`` -> ``("cat", "dog")``; None stays None."""
+    """``"cat,dog"`` -> ``("cat", "dog")``; None stays None.
+
+    The names are one CSV row: a name holding a comma is quoted,
+    ``'"bird, small",cat'`` -> ``("bird, small", "cat")``.
+    """
     if text is None:
         return None
-    names = tuple(name.strip() for name in text.split(","))
-    if not all(names) or len(set(names)) != len(names):
+    cells = next(csv.reader([text], skipinitialspace=True), [])
+    names = tuple(name.strip() for name in cells)
+    if not names or not all(names) or len(set(names)) != len(names):
         raise click.BadParameter(
             f"{text!r} must be distinct, non-empty, comma-separated names.",
             param_hint="'--class-names'",
         )
     return names
+
+
+def format_class_names(names):
+    """The ``--class-names`` value of `names`, as `parse_class_names` reads it back."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="").writerow([str(name) for name in names])
+    return text.getvalue()
 
 
 def check_source(dataset, files, file_options, default=None):
@@ -211,7 +225,8 @@ def dataset_option(names=BUNDLED_DATASET_NAMES, help_text="A bundled dataset."):
 def class_names_option(help_text=CLASS_NAMES_HELP):
     """``--class-names a,b,c``, parsed into a tuple."""
     return click.option(
-        "--class-names", default=None, metavar="NAMES", help=help_text,
+        "--class-names", default=None, metavar="NAMES",
+        help=f"{help_text} Quote a name holding a comma as in CSV: '\"a, b\",c'.",
         callback=lambda ctx, param, value: parse_class_names(value),
     )
 

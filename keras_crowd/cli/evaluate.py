@@ -6,6 +6,7 @@ import numpy as np
 from keras_crowd.cli import common
 from keras_crowd.cli import inputs
 from keras_crowd.cli import models
+from keras_crowd.data.vocabulary import ordered_unique
 from keras_crowd.metrics import aggregation_accuracy
 
 
@@ -17,24 +18,6 @@ def per_class_accuracy(predicted, true_labels, class_names):
         result[str(name)] = float(np.mean(predicted[members] == index)) if members.any() \
             else float("nan")
     return result
-
-
-def model_class_names(model, class_names):
-    """The class names of `model`'s outputs: those its run saved, else `class_names`.
-
-    Raises:
-        click.UsageError: `class_names` are not the names, in the order, the
-            model was trained with (its indices would be read as other classes).
-    """
-    saved = models.saved_class_names(model)
-    if saved is None:
-        return class_names
-    if class_names is not None and tuple(map(str, class_names)) != tuple(map(str, saved)):
-        raise click.UsageError(
-            f"--class-names {','.join(map(str, class_names))} are not the classes of {model}, "
-            f"in its order: {','.join(map(str, saved))} (its {models.RUN_METADATA_FILE}); "
-            "leave --class-names out to use them.")
-    return saved
 
 
 @click.command(
@@ -84,8 +67,15 @@ def evaluate_command(model, dataset, features, true_labels, class_names, batch_s
         if features is None or true_labels is None:
             raise click.UsageError("Give --features and --true-labels together.")
         x = inputs.read_features(features)
-        class_names = model_class_names(model, class_names)
-        truth = inputs.read_true_labels(true_labels, class_names)
+        saved = models.saved_class_names(model) if class_names is None else None
+        class_names = models.model_class_names(model, class_names)
+        labels = inputs.read_true_label_values(true_labels)
+        if saved is not None and saved == ordered_unique(saved):
+            # Names that `train` sorted: indices in the user's own order would
+            # be read as other classes (the run's order is the one to follow).
+            inputs.warn_about_indices_of_sorted_names(
+                labels, saved, remedy="write the true labels as names")
+        truth = inputs.encode_true_labels(labels, class_names)
         if len(x) != len(truth):
             raise ValueError(f"{len(x)} feature rows but {len(truth)} true labels."
                              + inputs.count_hint(len(truth), len(x), (features, true_labels)))

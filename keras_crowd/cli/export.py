@@ -1,6 +1,7 @@
 """``keras-crowd export``: a saved model's classifier, as a TF Serving SavedModel."""
 
 import pathlib
+import shlex
 
 import click
 
@@ -53,6 +54,8 @@ def export_command(model, export_dir, name, version, overwrite):
     loaded = models.load_keras_model(model)
     written = saved_models.export_model(loaded, path, overwrite=overwrite)
     click.echo(f"Exported the classifier of {model} to {written}")
-    click.echo(f"Serve it: docker run -p 8501:8501 --mount type=bind,source="
-               f"{pathlib.Path(written).parent.resolve()},target=/models/{name} "
-               f"-e MODEL_NAME={name} -t tensorflow/serving")
+    mount = f"type=bind,source={pathlib.Path(written).parent.resolve()},target=/models/{name}"
+    # Quoted for the shell: a folder or name with a space is one argument.
+    click.echo("Serve it: " + shlex.join(["docker", "run", "-p", "8501:8501", "--mount", mount,
+                                          "-e", f"MODEL_NAME={name}", "-t",
+                                          "tensorflow/serving"]))

@@ -63,7 +63,8 @@ matched by row, never by a column: a CSV column of item ids (``task``,
 ``item``, ``id``, ``index``, ...) is an error, not data.
 
 True labels: ``.npy`` (class indices; a float array of whole numbers is
-accepted) or a text/CSV file with one label per line (class indices, or
+accepted; a string array holds class names, as ``simulate --class-names``
+writes them) or a text/CSV file with one label per line (class indices, or
 class names).
 """
 
@@ -463,26 +464,30 @@ TRUE_LABEL_HEADERS = ("label", "labels", "y", "true_label")
 def _text_labels(path, text, role, row_ids=None):
     """The labels of a text/CSV file, one per line (a ``label`` header skipped).
 
-    A file of several columns holds the labels in its last column and the
+    A file of several columns holds the labels in the column its header
+    names ``label`` (`TRUE_LABEL_HEADERS`), else in its last column, and the
     items' ids in its first, which must be the rows in order
-    (`_check_ids_in_row_order`).
+    (`_check_ids_in_row_order`). The CSV of ``aggregate --probabilities``
+    (``task,label,proba_...``) is such a file.
     """
     frame = read_csv_frame(path, role, header=None, dtype=str, keep_default_na=False,
                            skip_blank_lines=False).fillna("").apply(
                                lambda column: column.str.strip())
     frame = frame.iloc[:len(frame) - _trailing_blank_lines(_raw_lines(path))]
-    first_line = 1
-    if len(frame) and (frame.iat[0, -1].lower() in TRUE_LABEL_HEADERS or (
-            frame.shape[1] > 1 and frame.iat[0, 0].lower() in ID_COLUMNS)):
+    first_line, label_column = 1, frame.shape[1] - 1
+    header = [cell.lower() for cell in frame.iloc[0]] if len(frame) else []
+    named = [index for index, cell in enumerate(header) if cell in TRUE_LABEL_HEADERS]
+    if named or (len(header) > 1 and header[0] in ID_COLUMNS):
         frame, first_line = frame.iloc[1:], 2
-    column = frame.iloc[:, -1]
+        label_column = named[-1] if named else label_column
+    column = frame.iloc[:, label_column]
     blank = np.flatnonzero(column.to_numpy() == "")
     if blank.size:
         raise ValueError(
             f"The {role} file {text!r} has no label on line {int(blank[0]) + first_line} "
             "(every item needs one)."
         )
-    if frame.shape[1] > 1:
+    if frame.shape[1] > 1 and label_column > 0:
         _check_ids_in_row_order(frame.iloc[:, 0].tolist(), row_ids, text, role, first_line)
     return column.to_numpy(dtype=object)
 
@@ -545,8 +550,9 @@ def read_true_labels(path, class_names=None, role="true labels", row_ids=None):
             indices or class names (a header line ``label`` is skipped; a
             blank line within the file is an error, final blank lines are
             ignored). In a file of several columns, the labels are the
-            last column and the first holds the items' ids, which must be
-            `row_ids` (or ``0..N-1``) in order.
+            column headed ``label`` (else the last column) and the first
+            holds the items' ids, which must be `row_ids` (or ``0..N-1``)
+            in order.
         class_names: The K class names. Labels of text files are then
             matched to them as crowd labels of long or JSON files are
             (`keras_crowd.data.encode_class_labels`): a label is the class
@@ -634,7 +640,10 @@ def encode_true_labels(labels, class_names=None):
     return indices
 
 
-def warn_about_indices_of_sorted_names(labels, class_names):
+SORTED_NAMES_REMEDY = "pass --class-names in that order, or write the true labels as names"
+
+
+def warn_about_indices_of_sorted_names(labels, class_names, remedy=SORTED_NAMES_REMEDY):
     """Warns when true labels are class indices but the classes are names nobody ordered.
 
     Without ``--class-names``, the classes of crowd labels written as names
@@ -645,6 +654,7 @@ def warn_about_indices_of_sorted_names(labels, class_names):
     Args:
         labels: The `TrueLabelValues` read.
         class_names: The crowd labels' class names (inferred, not given).
+        remedy: What the user can do about it, for the message.
     """
     if labels.indices is None or all(_INTEGER.match(str(name)) for name in class_names):
         return
@@ -652,7 +662,7 @@ def warn_about_indices_of_sorted_names(labels, class_names):
     common.warn(
         f"The {labels.role} in {labels.path!r} are class indices, read as positions in the "
         f"crowd labels' class names, sorted: {listed}. If your indices follow another "
-        "order, pass --class-names in that order, or write the true labels as names."
+        f"order, {remedy}."
     )
 
 

@@ -10,8 +10,11 @@ import json
 import pathlib
 import zipfile
 
+import click
 import numpy as np
 
+from keras_crowd.cli import common
+from keras_crowd.export import serving_input_signature
 from keras_crowd.export.classifier_export import is_version_name
 from keras_crowd.serving.signature import to_input_tensor
 
@@ -86,6 +89,28 @@ def saved_class_names(path):
     return tuple(names) if names else None
 
 
+def model_class_names(model, class_names):
+    """The class names of `model`'s outputs: those its run saved, else `class_names`.
+
+    Args:
+        model: A ``.keras`` model, a run folder or a SavedModel folder.
+        class_names: The ``--class-names`` given, or None.
+
+    Raises:
+        click.UsageError: `class_names` are not the names, in the order, the
+            model was trained with (its indices would be read as other classes).
+    """
+    saved = saved_class_names(model)
+    if saved is None:
+        return class_names
+    if class_names is not None and tuple(map(str, class_names)) != tuple(map(str, saved)):
+        raise click.UsageError(
+            f"--class-names {common.format_class_names(class_names)} are not the classes of "
+            f"{model}, in its order: {common.format_class_names(saved)} (its "
+            f"{RUN_METADATA_FILE}); leave --class-names out to use them.")
+    return saved
+
+
 def is_saved_model(path):
     """True for a SavedModel folder (it holds ``saved_model.pb``)."""
     return (pathlib.Path(path) / "saved_model.pb").is_file()
@@ -96,6 +121,27 @@ def _saved_model_versions(folder):
     `folder` is then a TF Serving base folder."""
     return [version for version in existing_versions(folder)
             if is_saved_model(pathlib.Path(folder) / str(version))]
+
+
+def check_input_shape(x, spec):
+    """Refuses features `x` of a shape that the model's input `spec` does not take.
+
+    Args:
+        x: The features.
+        spec: The model's input `tf.TensorSpec` (a `None` dimension takes
+            any size), or None when it is not known.
+
+    Raises:
+        ValueError: `x`'s shape does not fit `spec`, e.g. another number of columns.
+    """
+    import tensorflow as tf
+
+    if spec is not None and not tf.TensorShape(x.shape).is_compatible_with(spec.shape):
+        expected = spec.shape[1:]
+        raise ValueError(
+            f"The model expects inputs of shape (N, {', '.join(map(str, expected))}); "
+            f"got {x.shape}."
+        )
 
 
 class SavedModelClassifier:
@@ -136,14 +182,7 @@ class SavedModelClassifier:
         Raises:
             ValueError: `x`'s shape does not fit the signature's input.
         """
-        import tensorflow as tf
-
-        if not tf.TensorShape(x.shape).is_compatible_with(self.input_spec.shape):
-            expected = self.input_spec.shape[1:]
-            raise ValueError(
-                f"The model expects inputs of shape (N, {', '.join(map(str, expected))}); "
-                f"got {x.shape}."
-            )
+        check_input_shape(x, self.input_spec)
         # Checked as a request would be: fractional or out-of-range values
         # for an integer input are an error, not truncated or wrapped.
         outputs = [
@@ -160,9 +199,17 @@ class KerasClassifier:
 
     def __init__(self, path):
         self.model = load_keras_model(path)
+        # An ensemble is served with its first member's input (`export_classifier`).
+        members = getattr(self.model, "members", None)
+        self.input_spec = serving_input_signature(members[0] if members else self.model)
 
     def predict(self, x, batch_size=1024):
-        """`(N, K)` probabilities for the features `x`."""
+        """`(N, K)` probabilities for the features `x`.
+
+        Raises:
+            ValueError: `x`'s shape does not fit the model's input.
+        """
+        check_input_shape(x, self.input_spec)
         return np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0))
 
 

@@ -73,7 +73,9 @@ def _check_model_annotators(crowd, model_annotator_ids, path):
                    "agreement with the majority vote).")
 @common.dataset_option(help_text="The bundled dataset the model was trained on (its labels, "
                                  "and the annotators' true accuracy).")
-@common.class_names_option()
+@common.class_names_option(
+    help_text="Comma-separated class names, in the model's index order [default: those the "
+              "model's run saved].")
 @click.option("--output-dir", default=None, metavar="DIR",
               help="Where to write the pictures and text [default: <model folder>/report].")
 @click.option("--individual", type=click.IntRange(min=0), default=3, show_default=True,
@@ -95,7 +97,9 @@ def report_command(model, labels, dataset, class_names, output_dir, individual):
     path = models.keras_model_path(model)
     metadata = models.run_metadata(path)
     matrices = _learned_confusions(models.load_keras_model(path), path, metadata)
-    names = class_names or metadata.get("class_names")
+    # --class-names in another order than the run's would name each row and
+    # column of the matrices after another class.
+    names = models.model_class_names(path, class_names)
     crowd, truth = None, None
     if dataset is not None:
         data = inputs.load_bundled(dataset)

@@ -172,15 +172,16 @@ def _source_arrays(dataset, true_labels_path, features_path, num_items, fashion_
     return features, truth, names, pathlib.Path(true_labels_path).stem
 
 
-def write_crowd_labels(crowd, path):
+def write_crowd_labels(crowd, path, use_class_names=False):
     """Writes `EncodedCrowdLabels`; the format follows the file's extension.
 
     Args:
         crowd: The labels with their ids.
         path: ``.csv`` (long format), ``.json`` (peerannot) or ``.npy``
-            (dense, -1 = missing). Labels are class indices in every format,
-            so they match the true labels (`--true-labels-out`) whatever the
-            order of the class names.
+            (dense, -1 = missing).
+        use_class_names: Write the labels of ``.csv`` and ``.json`` files as
+            class names rather than class indices (a dense ``.npy`` holds
+            indices only).
 
     Returns:
         The path written.
@@ -194,9 +195,9 @@ def write_crowd_labels(crowd, path):
         )
     # Every writer replaces `path` atomically (write_csv and write_json do it themselves).
     if suffix == ".csv":
-        crowd_data.write_csv(crowd, path, use_class_names=False)
+        crowd_data.write_csv(crowd, path, use_class_names=use_class_names)
     elif suffix == ".json":
-        crowd_data.write_json(crowd, path)
+        crowd_data.write_json(crowd, path, use_class_names=use_class_names)
     else:
         with atomic_path(path) as temporary:
             np.save(temporary, np.asarray(crowd.crowd_labels))
@@ -249,7 +250,10 @@ def _default_confusions_path(output):
               help="Option of the annotator type, e.g. -o expertise=0.6 or "
                    "-o num_hammers=2 (machine: -o train_size=100).")
 @common.seed_option()
-@common.class_names_option()
+@common.class_names_option(
+    "Comma-separated class names, in index order (fixes K and the order), for true labels "
+    "of your own; crowd labels written as .csv or .json, and --true-labels-out, then hold "
+    "these names (a dense .npy holds class indices).")
 @click.option("--output", required=True, metavar="FILE",
               help="Crowd labels to write: .csv (long), .json (peerannot) or .npy (dense).")
 @click.option("--confusions", default=None, metavar="FILE",
@@ -258,7 +262,8 @@ def _default_confusions_path(output):
 @click.option("--features-out", default=None, metavar="FILE",
               help="Also write the items' features (.npy), for `keras-crowd train`.")
 @click.option("--true-labels-out", default=None, metavar="FILE",
-              help="Also write the items' true labels (.npy).")
+              help="Also write the items' true labels (.npy), as the crowd labels are "
+                   "written: class names or class indices.")
 @common.cli_errors
 def simulate_command(dataset, true_labels, features, fashion_mnist_path, num_items, kind,
                      num_annotators, labels_per_item, missing_rate, kind_options, seed,
@@ -298,13 +303,20 @@ def simulate_command(dataset, true_labels, features, fashion_mnist_path, num_ite
 
     encoded = crowd_data.EncodedCrowdLabels.from_dense(
         crowd.crowd_labels, class_names=names, empty_tasks="ignore")
-    write_crowd_labels(encoded, output)
+    # Classes the user named are written by name, crowd and true labels alike,
+    # when the crowd labels can hold names: indices would be read in the
+    # order of whatever --class-names a later command is given, and integer
+    # names would not match their indices. A dense .npy holds indices, and
+    # the true labels then stay indices too.
+    by_name = class_names is not None and pathlib.Path(output).suffix.lower() != ".npy"
+    write_crowd_labels(encoded, output, use_class_names=by_name)
+    truth_written = np.asarray(names)[truth] if by_name else truth
     confusions = pathlib.Path(confusions)
     confusions.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(confusions) as temporary:
         np.save(temporary, crowd.confusion_matrices)
     written = [str(output), str(confusions)]
-    for path, array in ((features_out, x), (true_labels_out, truth)):
+    for path, array in ((features_out, x), (true_labels_out, truth_written)):
         if path is not None:
             pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as temporary:

@@ -106,7 +106,8 @@ def from_long(data, *, class_names=None, num_classes=None, task_ids=None, annota
             default for a DataFrame, as in crowd-kit: labels ``{1, 4, 5}``
             are three classes named 1, 4 and 5) or ``"indices"`` (the default
             for a CSV file, as written by `write_csv(use_class_names=False)`
-            and `keras-crowd simulate`: class indices ``0..max label``).
+            and `keras-crowd simulate` without ``--class-names``: class
+            indices ``0..max label``).
             For labels ``0..K-1`` that all occur, both give the same result.
 
     Returns:
