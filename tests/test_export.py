@@ -301,6 +301,7 @@ def test_a_sequential_built_by_fit_keeps_its_input_name_across_a_keras_reload(tm
 
 @pytest.mark.parametrize("name, served_as", [
     ("song features", "song_features"), ("song-features", "song_features"), ("3d", "arg_3d"),
+    ("class", "class_"), ("None", "None_"),
 ])
 def test_an_input_name_that_is_not_an_identifier_is_served_sanitized(tmp_path, name, served_as):
     inputs = keras.Input((D,), name=name)

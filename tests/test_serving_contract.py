@@ -146,6 +146,20 @@ def test_grpc_request_errors_are_clear(exported, inputs, message):
         grpc_format.predict_request_to_inputs(request, _signature(exported))
 
 
+@pytest.mark.parametrize("version", [0, -1, 2.7, True])
+def test_grpc_request_refuses_a_version_that_is_not_a_positive_integer(version):
+    # 2.7 used to ask for version 2, 0 and -1 for versions no folder has.
+    with pytest.raises(ValueError, match="positive integer"):
+        grpc_format.make_predict_request({INPUT: np.zeros((1, D), "float32")}, MODEL_NAME,
+                                         version=version)
+
+
+def test_grpc_request_takes_a_numpy_integer_version():
+    request = grpc_format.make_predict_request({INPUT: np.zeros((1, D), "float32")},
+                                               MODEL_NAME, version=np.int64(3))
+    assert request.model_spec.version.value == 3
+
+
 def test_grpc_helpers_import_tensorflow_serving_lazily(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow_serving", None)
     monkeypatch.setitem(sys.modules, "tensorflow_serving.apis", None)

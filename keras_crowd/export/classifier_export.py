@@ -1,5 +1,6 @@
 """Export a classifier as a SavedModel that TF Serving loads as it is."""
 
+import keyword
 import os
 import re
 import shutil
@@ -58,15 +59,18 @@ def _move_into_place(staged, path, aside):
 def _signature_input_name(name):
     """`name` as TF Serving's signature input key: a valid tf.function
     parameter name, sanitized as TensorFlow does for ASCII names
-    (`"song features"` -> `"song_features"`, `"3d"` -> `"arg_3d"`).
+    (`"song features"` -> `"song_features"`, `"3d"` -> `"arg_3d"`), and a
+    Python keyword followed by `_` (`"class"` -> `"class_"`).
 
     Without this, TensorFlow renames some names itself (`"feat-1"`) and
-    fails on others (a space, non-ASCII letters) with an obscure error.
+    fails on others (a space, non-ASCII letters, a keyword) with an obscure
+    error (`'class' is not a valid parameter name`).
     """
     if not name:
         return name
     name = re.sub(r"[^A-Za-z0-9]", "_", name)
-    return name if name[0].isalpha() else "arg_" + name
+    name = name if name[0].isalpha() else "arg_" + name
+    return name + "_" if keyword.iskeyword(name) else name
 
 
 def _build_from_signature(classifier, input_signature):
@@ -131,7 +135,8 @@ def export_classifier(
 
     The signature takes the classifier's input (same name, dtype and shape;
     a name that is not a valid identifier has its other characters replaced
-    by `_`, e.g. `song-features` -> `song_features`) and returns
+    by `_`, e.g. `song-features` -> `song_features`, and a Python keyword
+    gets a trailing `_`, `class` -> `class_`) and returns
     `probabilities` `(B, K)` float32 and `class_id` `(B,)` int64.
     The directory is written to a temporary sibling first and renamed into
     place, so TF Serving never sees a half-written version; an overwritten

@@ -12,6 +12,8 @@ They need the `tensorflow-serving-api` package, imported lazily:
 otherwise pull the full `tensorflow` wheel next to `tensorflow-cpu`).
 """
 
+import operator
+
 import numpy as np
 import tensorflow as tf
 
@@ -34,6 +36,23 @@ def predict_pb2():
     return module
 
 
+def _version_number(version):
+    """`version` as the positive integer TF Serving names a version by.
+
+    A float is refused rather than truncated (2.7 would ask for version 2),
+    and 0 or a negative number, which no version folder has, too.
+    """
+    try:
+        number = operator.index(version)
+    except TypeError:
+        number = None
+    if number is None or isinstance(version, bool) or number < 1:
+        raise ValueError(
+            f"A model version is a positive integer (its folder name); got {version!r}."
+        )
+    return number
+
+
 def make_predict_request(inputs, model_name, signature_name=DEFAULT_SIGNATURE,
                          version=None):
     """Build the `PredictRequest` a client sends (client side).
@@ -43,11 +62,14 @@ def make_predict_request(inputs, model_name, signature_name=DEFAULT_SIGNATURE,
             so cast it to the signature's dtype (e.g. float32) first.
         model_name: The served model's name (`--model_name` or models.config).
         signature_name: The signature to call.
-        version: Optional integer version; default: the server's choice
-            (the latest available version).
+        version: Optional positive integer version; default: the server's
+            choice (the latest available version).
 
     Returns:
         A `predict_pb2.PredictRequest`.
+
+    Raises:
+        ValueError: `version` is not a positive integer.
 
     Example:
 
@@ -59,7 +81,7 @@ def make_predict_request(inputs, model_name, signature_name=DEFAULT_SIGNATURE,
     request.model_spec.name = model_name
     request.model_spec.signature_name = signature_name
     if version is not None:
-        request.model_spec.version.value = int(version)
+        request.model_spec.version.value = _version_number(version)
     for name, value in inputs.items():
         request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
     return request
@@ -139,7 +161,7 @@ def outputs_to_predict_response(outputs, model_name, version,
         )
     response = predict_pb2().PredictResponse()
     response.model_spec.name = model_name
-    response.model_spec.version.value = int(version)
+    response.model_spec.version.value = _version_number(version)
     response.model_spec.signature_name = signature_name
     for name in names:
         response.outputs[name].CopyFrom(tf.make_tensor_proto(np.asarray(outputs[name])))
