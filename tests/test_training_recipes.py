@@ -167,6 +167,30 @@ def test_ensemble_needs_members_that_start_differently(labelme):
             train_crowd_classifier(*args, lambda seed: None, ensemble_size=size)
 
 
+class _SubclassedBackbone(keras.Model):
+    """Unbuilt until its first call: no weights to compare before training."""
+
+    def __init__(self, num_classes, seed):
+        super().__init__()
+        self.dense = keras.layers.Dense(
+            num_classes, activation="softmax",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed))
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def test_ensemble_of_unbuilt_subclassed_backbones_trains(labelme):
+    # Two unbuilt backbones both have no weights, which used to count as
+    # "the same initial weights" and refuse the ensemble.
+    args = (labelme.x_train[:200], labelme.crowd_labels[:200], labelme.num_classes)
+    result = train_crowd_classifier(
+        *args, lambda seed: _SubclassedBackbone(labelme.num_classes, seed),
+        method="ccem", epochs=1, batch_size=100, ensemble_size=2, seed=0)
+    first, second = (m.classifier.get_weights() for m in result.members)
+    assert not np.allclose(first[0], second[0])
+
+
 def _small_crowd(num_items=90, num_classes=3, num_annotators=4, seed=0):
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, num_classes, num_items)

@@ -538,7 +538,9 @@ def _classifier_builder(backbone_fn):
 
 
 def _same_weights(weights, reference):
-    return len(weights) == len(reference) and all(
+    """Whether two lists of initial weights are equal; never for an unbuilt
+    backbone (a subclassed model has no weights before its first call)."""
+    return bool(reference) and len(weights) == len(reference) and all(
         np.shape(a) == np.shape(b) and np.array_equal(a, b) for a, b in zip(weights, reference)
     )
 
