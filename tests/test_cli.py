@@ -1301,3 +1301,20 @@ def test_export_prints_a_serving_command_quoted_for_the_shell(named_run, tmp_pat
     assert mount == (f"type=bind,source={(tmp_path / 'my models' / 'my pets').resolve()},"
                      "target=/models/my pets")
     assert words[words.index("-e") + 1] == "MODEL_NAME=my pets"
+
+
+def test_a_closed_output_pipe_is_not_reported_as_an_error():
+    # `keras-crowd report ... | head` closes stdout early: click ends such a
+    # command quietly; our error wrapper used to print "Error: [Errno 32]".
+    import click
+
+    from keras_crowd.cli.common import cli_errors
+
+    @click.command()
+    @cli_errors
+    def prints_to_a_closed_pipe():
+        raise BrokenPipeError(32, "Broken pipe")
+
+    result = CliRunner().invoke(prints_to_a_closed_pipe, [])
+    assert "Error" not in result.output
+    assert result.exit_code == 1

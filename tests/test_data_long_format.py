@@ -125,7 +125,7 @@ def test_csv_reads_na_and_null_as_ids_and_class_names(tmp_path):
     with pytest.raises(CrowdDataError, match=r"1 label\(s\) are missing"):
         data.read_csv(path)
     path.write_text("task,worker,label\n0,,cat\n")
-    with pytest.raises(CrowdDataError, match="annotator id is missing"):
+    with pytest.raises(CrowdDataError, match="An annotator id is missing"):
         data.read_csv(path)
 
 

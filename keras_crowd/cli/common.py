@@ -83,7 +83,9 @@ def cli_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except click.ClickException:
+        except (click.ClickException, BrokenPipeError):
+            # A closed pipe (`keras-crowd report ... | head`) is click's to
+            # end quietly, not an error message of ours.
             raise
         except _expected_errors() as error:
             raise click.ClickException(one_line(_error_message(error))) from None

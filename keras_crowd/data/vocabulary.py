@@ -162,7 +162,8 @@ class Vocabulary(Sequence):
         missing = np.flatnonzero(pd.isna(values))
         if len(missing):
             raise errors.CrowdDataError(
-                f"A {kind} id is missing (NaN/None) at row {missing[0]}."
+                f"{'An' if kind[:1] in 'aeiou' else 'A'} {kind} id is missing (NaN/None) "
+                f"at row {missing[0]}."
             )
         tokens = ordered_unique(values)
         _check_no_look_alikes(tokens, kind)
