@@ -108,6 +108,26 @@ def test_missing_labels_and_empty_tasks():
     assert np.allclose(ds.probas_[1], ds.priors_)
 
 
+def test_dawid_skene_results_do_not_depend_on_items_without_labels():
+    """An item with no label is absent from the likelihood. Its uniform start
+    used to be averaged into the class prior, which then changed the labelled
+    items' posteriors (18 of Music's 700 labels with 3000 empty items added)."""
+    true_labels = np.random.default_rng(0).integers(0, 3, size=200)
+    crowd = simulators.simulate_annotators(true_labels, "diagonally_dominant", num_annotators=6,
+                                           labels_per_item=2, seed=1).crowd_labels
+    padded = np.vstack([crowd, np.full((400, 6), -1, crowd.dtype)])
+    alone = aggregation.DawidSkene(num_classes=4).fit(crowd)
+    with pytest.warns(EmptyTaskWarning):
+        with_empty = aggregation.DawidSkene(num_classes=4).fit(padded)
+    np.testing.assert_allclose(with_empty.probas_[:200], alone.probas_, atol=1e-12)
+    np.testing.assert_allclose(with_empty.priors_, alone.priors_, atol=1e-12)
+    # The empty items' posterior is the prior (of the last E-step).
+    np.testing.assert_allclose(with_empty.probas_[200:], with_empty.probas_[[200] * 400])
+    np.testing.assert_allclose(with_empty.probas_[200], with_empty.priors_, atol=1e-3)
+    # Class 3, never given, keeps no mass: an empty item's uniform start gave it some.
+    assert with_empty.probas_[:, 3].max() < 1e-12
+
+
 def test_dawid_skene_recovers_simulated_confusions():
     rng = np.random.default_rng(0)
     true_labels = rng.integers(0, 4, size=3000)
