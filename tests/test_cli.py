@@ -1318,3 +1318,12 @@ def test_a_closed_output_pipe_is_not_reported_as_an_error():
     result = CliRunner().invoke(prints_to_a_closed_pipe, [])
     assert "Error" not in result.output
     assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("text", ["f1,f2\n", "f1,f2\n\n"])
+def test_a_features_csv_without_rows_is_named_as_such(tmp_path, text):
+    # It used to pass, and fail later as "Task id 299 is not a row of the 0 feature rows".
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match="x.csv' holds no row of features"):
+        inputs.read_features(path)

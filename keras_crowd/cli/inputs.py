@@ -435,6 +435,8 @@ def read_features(path, role="features"):
             "numbers per item, (N, D). Flatten them first, or use the Python API with a "
             "backbone of your own."
         )
+    if not len(features):
+        raise ValueError(f"The {role} file {text!r} holds no row of features.")
     features = features.astype(np.float32)
     if not np.all(np.isfinite(features)):
         row = int(np.flatnonzero(~np.all(np.isfinite(features), axis=1))[0])
