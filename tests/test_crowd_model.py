@@ -850,3 +850,18 @@ def test_test_on_batch_takes_true_and_crowd_labels_in_turn():
     np.testing.assert_allclose(
         crowd_loss, model.evaluate(x, labels, batch_size=N, verbose=0, return_dict=True)["crowd_loss"],
         rtol=1e-6)
+
+
+def test_a_label_dict_with_other_keys_names_the_padded_pair_keys():
+    # It failed before training with "Crowd labels must be an integer
+    # array; got dtype object".
+    from keras_crowd.data import to_padded_pairs
+
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    pairs = to_padded_pairs(labels, as_dict=True)
+    for bad in (dict(pairs, weights=pairs["labels"]), {"ids": pairs["annotator_ids"],
+                                                       "labels": pairs["labels"]}):
+        with pytest.raises(ValueError, match="exactly the keys 'annotator_ids' and 'labels'"):
+            model.fit(x, bad, epochs=1, verbose=0)

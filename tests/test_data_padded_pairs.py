@@ -55,3 +55,22 @@ def test_to_padded_pairs_takes_encoded_crowd_labels():
     expected = data.to_padded_pairs(crowd.crowd_labels)
     np.testing.assert_array_equal(ids, expected[0])
     np.testing.assert_array_equal(labels, expected[1])
+
+
+def test_from_padded_pairs_refuses_a_label_that_does_not_fit_int32():
+    # The int32 output used to wrap it silently: 2**32 + 1 became class 1.
+    with pytest.raises(data.LabelOutOfRangeError, match="int32"):
+        data.from_padded_pairs([[0, 1]], np.array([[1, 2**32 + 1]]), num_annotators=2)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: data.to_padded_pairs([[0, 1]], max_labels_per_item=2.7), "max_labels_per_item"),
+    (lambda: data.to_padded_pairs([[-1, -1]], max_labels_per_item=0), "max_labels_per_item"),
+    (lambda: data.from_padded_pairs([[0]], [[1]], num_annotators=2.5), "num_annotators"),
+    (lambda: data.from_padded_pairs([[0]], [[1]], num_annotators=-1), "num_annotators"),
+])
+def test_padded_pair_sizes_must_be_whole_numbers(call, message):
+    # 2.7 was truncated to 2; 0 on label-less rows claimed "item 0 has 1
+    # labels"; 2.5 annotators was a bare TypeError.
+    with pytest.raises(ValueError, match=f"`{message}` must be a"):
+        call()

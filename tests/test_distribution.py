@@ -301,3 +301,35 @@ def test_several_steps_per_execution_under_replicas_is_refused_clearly(strategie
             train_crowd_classifier(x, labels, K, backbone, method=method, epochs=1,
                                    batch_size=BATCH, strategy=mirrored_strategy,
                                    steps_per_execution=2, selection="last")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "lazy_adam"])
+def test_padded_pairs_train_like_dense_labels_on_one_and_two_replicas(optimizer, strategies):
+    """The sparse gradient of padded pairs lists an annotator once per label;
+    Keras's Adam and RMSprop square each entry before adding them up (so
+    padded pairs trained differently from dense labels, by 5e-2), and the
+    replicas' all-reduce concatenates their entries again."""
+    from keras_crowd.data import to_padded_pairs
+    from keras_crowd.optimizers import LazyAdam
+
+    x, labels = uneven_crowd()
+    pairs = to_padded_pairs(labels, as_dict=True)
+    optimizers = {"adam": lambda: keras.optimizers.Adam(0.05),
+                  "rmsprop": lambda: keras.optimizers.RMSprop(0.05),
+                  "lazy_adam": lambda: LazyAdam(0.05)}
+    initial = _make_model(None).get_weights()
+
+    def train(strategy, y):
+        with strategy.scope():
+            model = _make_model(None)
+            model.compile(optimizer=optimizers[optimizer]())
+        model.set_weights(initial)
+        model.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+        return model.get_weights()
+
+    one_device, mirrored_strategy = strategies
+    dense = train(one_device, labels)
+    assert max(np.abs(a - b).max() for a, b in zip(dense, initial)) > 1e-2
+    for strategy in (one_device, mirrored_strategy):
+        for w_pairs, w_dense in zip(train(strategy, pairs), dense):
+            np.testing.assert_allclose(w_pairs, w_dense, atol=1e-5, rtol=0)

@@ -116,3 +116,39 @@ def test_validation_does_not_change_the_batches():
     for (xa, ya), (xb, yb) in zip(plain.take(2 * steps), checked.take(2 * steps)):
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(ya, yb)
+
+
+def test_padded_pairs_give_the_batches_and_training_of_dense_labels():
+    """The padded-pair dict is crowd labels too (it was a bare TypeError,
+    "len() of unsized object"); its batches are the same items'."""
+    from keras_crowd import CrowdModel
+    from keras_crowd.data import from_padded_pairs
+    from keras_crowd.data import to_padded_pairs
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 4)).astype("float32")
+    labels = rng.integers(0, 3, size=(30, 5))
+    labels[rng.random(labels.shape) < 0.5] = -1
+    pairs = to_padded_pairs(labels, as_dict=True)
+    dense_data, steps = epoch_dataset(x, labels, 8, seed=3, num_classes=3)
+    pair_data, pair_steps = epoch_dataset(x, pairs, 8, seed=3, num_classes=3)
+    assert pair_steps == steps == 4
+    for (xa, ya), (xb, yb) in zip(dense_data.take(2 * steps), pair_data.take(2 * steps)):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(
+            from_padded_pairs(yb["annotator_ids"].numpy(), yb["labels"].numpy(), 5), ya)
+    weights = []
+    for data in (dense_data, pair_data):
+        keras.utils.set_random_seed(0)
+        model = CrowdModel(keras.Sequential([keras.Input((4,)),
+                                             keras.layers.Dense(3, activation="softmax")]), 5)
+        model.compile(optimizer=keras.optimizers.Adam(0.05))
+        model.fit(data, steps_per_epoch=steps, epochs=2, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(b, a, atol=1e-6)
+    bad = dict(pairs, labels=np.where(pairs["labels"] == 2, 3, pairs["labels"]))
+    with pytest.raises(ValueError, match="only 3 classes"):
+        epoch_dataset(x, bad, 8, num_classes=3)
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        epoch_dataset(x[:-1], pairs, 8)

@@ -235,3 +235,18 @@ def test_which_clipping_keeps_untouched_rows_untouched(clipping, rows_moved):
     optimizer.apply_gradients([(gradient, variable)])
     moved = np.abs(variable.numpy() - before).max(axis=1) > 0
     assert moved.tolist() == rows_moved
+
+
+@pytest.mark.parametrize("clipping", [dict(clipvalue=0.5), dict(clipnorm=0.5)])
+def test_clipping_applies_to_the_summed_rows_of_a_sparse_gradient(clipping):
+    """Row 0 gathered twice, 0.4 each time: its gradient is 0.8 and is
+    clipped as the dense 0.8 is (Keras clipped each 0.4, letting 0.8 pass)."""
+    sparse = tf.IndexedSlices(tf.fill((2, 2), 0.4), tf.constant([0, 0]), tf.constant([3, 2]))
+    initial = np.zeros((3, 2), "float32")
+    lazy, reference = LazyAdam(LR, **clipping), LazyAdam(LR, **clipping)
+    _run(lazy, initial, [sparse])
+    _run(reference, initial, [tf.convert_to_tensor(sparse)])
+    for slot, reference_slot in zip(lazy.variables, reference.variables):
+        np.testing.assert_allclose(slot.numpy(), reference_slot.numpy(), rtol=1e-6)
+    clipped = 0.5 if "clipvalue" in clipping else 0.5 / np.sqrt(2)  # per entry of row 0
+    np.testing.assert_allclose(lazy._momentums[0].numpy()[0], [(1 - B1) * clipped] * 2, rtol=1e-5)

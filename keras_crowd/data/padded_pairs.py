@@ -17,6 +17,8 @@ import numpy as np
 from keras_crowd.data import errors
 from keras_crowd.data import validation
 from keras_crowd.data.encoded import EncodedCrowdLabels
+from keras_crowd.utils.arguments import non_negative_integer
+from keras_crowd.utils.arguments import positive_integer
 
 PADDING = -1
 # Keys of the dict form accepted by `keras_crowd.CrowdModel.fit`.
@@ -54,7 +56,8 @@ def to_padded_pairs(crowd_labels, max_labels_per_item=None, as_dict=False):
     mask = crowd_labels >= 0
     counts = mask.sum(axis=1)
     needed = int(max(counts.max(initial=0), 1))
-    width = needed if max_labels_per_item is None else int(max_labels_per_item)
+    width = (needed if max_labels_per_item is None
+             else positive_integer("max_labels_per_item", max_labels_per_item))
     if width < needed:
         raise errors.CrowdDataError(
             f"max_labels_per_item={max_labels_per_item} but item "
@@ -115,6 +118,7 @@ def from_padded_pairs(annotator_ids, labels, num_annotators=None, duplicates="er
         )
     if num_annotators is None:
         num_annotators = int(columns.max(initial=-1)) + 1
+    num_annotators = non_negative_integer("num_annotators", num_annotators)
     if columns.size and columns.max() >= num_annotators:
         raise errors.UnknownIdError(
             f"Annotator index {int(columns.max())} is out of range for "
@@ -122,6 +126,7 @@ def from_padded_pairs(annotator_ids, labels, num_annotators=None, duplicates="er
         )
     keep = validation.duplicate_keep_mask(rows, columns, duplicates)
     crowd_labels = np.full((labels.shape[0], num_annotators), validation.MISSING_LABEL,
-                           dtype=np.int32)
+                           dtype=np.int64)
     crowd_labels[rows[keep], columns[keep]] = labels[rows[keep], slots[keep]]
-    return crowd_labels
+    # Checked before the int32 cast, which would wrap a large label.
+    return validation.check_crowd_labels(crowd_labels, empty_tasks="ignore")

@@ -18,7 +18,9 @@ from keras_crowd.layers.common_confusion import CommonConfusion
 from keras_crowd.layers.crowd_layer import CrowdLayer
 from keras_crowd.losses.coupled_cross_entropy import label_cross_entropy
 from keras_crowd.models import label_validation
+from keras_crowd.optimizers.lazy_adam import LazyAdam
 from keras_crowd.utils import distribution
+from keras_crowd.utils import sparse_gradients
 from keras_crowd.utils.optimizer_build import build_optimizer_before_fit
 
 # Rows of a probability output may sum to 1 only up to float error.
@@ -76,6 +78,23 @@ def _as_checkable(value):
     if isinstance(value, dict):
         return {key: _as_checkable(leaf) for key, leaf in value.items()}
     return value if isinstance(value, np.ndarray) else np.asarray(value)
+
+
+def _gradients_for_optimizer(gradients, optimizer):
+    """`gradients` as `optimizer` applies them as it would the dense layout's.
+
+    Padded pairs give the confusion logits a sparse gradient with one entry
+    per gathered label; Keras optimizers square (`Adam`, `RMSprop`) and clip
+    (`clipvalue`, `clipnorm`) each entry before adding them up. The entries
+    are summed per annotator first. Under several replicas the all-reduce
+    concatenates the replicas' entries again, so the gradient is then made
+    dense, except for `LazyAdam`, which sums the rows it receives itself.
+    """
+    gradients = sparse_gradients.deduplicate_all(gradients)
+    inner = getattr(optimizer, "inner_optimizer", optimizer)  # LossScaleOptimizer
+    if distribution.num_replicas() > 1 and not isinstance(inner, LazyAdam):
+        gradients = sparse_gradients.densify_all(gradients)
+    return gradients
 
 
 def _refuse_label_tuple(labels):
@@ -382,12 +401,7 @@ class CrowdModel(keras.Model):
                 labels[label_validation.LABELS_KEY],
                 labels[label_validation.ANNOTATOR_IDS_KEY],
             )
-        if isinstance(labels, dict):
-            raise ValueError(
-                "Crowd labels given as a dict must have exactly the keys "
-                f"'{label_validation.ANNOTATOR_IDS_KEY}' and "
-                f"'{label_validation.LABELS_KEY}'; got {sorted(labels)}."
-            )
+        label_validation.refuse_other_label_dicts(labels)
         if len(labels.shape) != 2 or labels.shape[-1] not in (None, self.num_annotators):
             raise ValueError(
                 "Crowd labels must have shape (batch, M) with "
@@ -613,7 +627,9 @@ class CrowdModel(keras.Model):
             objective = self._crowd_objective(probabilities, y, x)
             scaled_loss = self.optimizer.scale_loss(objective["replica_loss"])
         trainable_weights = self.trainable_weights
-        gradients = tape.gradient(scaled_loss, trainable_weights)
+        gradients = _gradients_for_optimizer(
+            tape.gradient(scaled_loss, trainable_weights), self.optimizer
+        )
         self.optimizer.apply_gradients(zip(gradients, trainable_weights))
         return self._log_objective(objective)
 

@@ -13,6 +13,15 @@ def is_padded_pairs(labels):
     return isinstance(labels, dict) and set(labels) == {ANNOTATOR_IDS_KEY, LABELS_KEY}
 
 
+def refuse_other_label_dicts(labels):
+    """Refuse crowd labels given as a dict other than the padded-pair one."""
+    if isinstance(labels, dict) and not is_padded_pairs(labels):
+        raise ValueError(
+            "Crowd labels given as a dict must have exactly the keys "
+            f"'{ANNOTATOR_IDS_KEY}' and '{LABELS_KEY}'; got {sorted(labels)}."
+        )
+
+
 def _integer_labels(values, what):
     """Return `values` as int64, refusing non-integer floats and NaN."""
     values = np.asarray(values)
@@ -92,6 +101,7 @@ def validate_crowd_labels(labels, num_annotators, num_classes):
             )
         _check_label_range(pair_labels, num_classes, "Crowd labels")
         return pair_labels.shape[0]
+    refuse_other_label_dicts(labels)
     labels = _integer_labels(labels, "Crowd labels")
     if labels.ndim != 2:
         raise ValueError(

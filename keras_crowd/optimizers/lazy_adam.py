@@ -21,6 +21,9 @@ dense gradients `LazyAdam` is exactly `keras.optimizers.Adam`.
 import keras
 import tensorflow as tf
 
+from keras_crowd.utils.sparse_gradients import deduplicate
+from keras_crowd.utils.sparse_gradients import deduplicate_all
+
 
 @keras.saving.register_keras_serializable(package="keras_crowd")
 class LazyAdam(keras.optimizers.Adam):
@@ -38,7 +41,8 @@ class LazyAdam(keras.optimizers.Adam):
     values are all zero included (an annotator with no observed label in
     the batch). Gradients that hit the same row several times are summed
     first, as in the dense gradient. With `amsgrad=True` the running
-    maximum of `v` is kept on the same rows. With `weight_decay`, the
+    maximum of `v` is kept on the same rows. `clipnorm` and `clipvalue`
+    clip these summed rows. With `weight_decay`, the
     decoupled decay
     `w <- w - w * weight_decay * learning_rate` is applied, as in `Adam`,
     to the whole variable for a dense gradient and only to the gradient's
@@ -93,6 +97,11 @@ class LazyAdam(keras.optimizers.Adam):
                 f"is {keras.backend.backend()!r}. Use keras.optimizers.Adam."
             )
 
+    def _clip_gradients(self, grads):
+        # Clip each row's summed gradient, as the dense gradient is clipped
+        # (Keras clips the entries of a sparse gradient, repeated rows apart).
+        return super()._clip_gradients(deduplicate_all(grads))
+
     def _apply_weight_decay(self, variables):
         # Decay is applied per variable inside `update_step`, where the
         # gradient tells whether to decay the whole variable (dense, as
@@ -117,7 +126,8 @@ class LazyAdam(keras.optimizers.Adam):
             super().update_step(gradient, variable, learning_rate)
             return
         dtype = variable.dtype
-        indices, values = _deduplicate(gradient)
+        gradient = deduplicate(gradient)
+        indices, values = gradient.indices, gradient.values
         values = tf.cast(values, dtype)
         # 1 for the rows that really have a gradient, 0 for all-zero rows,
         # which are then written back unchanged (a mask, not a filter, so
@@ -191,13 +201,3 @@ def _nonzero_rows(values):
     rank = values.shape.rank
     present = tf.reduce_any(tf.not_equal(values, 0), axis=list(range(1, rank)))
     return tf.reshape(tf.cast(present, values.dtype), [-1] + [1] * (rank - 1))
-
-
-def _deduplicate(gradient):
-    """Unique row indices of an IndexedSlices, with duplicate rows summed."""
-    indices = gradient.indices
-    unique_indices, positions = tf.unique(indices)
-    values = tf.math.unsorted_segment_sum(
-        gradient.values, positions, tf.shape(unique_indices)[0]
-    )
-    return unique_indices, values

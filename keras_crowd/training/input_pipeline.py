@@ -32,7 +32,9 @@ def epoch_dataset(x, targets, batch_size, seed=None, num_classes=None):
 
     Args:
         x: `(N, ...)` features (a numpy array).
-        targets: `(N, ...)` targets: crowd labels or class probabilities.
+        targets: `(N, ...)` targets: crowd labels or class probabilities,
+            or the padded-pair dict `{"annotator_ids": (N, R), "labels":
+            (N, R)}` (`keras_crowd.data.to_padded_pairs(..., as_dict=True)`).
         batch_size: Items per batch.
         seed: Seed of the epochs' orders (an integer; `None` draws one).
         num_classes: Set it when `targets` are `(N, M)` crowd labels for a
@@ -44,7 +46,9 @@ def epoch_dataset(x, targets, batch_size, seed=None, num_classes=None):
             skips its batch-by-batch label checks and checks its backbone
             on the first rows of `x` instead of iterating the dataset. A
             dataset made from it (by `map`, `take`, ...) is checked again
-            as it streams. `None` (default): nothing is validated here.
+            as it streams. Padded pairs are validated here too (ids >= 0,
+            labels -1 or in `[0, K)`), and their ids against the model's M
+            as they stream. `None` (default): nothing is validated here.
 
     Returns:
         `(dataset, steps_per_epoch)`: pass both to `model.fit(dataset,
@@ -59,19 +63,25 @@ def epoch_dataset(x, targets, batch_size, seed=None, num_classes=None):
     >>> model.fit(dataset, steps_per_epoch=steps, epochs=100)
     """
     x = np.asarray(x)
-    targets = np.asarray(targets)
-    if len(x) != len(targets):
-        raise ValueError(
-            f"Features and targets have different numbers of rows: {len(x)} and "
-            f"{len(targets)}."
-        )
+    pairs = label_validation.is_padded_pairs(targets)
+    targets = tf.nest.map_structure(np.asarray, targets)
+    for leaf in tf.nest.flatten(targets):
+        if len(x) != len(leaf):
+            raise ValueError(
+                f"Features and targets have different numbers of rows: {len(x)} and "
+                f"{len(leaf)}."
+            )
     num_items = len(x)
     if num_items == 0:
         raise ValueError("Cannot train on an empty dataset (0 rows).")
     batch_size = positive_integer("batch_size", batch_size)
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31 - 1))
-    if num_classes is not None:
+    if num_classes is not None and pairs:
+        label_validation.validate_features(
+            x, label_validation.validate_crowd_labels(targets, None, num_classes)
+        )
+    elif num_classes is not None:
         if targets.ndim != 2:
             raise ValueError(
                 "With num_classes, targets must be (N, M) crowd labels, -1 for missing; "
@@ -81,7 +91,7 @@ def epoch_dataset(x, targets, batch_size, seed=None, num_classes=None):
             x, label_validation.validate_crowd_labels(targets, targets.shape[1], num_classes)
         )
     steps_per_epoch = -(-num_items // batch_size)
-    features, labels = tf.constant(x), tf.constant(targets)
+    features, labels = tf.constant(x), tf.nest.map_structure(tf.constant, targets)
 
     def epoch_batches(epoch):
         noise = tf.random.stateless_uniform(
@@ -92,11 +102,12 @@ def epoch_dataset(x, targets, batch_size, seed=None, num_classes=None):
     dataset = (
         tf.data.Dataset.counter()
         .flat_map(epoch_batches)
-        .map(lambda index: (tf.gather(features, index), tf.gather(labels, index)),
+        .map(lambda index: (tf.gather(features, index),
+                            tf.nest.map_structure(lambda leaf: tf.gather(leaf, index), labels)),
              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
-    if num_classes is not None:
+    if num_classes is not None and not pairs:  # the ids' range needs the model's M
         label_validation.mark_validated(
             dataset, targets.shape[1], num_classes, x[:_FEATURE_SAMPLE_ROWS].copy()
         )
