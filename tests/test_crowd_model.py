@@ -865,3 +865,22 @@ def test_a_label_dict_with_other_keys_names_the_padded_pair_keys():
                                                        "labels": pairs["labels"]}):
         with pytest.raises(ValueError, match="exactly the keys 'annotator_ids' and 'labels'"):
             model.fit(x, bad, epochs=1, verbose=0)
+
+
+def test_padded_pairs_with_an_annotator_twice_on_one_item_are_refused():
+    # Both labels used to be trained on, silently, as two labels of one cell.
+    from keras_crowd.data import to_padded_pairs
+
+    x, labels, _ = _crowd()
+    model = CrowdModel(_sequential(), M)
+    model.compile()
+    pairs = to_padded_pairs(labels, as_dict=True)
+    ids, pair_labels = pairs["annotator_ids"].copy(), pairs["labels"].copy()
+    row = int(np.flatnonzero((pair_labels >= 0).sum(axis=1) >= 2)[0])
+    slots = np.flatnonzero(pair_labels[row] >= 0)[:2]
+    ids[row, slots[1]] = ids[row, slots[0]]
+    with pytest.raises(ValueError, match=f"Annotator {ids[row, slots[0]]} has 2 labels "
+                                         f"for item {row}"):
+        model.fit(x, {"annotator_ids": ids, "labels": pair_labels}, epochs=1, verbose=0)
+    # The same pairs without the repeat train.
+    model.fit(x, pairs, epochs=1, verbose=0)

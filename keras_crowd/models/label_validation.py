@@ -100,6 +100,7 @@ def validate_crowd_labels(labels, num_annotators, num_classes):
                 f"{int(ids.min())}..{int(ids.max())}."
             )
         _check_label_range(pair_labels, num_classes, "Crowd labels")
+        _refuse_repeated_pairs(annotator_ids, observed)
         return pair_labels.shape[0]
     refuse_other_label_dicts(labels)
     labels = _integer_labels(labels, "Crowd labels")
@@ -115,6 +116,24 @@ def validate_crowd_labels(labels, num_annotators, num_classes):
         )
     _check_label_range(labels, num_classes, "Crowd labels")
     return labels.shape[0]
+
+
+def _refuse_repeated_pairs(annotator_ids, observed):
+    """Refuse an annotator with two labels for one item: the loss would count
+    both, as if the dense layout could hold two labels in one cell."""
+    items, slots = np.nonzero(observed)
+    ids = annotator_ids[items, slots].astype(np.int64)
+    keys = items.astype(np.int64) * (int(ids.max(initial=0)) + 1) + ids
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    if np.any(counts > 1):
+        key = np.flatnonzero(counts > 1)[0]
+        item, annotator = int(items[first[key]]), int(ids[first[key]])
+        raise ValueError(
+            f"Annotator {annotator} has {int(counts[key])} labels for item {item} in the "
+            "padded pairs; an (item, annotator) pair holds one label, as a cell of the "
+            "dense layout does. Drop the repeats, e.g. with keras_crowd.data."
+            "from_padded_pairs(..., duplicates='first') and to_padded_pairs."
+        )
 
 
 def validate_true_labels(labels, num_classes):
