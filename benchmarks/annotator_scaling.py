@@ -44,7 +44,11 @@ def _backbone():
 def _datasets(num_annotators, num_items, batch_size, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(num_items, D)).astype("float32")
-    annotator_ids = rng.integers(0, num_annotators, size=(num_items, R)).astype("int32")
+    # R distinct annotators per item (one label per item and annotator):
+    # first, first + M // R, ... (mod M).
+    first = rng.integers(0, num_annotators, size=(num_items, 1))
+    annotator_ids = ((first + np.arange(R) * max(num_annotators // R, 1)) % num_annotators
+                     ).astype("int32")
     labels = rng.integers(0, K, size=(num_items, R)).astype("int32")
     crowd = tf.data.Dataset.from_tensor_slices(
         (x, {"annotator_ids": annotator_ids, "labels": labels})

@@ -114,10 +114,17 @@ def test_sparse_step_never_materialises_the_whole_variable():
     assert "DisableCopyOnRead" in lazy_ops
 
 
+def _distinct_annotator_ids(rng, num_annotators, num_items, per_item=2):
+    """`(num_items, per_item)` ids, distinct within each item (one label per
+    item and annotator, as `fit` requires)."""
+    order = np.argsort(rng.random((num_items, num_annotators)), axis=1)
+    return order[:, :per_item].astype("int32")
+
+
 def _crowd_data(num_annotators, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(64, 4)).astype("float32")
-    ids = rng.integers(0, num_annotators, size=(64, 2)).astype("int32")
+    ids = _distinct_annotator_ids(rng, num_annotators, 64)
     labels = rng.integers(0, 3, size=(64, 2)).astype("int32")
     return x, {"annotator_ids": ids, "labels": labels}
 
@@ -132,7 +139,8 @@ def _crowd_model(optimizer):
 
 def test_crowd_model_with_lazy_adam_leaves_idle_annotators_alone():
     x, labels = _crowd_data(20)
-    labels["annotator_ids"][16:] %= 10  # annotators 10..19 label batch 0 only
+    # Annotators 10..19 label batch 0 only.
+    labels["annotator_ids"][16:] = _distinct_annotator_ids(np.random.default_rng(1), 10, 48)
     model = _crowd_model(LazyAdam(0.05))
     before = model.crowd_layer.confusion_logits.numpy()
     model.fit(x[:16], {k: v[:16] for k, v in labels.items()}, batch_size=16, verbose=0)
@@ -204,7 +212,7 @@ def test_lazy_adam_compiles_under_xla():
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype("float32")
-    pairs = {"annotator_ids": rng.integers(0, 50, size=(64, 2)),
+    pairs = {"annotator_ids": _distinct_annotator_ids(rng, 50, 64),
              "labels": rng.integers(0, 3, size=(64, 2))}
     backbone = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
     model = CrowdModel(backbone, 50)
