@@ -19,6 +19,13 @@ ratios measured side by side are reported):
   Music ~2-3 s for 100 epochs; `--threads 1` runs TensorFlow on one thread
   too.)
 
+Then the same epoch ratios with a convolutional backbone (two conv layers,
+as a user would train on images) on 3000 Fashion-MNIST images with a
+simulated crowd (10 annotators, 3 labels per item), batch 128: the crowd
+layer's cost per step is about fixed (~110 graph ops), so its share shrinks
+as the backbone grows. Skipped, with a message, without the
+`dataset-fashion-mnist` files.
+
 Usage:
     python benchmarks/speed.py                 # full
     python benchmarks/speed.py --threads 1     # one intra- and inter-op thread
@@ -40,6 +47,7 @@ from keras_crowd import CrowdModel  # noqa: E402
 from keras_crowd import backbones  # noqa: E402
 from keras_crowd import datasets  # noqa: E402
 from keras_crowd import regularizers  # noqa: E402
+from keras_crowd import simulators  # noqa: E402
 from keras_crowd.aggregation import MajorityVote  # noqa: E402
 from keras_crowd.benchmarking.timing import EpochTimes  # noqa: E402
 from keras_crowd.training import epoch_dataset  # noqa: E402
@@ -51,6 +59,38 @@ PROBLEMS = {
     "labelme": (datasets.labelme, backbones.labelme_classifier, 100),
     "music": (datasets.music, backbones.music_classifier, 64),
 }
+CNN_ITEMS, CNN_QUICK_ITEMS, CNN_BATCH_SIZE = 3000, 512, 128
+
+
+def fashion_mnist_cnn(seed=None):
+    """The convolutional backbone of the CNN section: conv32-pool-conv64-pool-
+    FC128-dropout-FC10 on 28x28x1 images."""
+    initializer = keras.initializers.GlorotUniform(seed=seed)
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(32, 3, activation="relu", kernel_initializer=initializer),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Conv2D(64, 3, activation="relu", kernel_initializer=initializer),
+        keras.layers.MaxPooling2D(),
+        keras.layers.Flatten(),
+        keras.layers.Dense(128, activation="relu", kernel_initializer=initializer),
+        keras.layers.Dropout(0.5, seed=seed),
+        keras.layers.Dense(10, activation="softmax", kernel_initializer=initializer),
+    ])
+
+
+def fashion_mnist_crowd(num_items):
+    """`num_items` Fashion-MNIST images and a simulated crowd, as the
+    attributes the timers read (`x_train`, `crowd_labels`, ...)."""
+    (x, y), _ = datasets.fashion_mnist()
+    x = (x[:num_items, :, :, None] / 255.0).astype("float32")
+    crowd = simulators.simulate_annotators(
+        y[:num_items].astype("int64"), "separable_uniform", num_annotators=10,
+        num_classes=10, labels_per_item=3, seed=0)
+    return argparse.Namespace(x_train=x, crowd_labels=crowd.crowd_labels, num_classes=10,
+                              num_annotators=10)
+
+
 VARIANTS = {
     "ccem": None,
     "geocrowdnet-f": lambda: regularizers.GeoCrowdNetF(0.01),
@@ -102,8 +142,8 @@ class _Trainer:
         return statistics.median(self.timer.seconds), total - sum(self.timer.seconds)
 
 
-def epoch_ratios(name, repeats, epochs):
-    problem = PROBLEMS[name]
+def epoch_ratios(name, repeats, epochs, problem=None):
+    problem = problem or PROBLEMS[name]
     data = problem[0]()
     mv = MajorityVote(num_classes=data.num_classes).fit(data.crowd_labels).labels_
     for pipeline in PIPELINES:
@@ -216,6 +256,17 @@ def main(argv=None):
         for name in PROBLEMS:
             epoch_ratios(name, repeats, epochs)
             whole_run_options(name, run_epochs, run_repeats)
+        num_items = CNN_QUICK_ITEMS if args.quick else CNN_ITEMS
+        try:
+            datasets.fashion_mnist()
+        except FileNotFoundError as error:
+            print(f"\nfashion-mnist CNN: skipped ({error})")
+        else:
+            # Conv epochs take ~1 s on one thread: fewer, shorter rounds.
+            cnn_repeats, cnn_epochs = (1, 1) if args.quick else (5, 2)
+            epoch_ratios(f"fashion-mnist CNN, {num_items} items", cnn_repeats, cnn_epochs,
+                         problem=(lambda: fashion_mnist_crowd(num_items), fashion_mnist_cnn,
+                                  CNN_BATCH_SIZE))
 
 
 if __name__ == "__main__":
