@@ -114,12 +114,20 @@ def test_callback_restores_best_epoch_weights():
     assert selector.best_label_nlls.shape == (int((heldout >= 0).sum()),)
 
 
-def test_callback_needs_noise_model_for_plain_classifier():
+def _plain_classifier_and_one_heldout_label(num_outputs):
+    """10 items of 2 features, one held-out label (annotator 0 of 3), and a
+    compiled plain classifier of `num_outputs` classes."""
     x = np.zeros((10, 2), "float32")
     heldout = np.full((10, 3), -1)
     heldout[0, 0] = 1
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(num_outputs, activation="softmax")])
     model.compile(loss="categorical_crossentropy")
+    return x, heldout, model
+
+
+def test_callback_needs_noise_model_for_plain_classifier():
+    x, heldout, model = _plain_classifier_and_one_heldout_label(2)
     selector = HeldOutCrowdLikelihood(x, heldout)
     with pytest.raises(ValueError, match="confusion_matrices"):
         model.fit(x, np.eye(2)[np.zeros(10, int)], epochs=1, verbose=0, callbacks=[selector])
@@ -360,11 +368,7 @@ def test_callback_refuses_heldout_labels_the_model_cannot_score(columns, label, 
 
 
 def test_callback_refuses_a_classifier_of_other_classes_than_the_noise_model():
-    x = np.zeros((10, 2), "float32")
-    heldout = np.full((10, 3), -1)
-    heldout[0, 0] = 1
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, activation="softmax")])
-    model.compile(loss="categorical_crossentropy")
+    x, heldout, model = _plain_classifier_and_one_heldout_label(4)
     selector = HeldOutCrowdLikelihood(x, heldout, confusion_matrices=np.tile(np.eye(2), (3, 1, 1)))
     with pytest.raises(ValueError, match=r"probabilities must be \(10, 2\).*got shape \(10, 4\)"):
         model.fit(x, np.eye(4)[np.zeros(10, int)], epochs=1, verbose=0, callbacks=[selector])

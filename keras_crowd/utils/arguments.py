@@ -33,21 +33,8 @@ def positive_integer(name, value):
 
 
 def non_negative_integer(name, value):
-    """`value` as an int, refusing anything but a whole number >= 0.
-
-    The same checks as `positive_integer`, with 0 allowed (a count of
-    warm-up epochs, a seed).
-
-    Args:
-        name: The argument's name, for the error message.
-        value: The value given.
-
-    Returns:
-        `int(value)`.
-
-    Raises:
-        ValueError: `value` is not a number, is a bool, fractional, or
-            negative.
+    """`value` as an int: the checks of `positive_integer`, with 0 allowed
+    (a count of warm-up epochs, a seed). Same arguments, return and errors.
 
     Example:
 
