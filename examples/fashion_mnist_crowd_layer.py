@@ -18,9 +18,9 @@ Data: Fashion-MNIST from Debian's ``dataset-fashion-mnist`` package
 (``/usr/share/datasets/fashion-mnist``), read by
 `keras_crowd.datasets.fashion_mnist`; nothing is downloaded.
 
-Time on 2 CPU cores (measured): 45 s by default (10000 images, 4 epochs
+Time on 2 CPU cores (measured): 26-29 s by default (10000 images, 4 epochs
 per model; crowd layer 0.773 test accuracy vs 0.474 for majority vote),
-11 s with ``--quick`` (1000 images, 1 epoch).
+8 s with ``--quick`` (1000 images, 1 epoch).
 
 Usage:
     python examples/fashion_mnist_crowd_layer.py [--quick] [--num-items N] [--epochs E]

@@ -35,8 +35,8 @@ The predicted winners come first on accuracy, but by 0.0004 and 0.001: too
 little to tell the crowd layers apart. The confusion error does not follow
 them (CCEM's is the lowest in regime 1; in regime 2, F's is below W's).
 
-Time on 2 CPU cores (measured): 51 s by default (one seed), 170 s with
-``--seeds 3``, 11 s with ``--quick`` (fewer images, 2 epochs).
+Time on 2 CPU cores (measured): 27 s by default (one seed), 81 s with
+``--seeds 3``, 8 s with ``--quick`` (fewer images, 2 epochs).
 
 Usage:
     python examples/paper_regimes.py [--quick] [--seeds S]

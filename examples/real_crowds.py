@@ -16,9 +16,9 @@ layer + regularizer, lambda chosen label-free as `keras-crowd train` does),
 dl-mv and dl-ds (the same classifier trained
 on majority-vote / Dawid-Skene labels).
 
-Time on 2 CPU cores (measured): 366 s by default (100 epochs; per
+Time on 2 CPU cores (measured): 230 s by default (100 epochs; per
 dataset, 17 trainings -- 6 lambda values for F, 4 for W and Trace, one run for
-each other method -- then 4 more ensemble members per method), 24 s with ``--quick``
+each other method -- then 4 more ensemble members per method), 13 s with ``--quick``
 (1 epoch, 3 methods, single models).
 
 Usage:

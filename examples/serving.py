@@ -53,7 +53,7 @@ both answers equal the Keras model's own predictions. With
 them to a real server instead (gRPC needs the ``tensorflow-serving-api``
 package, with ``--no-deps`` beside ``tensorflow-cpu``).
 
-Time on 2 CPU cores (measured): 11 s by default (20 epochs), 6 s with
+Time on 2 CPU cores (measured): 6 s by default (20 epochs), 6 s with
 ``--quick`` (1 epoch).
 
 Usage:

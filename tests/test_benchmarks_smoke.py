@@ -201,3 +201,21 @@ def test_benchmarks_refuse_a_count_below_one(args):
     done = _run(args)
     assert done.returncode == 2, done.stdout[-2000:]
     assert f"argument {args[-2]}: must be a positive integer; got '{args[-1]}'" in done.stderr
+
+
+@pytest.mark.parametrize("ensemble_size", [1, 2, 5])
+def test_results_call_an_ensemble_the_train_default_only_when_it_is(tmp_path, ensemble_size):
+    import argparse
+
+    from keras_crowd.benchmarking.accuracy import write_results
+    from keras_crowd.training import DEFAULT_ENSEMBLE_SIZE
+
+    args = argparse.Namespace(command=["keras-crowd", "benchmark"], epochs=2, seeds=1,
+                              first_seed=0, holdout="labels", ensemble_size=ensemble_size,
+                              common_confusion=False)
+    output = tmp_path / "table.md"
+    write_results({}, args, output, total_seconds=1.0)
+    table = output.read_text()
+    assert f"**Label-free, ensemble of {ensemble_size}**" in table
+    claims_default = "(the default of `keras-crowd train`)" in table
+    assert claims_default == (ensemble_size == DEFAULT_ENSEMBLE_SIZE)

@@ -49,6 +49,7 @@ from keras_crowd import datasets  # noqa: E402
 from keras_crowd import metrics  # noqa: E402
 from keras_crowd import simulators  # noqa: E402
 from keras_crowd.training import CROWD_METHODS  # noqa: E402
+from keras_crowd.training import DEFAULT_ENSEMBLE_SIZE  # noqa: E402
 from keras_crowd.training import METHODS  # noqa: E402
 from keras_crowd.training import STRENGTH_GRIDS  # noqa: E402
 from keras_crowd.training import train_crowd_classifier  # noqa: E402
@@ -285,8 +286,10 @@ def write_results(rows, args, path, total_seconds, previous=""):
         "and Trace lambda is chosen from `STRENGTH_GRIDS` (0 included) by "
         "the one-standard-error rule on that likelihood (`strength=\"auto\"`). *lambda per "
         "seed* lists the choices.",
-        f"- **Label-free, ensemble of {args.ensemble_size}** (the default of `keras-crowd "
-        f"train`): that model and {args.ensemble_size - 1} more trained with the same lambda "
+        f"- **Label-free, ensemble of {args.ensemble_size}**"
+        + (" (the default of `keras-crowd train`)"
+           if args.ensemble_size == DEFAULT_ENSEMBLE_SIZE else "")
+        + f": that model and {args.ensemble_size - 1} more trained with the same lambda "
         "from other seeds, each hiding its own 10% fold; their probabilities averaged "
         f"(`ensemble_size={args.ensemble_size}`).",
         "- **Clean**: as the authors select. Trained on all the labels of the items outside the "
