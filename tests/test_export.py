@@ -122,8 +122,12 @@ def test_subclassed_backbone_and_logits_export(tmp_path):
 
 def test_export_refuses_unversioned_or_existing_paths(tmp_path):
     model, _ = _trained_model()
-    with pytest.raises(ValueError, match="numeric version"):
+    with pytest.raises(ValueError, match="version directory numbered from 1"):
         model.export_classifier(tmp_path / "music")
+    # TF Serving would read a "0" folder, but versions here count from 1:
+    # the message says so (it called 0 not numeric).
+    with pytest.raises(ValueError, match="version directory numbered from 1"):
+        model.export_classifier(tmp_path / "music" / "0")
     model.export_classifier(tmp_path / "music" / "1")
     with pytest.raises(FileExistsError, match="overwrite"):
         model.export_classifier(tmp_path / "music" / "1")
@@ -316,7 +320,7 @@ def test_an_input_name_that_is_not_an_identifier_is_served_sanitized(tmp_path, n
 def test_a_version_must_be_ascii_digits(tmp_path, version):
     from keras_crowd.export import export_classifier
 
-    with pytest.raises(ValueError, match="numeric version"):
+    with pytest.raises(ValueError, match="version directory numbered from 1"):
         export_classifier(None, tmp_path / "m" / version, None)
     assert not (tmp_path / "m").exists()
 

@@ -25,7 +25,7 @@ def _check_version_directory(path):
     version = os.path.basename(os.path.normpath(path))
     if not is_version_name(version) or int(version) < 1:
         raise ValueError(
-            f"Export path {path!r} must end in a numeric version directory, "
+            f"Export path {path!r} must end in a version directory numbered from 1, "
             "as TF Serving expects: <base>/<version>, e.g. "
             "'saved_models/music/1'."
         )
