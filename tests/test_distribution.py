@@ -303,6 +303,32 @@ def test_several_steps_per_execution_under_replicas_is_refused_clearly(strategie
                                    steps_per_execution=2, selection="last")
 
 
+def test_gradient_clipping_under_replicas_warns_that_it_is_not_exact(strategies):
+    """Keras clips each replica's gradient before the all-reduce: with
+    clipping, two replicas do not train as one device, and fit says so."""
+    import warnings
+
+    x, labels = uneven_crowd()
+    weights = {}
+    for name, strategy in zip(("one device", "mirrored"), strategies):
+        for clip in ({}, {"clipnorm": 0.005}):
+            with strategy.scope():
+                model = _make_model(None)
+                model.compile(optimizer=keras.optimizers.Adam(0.05, **clip))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.fit(x, labels, batch_size=BATCH, epochs=2, shuffle=False, verbose=0)
+            warned = [w for w in caught if "clips gradients" in str(w.message)]
+            assert len(warned) == (1 if clip and name == "mirrored" else 0), name
+            if warned:
+                assert "clipnorm=0.005" in str(warned[0].message)
+            weights[name, bool(clip)] = np.concatenate(
+                [w.ravel() for w in model.get_weights()])
+    np.testing.assert_allclose(weights["mirrored", False], weights["one device", False],
+                               atol=1e-5)
+    assert np.abs(weights["mirrored", True] - weights["one device", True]).max() > 1e-3
+
+
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "lazy_adam"])
 def test_padded_pairs_train_like_dense_labels_on_one_and_two_replicas(optimizer, strategies):
     """The sparse gradient of padded pairs lists an annotator once per label;

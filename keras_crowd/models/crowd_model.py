@@ -791,6 +791,8 @@ class CrowdModel(keras.Model):
             raise ValueError(_CLASS_WEIGHT_MESSAGE)
         distribution.check_steps_per_execution(self.steps_per_execution,
                                                self.distribute_strategy)
+        distribution.warn_about_per_replica_clipping(getattr(self, "optimizer", None),
+                                                     self.distribute_strategy)
         x, feature_sample = self._prepare_inputs(
             x, y, true_labels_allowed=False, sample_needed=self.check_probabilities
         )
