@@ -374,6 +374,10 @@ def test_evaluate_saved_model_and_keras_model_agree(music_run, tmp_path):
         accuracies.append(evaluation["accuracy"])
     assert accuracies[0] == pytest.approx(accuracies[1])
     assert accuracies[0] == pytest.approx(report["result"]["test_accuracy"])
+    # A bundled dataset names its own classes: --class-names is refused, not ignored.
+    result = invoke("evaluate", root / "run" / "model.keras", "--dataset", "music",
+                    "--class-names", ",".join(f"c{k}" for k in range(10)))
+    assert "--class-names names the classes of --true-labels" in assert_one_line_error(result)
 
 
 def test_export_next_version_then_refuses_to_overwrite(music_run, tmp_path):

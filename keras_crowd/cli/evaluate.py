@@ -61,6 +61,10 @@ def evaluate_command(model, dataset, features, true_labels, class_names, batch_s
     # one to fix, not one about the true labels read for it.
     classifier = models.load_classifier(model)
     if dataset is not None:
+        if class_names is not None:
+            raise click.UsageError(
+                "--class-names names the classes of --true-labels; a bundled --dataset "
+                "names its own classes. Leave --class-names out.")
         data = inputs.load_bundled(dataset)
         x, truth, names = data.x_test, data.y_test, tuple(data.crowd.class_names)
     else:
