@@ -1331,3 +1331,18 @@ def test_a_features_csv_without_rows_is_named_as_such(tmp_path, text):
     path.write_text(text)
     with pytest.raises(ValueError, match="x.csv' holds no row of features"):
         inputs.read_features(path)
+
+
+def test_library_advice_names_the_cli_options(tmp_path):
+    # The library's messages name its Python arguments ("pass class_names=",
+    # 'Pass duplicates="first"'); the CLI shows the options that set them.
+    path = tmp_path / "crowd.csv"
+    path.write_text("task,worker,label\n0,w1,cat\n0,w2,dog\n1,w1,cat\n")
+    error = assert_one_line_error(invoke("aggregate", path, "--num-classes", "3",
+                                         "--output", tmp_path / "out.csv"))
+    assert "--num-classes 3" in error and "pass --class-names" in error
+    assert "class_names=" not in error and "num_classes=" not in error
+    path.write_text("task,worker,label\n0,w1,cat\n0,w1,dog\n1,w2,cat\n")
+    error = assert_one_line_error(invoke("aggregate", path, "--output", tmp_path / "out.csv"))
+    assert "Pass --duplicates first or --duplicates last" in error
+    assert 'duplicates="' not in error

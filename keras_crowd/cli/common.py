@@ -15,6 +15,7 @@ import io
 import json
 import math
 import pathlib
+import re
 import zipfile
 
 import click
@@ -34,6 +35,24 @@ def one_line(message):
     return " ".join(str(message).split())
 
 
+# The library's advice names its Python arguments; under the CLI, the
+# options that set them.
+_PYTHON_ARGUMENTS_AS_OPTIONS = (
+    (r"pass class_names= ", "pass --class-names "),
+    (r"\bnum_classes=(\d+)", r"--num-classes \1"),
+    (r'Pass duplicates="first" or duplicates="last" to keep one label \(.*\)\)',
+     "Pass --duplicates first or --duplicates last to keep one label"),
+)
+
+
+def _as_cli_advice(message):
+    """`message` with the library's Python argument names replaced by the
+    CLI options that set them (``class_names=`` -> ``--class-names``)."""
+    for python, option in _PYTHON_ARGUMENTS_AS_OPTIONS:
+        message = re.sub(python, option, message)
+    return message
+
+
 def _error_message(error):
     if isinstance(error, KeyError) and error.args:
         return f"Missing key {error.args[0]!r}."
@@ -47,7 +66,7 @@ def _error_message(error):
             message = error.message.strip().splitlines()[0]
     except ImportError:  # pragma: no cover - TensorFlow is a dependency
         pass
-    return message or type(error).__name__
+    return _as_cli_advice(message) or type(error).__name__
 
 
 def _expected_errors():
