@@ -94,6 +94,24 @@ def test_integer_labels_of_a_data_frame_are_categories(tmp_path):
     assert from_file.crowd_labels[:, 0].tolist() == [4, 3, 1]
 
 
+def test_integer_labels_without_class_0_warn_of_classes_numbered_from_1(tmp_path):
+    import warnings
+
+    from keras_crowd.data import ClassZeroWithoutLabelsWarning
+
+    path = tmp_path / "labels.csv"
+    path.write_text("task,worker,label\n0,w1,1\n0,w2,2\n1,w1,3\n")
+    with pytest.warns(ClassZeroWithoutLabelsWarning, match="run from 1 to 3"):
+        crowd = data.read_csv(path)
+    assert list(crowd.class_names) == [0, 1, 2, 3]  # the documented reading is kept
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ClassZeroWithoutLabelsWarning)
+        data.read_csv(path, num_classes=4)  # K given: class 0 is the user's own
+        data.read_csv(path, class_names=["1", "2", "3"])
+        path.write_text("task,worker,label\n0,w1,0\n0,w2,2\n")
+        data.read_csv(path)
+
+
 @pytest.mark.parametrize("token", ["NA", "N/A", "null", "NaN", "None", "#N/A"])
 def test_csv_na_token_among_numeric_labels_is_a_missing_label(tmp_path, token):
     # R writes NA for a missing value: among numbers it is no class named "NA".

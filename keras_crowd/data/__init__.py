@@ -51,6 +51,7 @@ from keras_crowd.data.encoded import encode_triples
 from keras_crowd.data.errors import CrowdDataError
 from keras_crowd.data.errors import DuplicateLabelError
 from keras_crowd.data.errors import EmptyTaskError
+from keras_crowd.data.errors import ClassZeroWithoutLabelsWarning
 from keras_crowd.data.errors import EmptyTaskWarning
 from keras_crowd.data.errors import LabelOutOfRangeError
 from keras_crowd.data.errors import UnknownClassError

@@ -1,6 +1,7 @@
 """`EncodedCrowdLabels`: dense crowd labels plus the user's ids for rows, columns and classes."""
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -318,6 +319,15 @@ def encode_class_labels(labels, class_names=None, num_classes=None, integer_labe
             return codes.astype(np.int64), Vocabulary(tuple(categories.tolist()), kind="class")
         if num_classes is None:
             num_classes = int(indices.max(initial=-1)) + 1
+            if len(indices) and indices.min() > 0:
+                warnings.warn(
+                    f"No label is class 0 (the integer labels run from {int(indices.min())} "
+                    f"to {int(indices.max())}), so there are {num_classes} classes and "
+                    "class 0 has no label. If your classes are numbered from 1, subtract 1 "
+                    "or name them (class_names=[...], --class-names on the command line).",
+                    errors.ClassZeroWithoutLabelsWarning,
+                    stacklevel=2,
+                )
         num_classes = validation.check_num_classes(max(num_classes, 1))
         validation.check_class_indices(indices, num_classes)
         return indices, Vocabulary.range(num_classes, kind="class")

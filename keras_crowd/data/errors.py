@@ -32,3 +32,8 @@ class EmptyTaskError(CrowdDataError):
 
 class EmptyTaskWarning(UserWarning):
     """A task has no label at all; it is kept (default policy)."""
+
+
+class ClassZeroWithoutLabelsWarning(UserWarning):
+    """Integer labels read as class indices hold no 0: classes numbered from 1
+    would each be read as the next class, with an empty class 0."""
