@@ -93,6 +93,14 @@ class GeoCrowdNetW(_LogDetRegularizer):
     makes the model identifiable when some annotators are class experts,
     even with less data.
 
+    With hundreds of classes, the guard of `guarded_log_det` drops the term
+    at the identity initialization (K = 300 with one annotator, K = 500
+    with three, and any K above ~545 whatever M; the logged
+    `regularization` is then 0) until the data have made the matrices
+    more diagonal. For such K, start from `DiagonallyDominant` confusions
+    (at 0.9 on the diagonal, K = 600: `-log det` 126 and an eigenvalue
+    ratio of 0.81); below K ~ 545, `max_penalty=float("inf")` also does.
+
     Args:
         strength: lambda.
         ridge: Added to the diagonal of `W^T W` before the determinant;

@@ -8,7 +8,11 @@ from keras import ops
 # every batch of well-conditioned matrices with many classes (K = 50, three
 # annotators: `W^T W` at the identity initialization has -log det 279, and
 # GeoCrowdNet-W never acted). The default bound is 100 up to K = 10, then
-# 10 per class.
+# 10 per class. That still falls behind -log det at the identity
+# initialization for K in the hundreds, which grows like
+# 2 K log(K / 1.72) - K log M (K = 300, M = 1: 3082 > 3000), and from
+# K ~ 545 the eigenvalue-ratio guard below drops that matrix too (its ratio
+# is (1.72 / K)^2): see GeoCrowdNetW's docstring.
 DEFAULT_MAX_PENALTY = 100.0
 DEFAULT_MAX_PENALTY_PER_CLASS = 10.0
 DEFAULT_RIDGE = 1e-6
