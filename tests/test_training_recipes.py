@@ -456,7 +456,10 @@ def test_patience_needs_held_out_selection():
     [(np.zeros((90, 3), "float32"), np.zeros(90, "int64"), r"crowd_labels must be an \(N, M\)"),
      (np.zeros((80, 3), "float32"), np.zeros((90, 4), "int64"), "x has 80 rows but crowd_labels"),
      ({"features": np.zeros((90, 3), "float32")}, np.zeros((90, 4), "int64"),
-      "several named inputs")],
+      "several named inputs"),
+     # Two inputs of other widths used to give numpy's "inhomogeneous shape" error.
+     ([np.zeros((90, 3), "float32"), np.zeros((90, 2), "float32")], np.zeros((90, 4), "int64"),
+      "several inputs")],
 )
 def test_features_and_labels_of_other_shapes_are_refused(x, crowd, message):
     with pytest.raises(ValueError, match=message):
@@ -505,3 +508,21 @@ def test_a_backup_of_a_single_fit_resumes_it(tmp_path):
     result = train_crowd_classifier(x, crowd, 3, _small_classifier, method="ccem", epochs=2,
                                     batch_size=30, callbacks=[AtomicBackupAndRestore(tmp_path)])
     assert result.epochs_run == 2
+
+
+def _logits_classifier(seed):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(3)])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_classifier_that_outputs_logits_is_refused_by_every_method(method):
+    """DL-MV, DL-DS and oracle used to train logits with a cross-entropy on
+    probabilities, and return a classifier whose rows did not sum to 1; the
+    crowd methods told the user to pass a `from_logits` the recipe lacks."""
+    x, crowd, truth = _small_crowd()
+    with pytest.raises(ValueError, match="backbone_fn must build a classifier that outputs "
+                                         "class probabilities"):
+        train_crowd_classifier(x, crowd, 3, _logits_classifier, method=method, epochs=1,
+                               batch_size=30, selection="last",
+                               true_labels=truth if method == "oracle" else None)

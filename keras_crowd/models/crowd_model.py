@@ -30,7 +30,7 @@ _PROBABILITY_TOLERANCE = 1e-2
 # measured off by 0.022 (K = 30000), float16 by 0.002.
 _PROBABILITY_TOLERANCE_EPSILONS = 8
 # Rows of the features run through the backbone to check its outputs.
-_PROBABILITY_CHECK_ROWS = 256
+PROBABILITY_CHECK_ROWS = 256
 
 
 _TRUE_LABELS_IN_FIT_MESSAGE = (
@@ -47,7 +47,7 @@ _SAMPLE_WEIGHT_MESSAGE = (
 )
 
 
-def _is_several_inputs(value):
+def is_several_inputs(value):
     """Whether `value` is a list or tuple of arrays or tensors.
 
     Keras reads such a sequence as several model inputs (one per element),
@@ -68,7 +68,7 @@ def _is_array_like(value):
     """
     if isinstance(value, dict):
         return bool(value) and all(_is_array_like(leaf) for leaf in value.values())
-    if _is_several_inputs(value):
+    if is_several_inputs(value):
         return False
     return isinstance(value, (np.ndarray, tf.Tensor, list)) or hasattr(value, "__array__")
 
@@ -140,8 +140,10 @@ class CrowdModel(keras.Model):
     and batch-level regularizers see the global batch.
 
     Args:
-        backbone: A Keras model mapping inputs to `(batch, K)` probabilities
-            (or logits with `from_logits=True`).
+        backbone: A Keras model mapping one input tensor to `(batch, K)`
+            probabilities (or logits with `from_logits=True`). Backbones of
+            several inputs (a list or dict of inputs) are refused with a
+            `ValueError`.
         num_annotators: M, the number of annotators.
         regularizer: `None`, a `keras_crowd.regularizers` instance such as
             `GeoCrowdNetF(1e-3)`, `GeoCrowdNetW(1e-2)`, `TraceRegularizer(1e-2)`
@@ -338,9 +340,9 @@ class CrowdModel(keras.Model):
         if isinstance(x, keras.utils.PyDataset):
             if x.num_batches == 0:
                 return None
-            return _batch_features(x[0], _PROBABILITY_CHECK_ROWS)
+            return _batch_features(x[0], PROBABILITY_CHECK_ROWS)
         if _is_array_like(x):
-            return _first_rows(x, _PROBABILITY_CHECK_ROWS)
+            return _first_rows(x, PROBABILITY_CHECK_ROWS)
         return None
 
     def _build_from_sample(self, sample):
@@ -372,12 +374,8 @@ class CrowdModel(keras.Model):
             return
         with self.distribute_strategy.scope():
             outputs = self.backbone(sample, training=False)
-        tolerance = _row_sum_tolerance(outputs.dtype)
-        outputs = keras.ops.convert_to_numpy(self._as_probabilities(outputs))
-        row_error = float(np.max(np.abs(outputs.sum(axis=-1) - 1.0), initial=0.0))
-        are_probabilities = (
-            row_error <= tolerance and float(np.min(outputs, initial=0.0)) >= 0
-        )
+        row_error = probability_row_error(self._as_probabilities(outputs), outputs.dtype)
+        are_probabilities = row_error is None
         if self.from_logits and are_probabilities:
             raise ValueError(
                 "from_logits=True, but the backbone's outputs are already "
@@ -745,7 +743,7 @@ class CrowdModel(keras.Model):
         sample = None
         if sample_needed or not self.built:
             sample = (
-                _batch_features(first_batch, _PROBABILITY_CHECK_ROWS)
+                _batch_features(first_batch, PROBABILITY_CHECK_ROWS)
                 if inspect.isgenerator(x) else self._feature_sample(features)
             )
         # K (needed by the label checks) is known only once the model is built.
@@ -1166,6 +1164,32 @@ def _row_sum_tolerance(dtype):
         return _PROBABILITY_TOLERANCE
     epsilon = float(ml_dtypes.finfo(dtype).eps)
     return max(_PROBABILITY_TOLERANCE, _PROBABILITY_TOLERANCE_EPSILONS * epsilon)
+
+
+def probability_row_error(outputs, dtype=None):
+    """`None` if the `(B, K)` `outputs` are class probabilities, else how
+    far their rows are from it.
+
+    Probabilities are non-negative and their rows sum to 1 within
+    `_row_sum_tolerance(dtype)` (`dtype`: the one the classifier computed
+    them in, by default that of `outputs`).
+
+    Returns:
+        `None`, or the largest distance of a row sum from 1 (a float).
+
+    Example:
+
+    >>> probability_row_error(np.array([[0.2, 0.8]], "float32")) is None
+    True
+    >>> probability_row_error(np.array([[2.0, -1.5]], "float32"))
+    0.5
+    """
+    tolerance = _row_sum_tolerance(outputs.dtype if dtype is None else dtype)
+    outputs = keras.ops.convert_to_numpy(ops.cast(outputs, "float32"))
+    row_error = float(np.max(np.abs(outputs.sum(axis=-1) - 1.0), initial=0.0))
+    if row_error <= tolerance and float(np.min(outputs, initial=0.0)) >= 0:
+        return None
+    return row_error
 
 
 def _has_symbolic_io(model):

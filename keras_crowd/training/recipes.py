@@ -32,6 +32,9 @@ from keras_crowd.layers import CommonConfusion
 from keras_crowd.models import ClassifierEnsemble
 from keras_crowd.models import CrowdModel
 from keras_crowd.models import label_validation
+from keras_crowd.models.crowd_model import PROBABILITY_CHECK_ROWS
+from keras_crowd.models.crowd_model import is_several_inputs
+from keras_crowd.models.crowd_model import probability_row_error
 from keras_crowd.selection import HeldOutCrowdLikelihood
 from keras_crowd.selection import choose_strength
 from keras_crowd.selection import split_heldout_items
@@ -283,7 +286,8 @@ def train_crowd_classifier(
         crowd_labels: `(N, M)` int crowd labels, -1 for missing.
         num_classes: K.
         backbone_fn: Callable returning a fresh, uncompiled classifier
-            (`(B, K)` probabilities). If it takes a `seed` keyword it is
+            (`(B, K)` probabilities; one that outputs logits is refused
+            with a `ValueError`). If it takes a `seed` keyword it is
             called with each run's seed, e.g.
             `lambda seed: keras_crowd.backbones.labelme_classifier(seed=seed)`;
             otherwise with no argument (after `keras.utils.set_random_seed`).
@@ -445,6 +449,11 @@ def _checked_crowd_arrays(x, crowd_labels):
             "x must be one (N, ...) array of features; train_crowd_classifier does not take "
             f"several named inputs (got a dict with keys {sorted(x)})."
         )
+    if is_several_inputs(x):
+        raise ValueError(
+            "x must be one (N, ...) array of features; train_crowd_classifier does not take "
+            f"several inputs (got a {type(x).__name__} of {len(x)} arrays)."
+        )
     x, crowd_labels = np.asarray(x), np.asarray(crowd_labels)
     if crowd_labels.ndim != 2:
         raise ValueError(
@@ -502,6 +511,24 @@ def _check_num_classes(classifier, num_classes):
         raise ValueError(
             f"backbone_fn built a classifier of {output_classes} classes (output shape "
             f"{tuple(classifier.outputs[0].shape)}), but num_classes={num_classes}."
+        )
+
+
+def _check_probability_outputs(classifier, x):
+    """Refuse a classifier whose outputs on the first rows of `x` are not
+    class probabilities (e.g. logits).
+
+    The recipes train it as it is: DL-MV, DL-DS and oracle with Keras's
+    cross-entropy on probabilities, which would read logits as probabilities
+    and train a classifier whose outputs are neither.
+    """
+    row_error = probability_row_error(classifier(x[:PROBABILITY_CHECK_ROWS], training=False))
+    if row_error is not None:
+        raise ValueError(
+            "backbone_fn must build a classifier that outputs class probabilities "
+            "(rows non-negative and summing to 1; the largest row-sum error is "
+            f"{row_error:.3g}): end it with a softmax. train_crowd_classifier does not "
+            "take logits."
         )
 
 
@@ -620,6 +647,7 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
     with scope:
         classifier = build_classifier()
         _check_num_classes(classifier, num_classes)
+        _check_probability_outputs(classifier, x_train)
         optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
         if method in CROWD_METHODS:
             init = confusion_initializer
