@@ -355,3 +355,24 @@ def test_a_saved_model_with_an_integer_input_refuses_fractional_or_out_of_range_
         classifier.predict(tokens + 0.5)
     with pytest.raises(ValueError, match="expects int32 values in"):
         classifier.predict(np.full((2, 7), 2.0**40))
+
+
+def test_export_classifier_reads_the_input_signature_from_the_classifier(tmp_path):
+    # It failed with Keras's "Unsupported x=None" nine frames deep.
+    from keras_crowd.export import export_classifier
+
+    classifier = keras.Sequential([keras.Input((D,), name="features"),
+                                   keras.layers.Dense(3, activation="softmax")])
+    path = export_classifier(classifier, tmp_path / "m" / "1")
+    assert_serves_like(path, classifier, np.ones((2, D), "float32"))
+
+    class Unbuilt(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(3, activation="softmax")
+
+        def call(self, x):
+            return self.dense(x)
+
+    with pytest.raises(ValueError, match="pass input_signature"):
+        export_classifier(Unbuilt(), tmp_path / "m" / "2")

@@ -129,7 +129,7 @@ def _input_layer_name(tensor):
 
 
 def export_classifier(
-    classifier, path, input_signature, from_logits=False, overwrite=False
+    classifier, path, input_signature=None, from_logits=False, overwrite=False
 ):
     """Write `classifier` as a SavedModel with a `serving_default` signature.
 
@@ -148,7 +148,8 @@ def export_classifier(
             (or logits, with `from_logits=True`).
         path: Target directory `<base>/<version>`, version a positive integer.
         input_signature: The `tf.TensorSpec` of the input. An unbuilt
-            classifier is built for it.
+            classifier is built for it. `None` (default): the classifier's
+            own (`serving_input_signature`).
         from_logits: Apply a softmax to the classifier's outputs.
         overwrite: Replace `path` if it exists; otherwise refuse.
 
@@ -162,6 +163,14 @@ def export_classifier(
     """
     path = os.fspath(path)
     _check_version_directory(path)
+    if input_signature is None:
+        input_signature = serving_input_signature(classifier)
+        if input_signature is None:
+            raise ValueError(
+                "Cannot tell the classifier's input (it has no single symbolic input, "
+                "e.g. an unbuilt subclassed model): pass input_signature, a "
+                "tf.TensorSpec such as tf.TensorSpec((None, 124), 'float32', 'features')."
+            )
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(
             f"{path} already exists; choose a new version number or pass "
