@@ -15,6 +15,7 @@ import tensorflow as tf
 from keras_crowd import ClassifierEnsemble
 from keras_crowd import CrowdModel
 from keras_crowd import regularizers
+from unbuilt_classifier import UnbuiltClassifier
 
 D, K, M = 5, 4, 6
 
@@ -366,13 +367,5 @@ def test_export_classifier_reads_the_input_signature_from_the_classifier(tmp_pat
     path = export_classifier(classifier, tmp_path / "m" / "1")
     assert_serves_like(path, classifier, np.ones((2, D), "float32"))
 
-    class Unbuilt(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.dense = keras.layers.Dense(3, activation="softmax")
-
-        def call(self, x):
-            return self.dense(x)
-
     with pytest.raises(ValueError, match="pass input_signature"):
-        export_classifier(Unbuilt(), tmp_path / "m" / "2")
+        export_classifier(UnbuiltClassifier(), tmp_path / "m" / "2")

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_crowd.utils.optimizer_build import build_optimizer_before_fit
+from unbuilt_classifier import UnbuiltClassifier
 
 
 def _classifier():
@@ -51,15 +52,7 @@ def test_nothing_is_built_when_it_cannot_be():
     uncompiled = _classifier()
     assert build_optimizer_before_fit(uncompiled) is False
 
-    class Unbuilt(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.dense = keras.layers.Dense(3, activation="softmax")
-
-        def call(self, x):
-            return self.dense(x)
-
-    model = Unbuilt()
+    model = UnbuiltClassifier()
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     assert build_optimizer_before_fit(model) is False
     assert not model.optimizer.built

@@ -16,6 +16,7 @@ from keras_crowd.training import STRENGTH_GRIDS
 from keras_crowd.training import recipes
 from keras_crowd.training import train_crowd_classifier
 from keras_crowd.utils.retracing_warnings import RETRACING_MESSAGE
+from unbuilt_classifier import UnbuiltClassifier
 
 
 @pytest.fixture(scope="module")
@@ -167,25 +168,12 @@ def test_ensemble_needs_members_that_start_differently(labelme):
             train_crowd_classifier(*args, lambda seed: None, ensemble_size=size)
 
 
-class _SubclassedBackbone(keras.Model):
-    """Unbuilt until its first call: no weights to compare before training."""
-
-    def __init__(self, num_classes, seed):
-        super().__init__()
-        self.dense = keras.layers.Dense(
-            num_classes, activation="softmax",
-            kernel_initializer=keras.initializers.GlorotUniform(seed=seed))
-
-    def call(self, x):
-        return self.dense(x)
-
-
 def test_ensemble_of_unbuilt_subclassed_backbones_trains(labelme):
     # Two unbuilt backbones both have no weights, which used to count as
     # "the same initial weights" and refuse the ensemble.
     args = (labelme.x_train[:200], labelme.crowd_labels[:200], labelme.num_classes)
     result = train_crowd_classifier(
-        *args, lambda seed: _SubclassedBackbone(labelme.num_classes, seed),
+        *args, lambda seed: UnbuiltClassifier(labelme.num_classes, seed),
         method="ccem", epochs=1, batch_size=100, ensemble_size=2, seed=0)
     first, second = (m.classifier.get_weights() for m in result.members)
     assert not np.allclose(first[0], second[0])
@@ -526,3 +514,34 @@ def test_a_classifier_that_outputs_logits_is_refused_by_every_method(method):
         train_crowd_classifier(x, crowd, 3, _logits_classifier, method=method, epochs=1,
                                batch_size=30, selection="last",
                                true_labels=truth if method == "oracle" else None)
+
+
+def test_an_ensemble_exports_the_input_its_members_trained_on(tmp_path):
+    # A backbone without keras.Input declares no dtype: the bare members of
+    # the ensemble exported a float32 signature, which int32 ids then failed.
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(1, 50, size=(120, 6)).astype("int32")
+    truth = tokens[:, 0] % 3
+    crowd = np.where(rng.random((120, 4)) < 0.7, truth[:, None], rng.integers(0, 3, (120, 4)))
+
+    def backbone(seed):
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.layers.Embedding(50, 4), keras.layers.Flatten(),
+                                 keras.layers.Dense(3, activation="softmax")])
+
+    result = train_crowd_classifier(tokens, crowd, 3, backbone, method="ccem", epochs=1,
+                                    batch_size=40, ensemble_size=2, seed=0)
+    ensemble = result.classifier
+    assert ensemble.input_signature.dtype == tf.int32
+    path = ensemble.export_classifier(tmp_path / "m" / "1")
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    (name, spec), = signature.structured_input_signature[1].items()
+    assert spec.dtype == tf.int32
+    served = signature(**{name: tf.constant(tokens[:5])})["probabilities"].numpy()
+    np.testing.assert_allclose(served, ensemble.predict(tokens[:5], verbose=0), atol=1e-6)
+    ensemble.save(tmp_path / "ensemble.keras")
+    reloaded = keras.saving.load_model(tmp_path / "ensemble.keras")
+    assert reloaded.input_signature.dtype == tf.int32
+    assert reloaded.input_signature.shape.as_list() == [None, 6]

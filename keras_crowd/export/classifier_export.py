@@ -80,6 +80,16 @@ def _build_from_signature(classifier, input_signature):
         classifier(keras.KerasTensor(input_signature.shape, input_signature.dtype))
 
 
+def input_spec_config(spec):
+    """A `tf.TensorSpec` as a JSON-able dict (for a model's `get_config`)."""
+    return {"shape": list(spec.shape), "dtype": spec.dtype.name, "name": spec.name}
+
+
+def input_spec_from_config(config):
+    """The `tf.TensorSpec` of `input_spec_config`."""
+    return tf.TensorSpec(config["shape"], tf.as_dtype(config["dtype"]), name=config["name"])
+
+
 def serving_input_signature(model):
     """The input `tf.TensorSpec` a model is served with by default.
 

@@ -4,6 +4,8 @@ import keras
 from keras import ops
 
 from keras_crowd.export.classifier_export import export_classifier
+from keras_crowd.export.classifier_export import input_spec_config
+from keras_crowd.export.classifier_export import input_spec_from_config
 from keras_crowd.export.classifier_export import serving_input_signature
 from keras_crowd.models.crowd_model import CrowdModel
 
@@ -27,6 +29,11 @@ class ClassifierEnsemble(keras.Model):
         members: A non-empty list of Keras models with the same input and
             `(B, K)` probability outputs, or `CrowdModel`s (whose classifier
             `f` alone is exported).
+        input_signature: Optional `tf.TensorSpec` the ensemble is served
+            with (kept by `.keras` files); by default the first member's.
+            `train_crowd_classifier` passes the one its first `CrowdModel`
+            recorded from the data (e.g. int32 token ids, which a backbone
+            without `keras.Input` does not declare).
         **kwargs: Base `keras.Model` arguments, such as `name`.
 
     Example:
@@ -36,8 +43,9 @@ class ClassifierEnsemble(keras.Model):
     >>> ensemble.export_classifier("saved_models/labelme/1")
     """
 
-    def __init__(self, members, **kwargs):
+    def __init__(self, members, input_signature=None, **kwargs):
         super().__init__(**kwargs)
+        self.input_signature = input_signature
         members = list(members)
         if not members:
             raise ValueError("ClassifierEnsemble needs at least one member classifier.")
@@ -87,7 +95,8 @@ class ClassifierEnsemble(keras.Model):
         Args:
             path: `<base>/<version>` directory.
             input_signature: Optional `tf.TensorSpec` of the input; by default
-                the first member's (name, dtype, shape).
+                the ensemble's own, else the first member's (name, dtype,
+                shape).
             overwrite: Replace an existing export at `path`.
 
         Returns:
@@ -97,7 +106,8 @@ class ClassifierEnsemble(keras.Model):
             ValueError: No `input_signature` was given and the first member's
                 cannot be inferred.
         """
-        spec = input_signature or serving_input_signature(self.members[0])
+        spec = (input_signature or self.input_signature
+                or serving_input_signature(self.members[0]))
         if spec is None:
             raise ValueError(
                 "Cannot infer the ensemble's input signature from its first member; "
@@ -110,6 +120,8 @@ class ClassifierEnsemble(keras.Model):
     def get_config(self):
         config = super().get_config()
         config["members"] = [keras.saving.serialize_keras_object(m) for m in self.members]
+        if self.input_signature is not None:
+            config["input_signature"] = input_spec_config(self.input_signature)
         return config
 
     @classmethod
@@ -119,6 +131,8 @@ class ClassifierEnsemble(keras.Model):
             keras.saving.deserialize_keras_object(member, custom_objects=custom_objects)
             for member in config["members"]
         ]
+        if config.get("input_signature") is not None:
+            config["input_signature"] = input_spec_from_config(config["input_signature"])
         return cls(**config)
 
 

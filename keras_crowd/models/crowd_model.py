@@ -13,6 +13,8 @@ from keras import tree
 
 from keras_crowd import regularizers as crowd_regularizers
 from keras_crowd.export.classifier_export import export_classifier
+from keras_crowd.export.classifier_export import input_spec_config
+from keras_crowd.export.classifier_export import input_spec_from_config
 from keras_crowd.export.classifier_export import serving_input_signature
 from keras_crowd.layers.common_confusion import CommonConfusion
 from keras_crowd.layers.crowd_layer import CrowdLayer
@@ -960,8 +962,7 @@ class CrowdModel(keras.Model):
         if spec is not None:
             # `build` sees only shapes: the dtype `fit` saw (e.g. int32 token
             # ids of a subclassed backbone) would be lost on reload.
-            config["export_input_spec"] = {"shape": list(spec.shape), "dtype": spec.dtype.name,
-                                           "name": spec.name}
+            config["export_input_spec"] = input_spec_config(spec)
         return config
 
     @classmethod
@@ -982,9 +983,7 @@ class CrowdModel(keras.Model):
             # The saved spec wins over the one read from the rebuilt backbone:
             # e.g. a Sequential built by `fit` was exported as "inputs" but
             # reloads with an automatic `InputLayer` name.
-            model._input_spec_for_export = tf.TensorSpec(
-                spec["shape"], tf.as_dtype(spec["dtype"]), name=spec["name"]
-            )
+            model._input_spec_for_export = input_spec_from_config(spec)
         return model
 
 

@@ -622,8 +622,11 @@ def _ensemble_result(members):
     matrices = [m.confusion_matrices for m in members if m.confusion_matrices is not None]
     return dataclasses.replace(
         first,
-        classifier=ClassifierEnsemble([m.classifier for m in members],
-                                      name=f"ensemble_of_{len(members)}"),
+        classifier=ClassifierEnsemble(
+            [m.classifier for m in members], name=f"ensemble_of_{len(members)}",
+            # What the first CrowdModel recorded from the data (e.g. int32 ids
+            # for a backbone without keras.Input), which the bare classifiers lose.
+            input_signature=getattr(first.model, "_input_spec_for_export", None)),
         model=None,
         confusion_matrices=np.mean(matrices, axis=0) if matrices else None,
         heldout_nll=float(np.mean([m.heldout_nll for m in members])),
@@ -647,7 +650,12 @@ def _fit_and_select(method, strength, x_train, train_labels, x_heldout, heldout_
     with scope:
         classifier = build_classifier()
         _check_num_classes(classifier, num_classes)
-        _check_probability_outputs(classifier, x_train)
+        if method not in CROWD_METHODS or classifier.built:
+            # An unbuilt backbone of a crowd method is left to CrowdModel's own
+            # check, which first records the data's input dtype: a call here
+            # would build a Sequential without keras.Input with a float32
+            # input, and its export would follow that.
+            _check_probability_outputs(classifier, x_train)
         optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
         if method in CROWD_METHODS:
             init = confusion_initializer
