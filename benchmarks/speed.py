@@ -258,15 +258,14 @@ def main(argv=None):
             whole_run_options(name, run_epochs, run_repeats)
         num_items = CNN_QUICK_ITEMS if args.quick else CNN_ITEMS
         try:
-            datasets.fashion_mnist()
+            cnn_data = fashion_mnist_crowd(num_items)
         except FileNotFoundError as error:
             print(f"\nfashion-mnist CNN: skipped ({error})")
         else:
             # Conv epochs take ~1 s on one thread: fewer, shorter rounds.
             cnn_repeats, cnn_epochs = (1, 1) if args.quick else (5, 2)
             epoch_ratios(f"fashion-mnist CNN, {num_items} items", cnn_repeats, cnn_epochs,
-                         problem=(lambda: fashion_mnist_crowd(num_items), fashion_mnist_cnn,
-                                  CNN_BATCH_SIZE))
+                         problem=(lambda: cnn_data, fashion_mnist_cnn, CNN_BATCH_SIZE))
 
 
 if __name__ == "__main__":

@@ -444,15 +444,13 @@ def train_crowd_classifier(
 def _checked_crowd_arrays(x, crowd_labels):
     """`(x, crowd_labels)` as arrays, after checking that they are one
     `(N, ...)` feature array and `(N, M)` labels of the same N items."""
-    if isinstance(x, dict):
+    if isinstance(x, dict) or is_several_inputs(x):
+        given = (f"several named inputs (got a dict with keys {sorted(x)})"
+                 if isinstance(x, dict)
+                 else f"several inputs (got a {type(x).__name__} of {len(x)} arrays)")
         raise ValueError(
-            "x must be one (N, ...) array of features; train_crowd_classifier does not take "
-            f"several named inputs (got a dict with keys {sorted(x)})."
-        )
-    if is_several_inputs(x):
-        raise ValueError(
-            "x must be one (N, ...) array of features; train_crowd_classifier does not take "
-            f"several inputs (got a {type(x).__name__} of {len(x)} arrays)."
+            f"x must be one (N, ...) array of features; train_crowd_classifier does not take "
+            f"{given}."
         )
     x, crowd_labels = np.asarray(x), np.asarray(crowd_labels)
     if crowd_labels.ndim != 2:

@@ -83,7 +83,7 @@ def check_steps_per_execution(steps_per_execution, strategy):
     Raises:
         ValueError: `steps_per_execution > 1` under several replicas.
     """
-    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
+    replicas = _strategy_replicas(strategy)
     if steps_per_execution > 1 and replicas > 1:
         raise ValueError(
             f"steps_per_execution={steps_per_execution} cannot be used under a "
@@ -110,7 +110,7 @@ def warn_about_per_replica_clipping(optimizer, strategy):
             optimizer is read too), or `None`.
         strategy: The `tf.distribute.Strategy` it trains under, or `None`.
     """
-    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
+    replicas = _strategy_replicas(strategy)
     if optimizer is None or replicas < 2:
         return
     inner = getattr(optimizer, "inner_optimizer", optimizer)
@@ -126,3 +126,8 @@ def warn_about_per_replica_clipping(optimizer, strategy):
             UserWarning,
             stacklevel=3,
         )
+
+
+def _strategy_replicas(strategy):
+    """The replicas of `strategy`; 1 for `None`."""
+    return 1 if strategy is None else strategy.num_replicas_in_sync
